@@ -1,0 +1,85 @@
+"""All configuration, read once from the environment (and an optional ``.env``) and passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "draftbot"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Slack
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+
+    # Storage
+    data_dir: Path = Field(default_factory=_default_data_dir, validation_alias=_env("DRAFTBOT_DATA_DIR"))
+    database_url: str | None = Field(None, validation_alias=_env("DRAFTBOT_DATABASE_URL"))
+
+    # Images
+    provider: Literal["local", "openai", "gemini"] = Field(
+        "local", validation_alias=_env("DRAFTBOT_PROVIDER")
+    )
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str = Field("https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL"))
+    gemini_api_key: SecretStr | None = Field(None, validation_alias=_env("GEMINI_API_KEY"))
+    gemini_base_url: str = Field(
+        "https://generativelanguage.googleapis.com/v1beta", validation_alias=_env("GEMINI_BASE_URL")
+    )
+    provider_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("DRAFTBOT_PROVIDER_CONCURRENCY"))
+    imaging_threads: int = Field(2, ge=1, le=32, validation_alias=_env("DRAFTBOT_IMAGING_THREADS"))
+    max_reference_pixels: int = Field(
+        64_000_000, ge=1_000_000, validation_alias=_env("DRAFTBOT_MAX_IMAGE_PIXELS")
+    )
+
+    # Workflow policy
+    default_variants: int = Field(4, ge=1, le=8, validation_alias=_env("DRAFTBOT_DEFAULT_VARIANTS"))
+    approvers: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), validation_alias=_env("DRAFTBOT_APPROVERS")
+    )
+    allow_self_approval: bool = Field(True, validation_alias=_env("DRAFTBOT_ALLOW_SELF_APPROVAL"))
+    vote_emoji: str = Field("+1", validation_alias=_env("DRAFTBOT_VOTE_EMOJI"))
+    approve_emoji: str = Field("white_check_mark", validation_alias=_env("DRAFTBOT_APPROVE_EMOJI"))
+
+    # Jobs
+    job_lease_seconds: float = Field(120.0, gt=0, validation_alias=_env("DRAFTBOT_JOB_LEASE_SECONDS"))
+    job_max_attempts: int = Field(5, ge=1, le=50, validation_alias=_env("DRAFTBOT_JOB_MAX_ATTEMPTS"))
+    job_concurrency: int = Field(8, ge=1, le=64, validation_alias=_env("DRAFTBOT_JOB_CONCURRENCY"))
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _split_user_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+        return value
+
+    @field_validator("vote_emoji", "approve_emoji")
+    @classmethod
+    def _bare_emoji_name(cls, value: str) -> str:
+        return value.strip().strip(":")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'draftbot.db'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"

@@ -1,0 +1,1 @@
+"""Slack listeners: parse the payload, acknowledge fast, hand the work to :mod:`bot`."""

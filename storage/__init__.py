@@ -1,0 +1,1 @@
+"""Persistence: models, sessions, queries, blobs and migrations. Imports nothing from bot or handlers."""
