@@ -1,0 +1,320 @@
+"""Where an image will be published decides its shape: destination before ratio before resolution."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.errors import UnknownDestinationError
+from bot.tiers import Ratio
+
+
+class ImageFormat(StrEnum):
+    JPEG = "jpeg"
+    PNG = "png"  # only where transparency is asked for
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.value}"
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self is ImageFormat.JPEG else "png"
+
+
+class SafeZone(StrEnum):
+    """Where the layout keeps space free for a headline added later (long copy renders badly)."""
+
+    TOP = "top"
+    BOTTOM = "bottom"
+    LEFT = "left"
+    CENTER = "center"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Destination:
+    key: str
+    name: str
+    ratio: Ratio
+    why: str
+    synonyms: tuple[str, ...] = ()
+    format: ImageFormat = ImageFormat.JPEG
+    safe_zone: SafeZone = SafeZone.TOP
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.synonyms)
+
+
+def _d(key: str, name: str, ratio: str, why: str, *synonyms: str, **kw: object) -> Destination:
+    return Destination(key, name, Ratio.parse(ratio), why, synonyms, **kw)  # type: ignore[arg-type]
+
+
+CATALOG: tuple[Destination, ...] = (
+    _d(
+        "mobile-cover",
+        "mobile cover",
+        "9:16",
+        "fills a phone screen; keeps the top clear for a title",
+        "phone cover",
+        "mobile",
+        "vertical cover",
+        "phone wallpaper",
+        "mobile wallpaper",
+    ),
+    _d(
+        "story",
+        "story",
+        "9:16",
+        "full-screen vertical for stories and reels, with room for captions",
+        "reel",
+        "reels",
+        "instagram story",
+        "tiktok",
+        "shorts",
+        "vertical video",
+        "video cover",
+        safe_zone=SafeZone.BOTTOM,
+    ),
+    _d(
+        "website-hero",
+        "wide website hero",
+        "16:9",
+        "wide landing-page hero; the left side carries the copy",
+        "website hero",
+        "hero",
+        "web hero",
+        "landing page",
+        "landing hero",
+        "hero image",
+        "homepage hero",
+        safe_zone=SafeZone.LEFT,
+    ),
+    _d(
+        "banner",
+        "banner",
+        "16:9",
+        "wide header or banner across a page or channel",
+        "web banner",
+        "header",
+        "wide banner",
+        "site header",
+        "cover banner",
+    ),
+    _d(
+        "slide",
+        "presentation slide",
+        "16:9",
+        "matches 16:9 decks, with space for the slide title",
+        "slide",
+        "presentation",
+        "deck",
+        "pitch slide",
+        "pitch deck",
+        "keynote",
+        "slides",
+    ),
+    _d(
+        "thumbnail",
+        "thumbnail",
+        "16:9",
+        "video thumbnails are 16:9 and read at small sizes",
+        "video thumbnail",
+        "youtube thumbnail",
+        "youtube",
+        "thumb",
+        safe_zone=SafeZone.LEFT,
+    ),
+    _d(
+        "product-card",
+        "square product card",
+        "1:1",
+        "square tiles in shops and catalogues",
+        "product card",
+        "product tile",
+        "shop tile",
+        "catalog card",
+        "catalogue card",
+        "product shot",
+        safe_zone=SafeZone.BOTTOM,
+    ),
+    _d(
+        "feed-post",
+        "feed post",
+        "1:1",
+        "square posts show whole in every feed",
+        "square post",
+        "instagram post",
+        "social post",
+        "square",
+        "post",
+        "linkedin post",
+    ),
+    _d(
+        "portrait",
+        "portrait",
+        "4:5",
+        "the tallest shape feeds show without cropping",
+        "portrait post",
+        "instagram portrait",
+        "people photo",
+        "headshot",
+    ),
+    _d(
+        "editorial",
+        "editorial",
+        "3:4",
+        "classic magazine and article proportions",
+        "magazine",
+        "article",
+        "blog image",
+        "editorial image",
+        "magazine cover",
+    ),
+    _d(
+        "product-board",
+        "product board",
+        "4:3",
+        "boards and mood boards read well in 4:3",
+        "board",
+        "mood board",
+        "moodboard",
+        "concept board",
+        "ui board",
+    ),
+    _d(
+        "poster",
+        "poster",
+        "2:3",
+        "standard poster proportions with a headline band",
+        "event poster",
+        "movie poster",
+        "campaign poster",
+        "flyer",
+        "pin",
+        "pinterest pin",
+    ),
+    _d(
+        "print",
+        "print",
+        "4:5",
+        "8×10 in prints and frames; finish at 4K",
+        "photo print",
+        "framed print",
+        "wall art",
+        "art print",
+    ),
+    _d(
+        "ultrawide",
+        "ultrawide",
+        "21:9",
+        "cinematic strips and ultrawide screens",
+        "cinematic",
+        "ultrawide banner",
+        "panorama",
+        "widescreen",
+        safe_zone=SafeZone.CENTER,
+    ),
+    _d(
+        "landscape-photo",
+        "landscape photo",
+        "3:2",
+        "the camera's own landscape shape",
+        "photo",
+        "landscape",
+        "blog header",
+        "email header",
+        safe_zone=SafeZone.NONE,
+    ),
+    _d(
+        "desktop-wallpaper",
+        "desktop wallpaper",
+        "16:9",
+        "fills most laptop and monitor screens",
+        "wallpaper",
+        "desktop background",
+        "zoom background",
+        "video call background",
+        safe_zone=SafeZone.NONE,
+    ),
+    _d(
+        "avatar",
+        "avatar",
+        "1:1",
+        "profile pictures and app icons are square",
+        "profile picture",
+        "profile photo",
+        "app icon",
+        "icon",
+        "logo",
+        safe_zone=SafeZone.NONE,
+    ),
+    _d(
+        "sticker",
+        "sticker",
+        "1:1",
+        "cut-out artwork on a transparent background (PNG)",
+        "transparent cutout",
+        "cutout",
+        "emoji",
+        "transparent png",
+        "overlay",
+        format=ImageFormat.PNG,
+        safe_zone=SafeZone.NONE,
+    ),
+)
+
+_BY_NAME: dict[str, Destination] = {}
+for _dest in CATALOG:
+    for _name in _dest.names:
+        _normal = _name.lower()
+        if _normal in _BY_NAME:  # developer error in the table above
+            raise RuntimeError(f"destination name {_name!r} is used twice")
+        _BY_NAME[_normal] = _dest
+
+_FILLER = re.compile(r"\b(?:a|an|the|our|my|your|for|on|in|as|of|to|use|used|image|picture)\b")
+_SPACES = re.compile(r"[\s_\-]+")
+
+
+def _normalise(text: str) -> str:
+    text = _SPACES.sub(" ", text.lower().strip(" \t.,;:!?\"'`*"))
+    return text
+
+
+def lookup(text: str) -> Destination | None:
+    """The destination ``text`` names (case, spacing and small words forgiven), or None."""
+    normal = _normalise(text)
+    if normal in _BY_NAME:
+        return _BY_NAME[normal]
+    stripped = _SPACES.sub(" ", _FILLER.sub(" ", normal)).strip()
+    if stripped in _BY_NAME:
+        return _BY_NAME[stripped]
+    if stripped.endswith("s") and stripped[:-1] in _BY_NAME:  # "slides", "posters"
+        return _BY_NAME[stripped[:-1]]
+    return None
+
+
+def resolve(text: str) -> Destination:
+    """Like :func:`lookup`, but an unknown name raises an error that names the closest ones."""
+    found = lookup(text)
+    if found is None:
+        raise UnknownDestinationError(text.strip()[:60], suggest(text))
+    return found
+
+
+def suggest(text: str, limit: int = 3) -> tuple[str, ...]:
+    """Catalog names closest to ``text``: by spelling, then by shared words. Never a guess, a choice."""
+    normal = _normalise(text)
+    scores: dict[str, float] = {}
+    words = set(normal.split())
+    for name, dest in _BY_NAME.items():
+        spelling = difflib.SequenceMatcher(None, normal, name).ratio()
+        overlap = len(words & set(name.split())) / max(1, len(set(name.split())))
+        score = max(spelling, 0.5 + overlap / 2 if overlap else 0.0)
+        if score >= 0.6:
+            scores[dest.name] = max(scores.get(dest.name, 0.0), score)
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(name for name, _ in ranked[:limit])

@@ -1,0 +1,322 @@
+"""The draft state machine: decisions only, over plain values. No Slack, no SQL, no clock.
+
+    generating ──► voting ──► reviewing (2K) ──► approved ──► final (4K)
+        │            │             │                │
+        └► failed    └► cancelled  ├► rejected      └► failed
+                                   └► failed
+
+Handlers and jobs ask these functions what to do and then do it; every refusal comes back as a
+:class:`Refusal` with words fit for the person who asked.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DraftStatus(StrEnum):
+    GENERATING = "generating"  # 1K variants on their way
+    VOTING = "voting"  # variants posted; emoji votes count
+    REVIEWING = "reviewing"  # winner regenerated at 2K for review
+    APPROVED = "approved"  # an approver said yes; the 4K final is on its way
+    FINAL = "final"  # the 4K is posted
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in {DraftStatus.FINAL, DraftStatus.REJECTED, DraftStatus.FAILED, DraftStatus.CANCELLED}
+
+
+TRANSITIONS: Mapping[DraftStatus, frozenset[DraftStatus]] = {
+    DraftStatus.GENERATING: frozenset({DraftStatus.VOTING, DraftStatus.FAILED, DraftStatus.CANCELLED}),
+    DraftStatus.VOTING: frozenset({DraftStatus.REVIEWING, DraftStatus.CANCELLED}),
+    DraftStatus.REVIEWING: frozenset(
+        {DraftStatus.APPROVED, DraftStatus.REJECTED, DraftStatus.FAILED, DraftStatus.CANCELLED}
+    ),
+    DraftStatus.APPROVED: frozenset({DraftStatus.FINAL, DraftStatus.FAILED}),
+    DraftStatus.FINAL: frozenset(),
+    DraftStatus.REJECTED: frozenset(),
+    DraftStatus.FAILED: frozenset(),
+    DraftStatus.CANCELLED: frozenset(),
+}
+
+
+class IllegalTransition(Exception):
+    """A developer error: code asked for a move the state machine does not have."""
+
+
+def transition(current: DraftStatus, target: DraftStatus) -> DraftStatus:
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(f"{current} -> {target}")
+    return target
+
+
+class VariantState(StrEnum):
+    PENDING = "pending"
+    GENERATED = "generated"  # image stored, not yet in Slack
+    POSTED = "posted"
+    FAILED = "failed"
+    REFUSED = "refused"  # the provider's safety system said no
+
+    @property
+    def is_settled(self) -> bool:
+        return self in {VariantState.POSTED, VariantState.FAILED, VariantState.REFUSED}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who may do what. ``approvers`` are Slack user ids; empty means anyone may approve."""
+
+    approvers: frozenset[str] = frozenset()
+    allow_self_approval: bool = True
+
+    def is_approver(self, user: str) -> bool:
+        return not self.approvers or user in self.approvers
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """The facts a decision needs about one draft."""
+
+    status: DraftStatus
+    requester: str
+    n_variants: int
+    winner: int | None = None
+    review_ready: bool = False  # the 2K review message is posted
+
+    @property
+    def variant_numbers(self) -> range:
+        return range(1, self.n_variants + 1)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # shown to the person, ephemeral
+    code: str  # for the audit trail
+
+
+# --- generation progress ---------------------------------------------------------------------------
+
+
+def after_variants_settled(states: Iterable[VariantState]) -> DraftStatus | None:
+    """Once every 1K variant has settled: voting if any was posted, failed if none. None while waiting."""
+    states = list(states)
+    if not states or not all(state.is_settled for state in states):
+        return None
+    if any(state is VariantState.POSTED for state in states):
+        return DraftStatus.VOTING
+    return DraftStatus.FAILED
+
+
+# --- votes -----------------------------------------------------------------------------------------
+
+
+class VoteChange(StrEnum):
+    CAST = "cast"
+    MOVED = "moved"
+    UNCHANGED = "unchanged"
+    REMOVED = "removed"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class VoteDecision:
+    change: VoteChange
+    variant: int | None  # the person's vote after this decision
+    previous: int | None = None
+    why_ignored: str = ""
+
+
+def decide_vote(
+    draft: DraftView, voter: str, variant: int, current: int | None, *, bot_user: str | None
+) -> VoteDecision:
+    """A vote reaction was added. One vote per person per draft: a new vote moves the old one."""
+    ignored = _vote_ignored(draft, voter, variant, bot_user)
+    if ignored:
+        return VoteDecision(VoteChange.IGNORED, current, current, ignored)
+    if current == variant:
+        return VoteDecision(VoteChange.UNCHANGED, variant, current)
+    return VoteDecision(VoteChange.CAST if current is None else VoteChange.MOVED, variant, current)
+
+
+def decide_unvote(
+    draft: DraftView, voter: str, variant: int, current: int | None, *, bot_user: str | None
+) -> VoteDecision:
+    """A vote reaction was removed. It only counts if it is the person's current vote."""
+    ignored = _vote_ignored(draft, voter, variant, bot_user)
+    if ignored:
+        return VoteDecision(VoteChange.IGNORED, current, current, ignored)
+    if current != variant:  # e.g. the reaction on a variant whose vote had already moved on
+        return VoteDecision(VoteChange.UNCHANGED, current, current)
+    return VoteDecision(VoteChange.REMOVED, None, current)
+
+
+def _vote_ignored(draft: DraftView, voter: str, variant: int, bot_user: str | None) -> str:
+    if bot_user is not None and voter == bot_user:
+        return "the bot's own reactions never count"
+    if draft.status is not DraftStatus.VOTING:
+        return f"voting is not open (draft is {draft.status})"
+    if variant not in draft.variant_numbers:
+        return f"there is no variant {variant}"
+    return ""
+
+
+def tally(votes: Mapping[str, int], variant_numbers: Iterable[int]) -> dict[int, int]:
+    """Votes per variant, every variant listed (zero included), from each person's single vote."""
+    counts = Counter(votes.values())
+    return {number: counts.get(number, 0) for number in variant_numbers}
+
+
+@dataclass(frozen=True)
+class Winner:
+    variant: int
+    votes: int
+
+
+@dataclass(frozen=True)
+class Tie:
+    """Several variants share the top count (also: nobody voted). The requester chooses."""
+
+    variants: tuple[int, ...]
+    votes: int
+
+
+def pick_winner(counts: Mapping[int, int], eligible: Iterable[int] | None = None) -> Winner | Tie:
+    """The most-voted variant, or the tie. Never breaks a tie silently."""
+    pool = {n: c for n, c in counts.items() if eligible is None or n in set(eligible)}
+    if not pool:
+        raise ValueError("no variants to choose from")
+    top = max(pool.values())
+    leaders = tuple(sorted(n for n, c in pool.items() if c == top))
+    return Winner(leaders[0], top) if len(leaders) == 1 else Tie(leaders, top)
+
+
+# --- upgrade, approval -----------------------------------------------------------------------------
+
+
+def may_upgrade(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
+    if user != draft.requester and not (policy.approvers and user in policy.approvers):
+        return Refusal(
+            f"Only the requester <@{draft.requester}> or an approver can upgrade this draft.",
+            "not_requester_or_approver",
+        )
+    if draft.status is not DraftStatus.VOTING:
+        return Refusal(_status_words(draft.status, "upgraded"), "wrong_status")
+    return None
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    winner: int
+    counts: Mapping[int, int]
+    chosen_by_requester: bool = False
+
+
+@dataclass(frozen=True)
+class TieBreakNeeded:
+    tie: Tie
+    counts: Mapping[int, int]
+
+
+def decide_upgrade(
+    draft: DraftView,
+    user: str,
+    votes: Mapping[str, int],
+    policy: Policy,
+    *,
+    eligible: Iterable[int] | None = None,
+) -> Upgrade | TieBreakNeeded | Refusal:
+    """Upgrade winner to 2K: who may, and which variant. ``eligible``: variants that were posted."""
+    refusal = may_upgrade(draft, user, policy)
+    if refusal:
+        return refusal
+    counts = tally(votes, draft.variant_numbers)
+    result = pick_winner(counts, eligible)
+    if isinstance(result, Tie):
+        return TieBreakNeeded(result, counts)
+    return Upgrade(result.variant, counts)
+
+
+def decide_tie_break(
+    draft: DraftView,
+    user: str,
+    chosen: int,
+    votes: Mapping[str, int],
+    policy: Policy,
+    *,
+    eligible: Iterable[int] | None = None,
+) -> Upgrade | Refusal:
+    """The requester picks among the tied variants. The tie is recomputed: votes may have moved."""
+    if user != draft.requester:
+        return Refusal(f"The tie is for the requester <@{draft.requester}> to break.", "not_requester")
+    if draft.status is not DraftStatus.VOTING:
+        return Refusal(_status_words(draft.status, "upgraded"), "wrong_status")
+    counts = tally(votes, draft.variant_numbers)
+    result = pick_winner(counts, eligible)
+    leaders = result.variants if isinstance(result, Tie) else (result.variant,)
+    if chosen not in leaders:
+        return Refusal(
+            f"Variant {chosen} is no longer among the leaders ({_join(leaders)}); the votes changed. "
+            "Press *Upgrade winner to 2K* again.",
+            "not_a_leader",
+        )
+    return Upgrade(chosen, counts, chosen_by_requester=isinstance(result, Tie))
+
+
+def may_approve(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
+    if not policy.is_approver(user):
+        return Refusal("Only an approver can approve or reject this draft.", "not_approver")
+    if user == draft.requester and not policy.allow_self_approval:
+        return Refusal(
+            "You asked for this draft, and this workspace doesn't allow approving your own; "
+            "ask another approver.",
+            "self_approval_not_allowed",
+        )
+    if draft.status is not DraftStatus.REVIEWING:
+        return Refusal(_status_words(draft.status, "approved"), "wrong_status")
+    if not draft.review_ready:
+        return Refusal("The 2K review isn't ready yet; approve it once it is posted.", "review_not_ready")
+    return None
+
+
+def may_reject(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
+    if not policy.is_approver(user) and user != draft.requester:
+        return Refusal("Only an approver or the requester can reject this draft.", "not_approver")
+    if draft.status is not DraftStatus.REVIEWING:
+        return Refusal(_status_words(draft.status, "rejected"), "wrong_status")
+    return None
+
+
+def may_cancel(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
+    if user != draft.requester and not (policy.approvers and user in policy.approvers):
+        return Refusal(
+            "Only the requester or an approver can cancel this draft.", "not_requester_or_approver"
+        )
+    if DraftStatus.CANCELLED not in TRANSITIONS[draft.status]:
+        return Refusal(_status_words(draft.status, "cancelled"), "wrong_status")
+    return None
+
+
+_STATUS_WORDS = {
+    DraftStatus.GENERATING: "the variants are still being generated",
+    DraftStatus.VOTING: "it is still in voting",
+    DraftStatus.REVIEWING: "the 2K review is already under way",
+    DraftStatus.APPROVED: "it is already approved and the 4K final is on its way",
+    DraftStatus.FINAL: "it is already final",
+    DraftStatus.REJECTED: "it was rejected",
+    DraftStatus.FAILED: "it failed",
+    DraftStatus.CANCELLED: "it was cancelled",
+}
+
+
+def _status_words(status: DraftStatus, verb: str) -> str:
+    return f"This draft can't be {verb} now: {_STATUS_WORDS[status]}."
+
+
+def _join(numbers: Iterable[int]) -> str:
+    return ", ".join(str(n) for n in numbers)
