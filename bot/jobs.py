@@ -1,0 +1,291 @@
+"""The job runner: claims durable jobs, runs their handlers, retries with backoff, gives up loudly.
+
+Crash safety comes from leases: a running job's lease is extended while its handler runs; if the worker dies
+(or is cancelled at shutdown) the lease expires and another worker runs the job again. So handlers must be
+idempotent: read state first and skip what is already done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import jobqueue
+from storage.jobqueue import ClaimedJob
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ClaimedJob], Awaitable[None]]
+GiveUpHook = Callable[[ClaimedJob, str], Awaitable[None]]
+
+__all__ = [
+    "Backoff",
+    "ClaimedJob",
+    "GiveUpHook",
+    "Handler",
+    "JobRunner",
+    "PermanentFailure",
+    "RetryLater",
+    "default_worker_id",
+]
+
+
+class RetryLater(Exception):
+    """A transient failure: try the job again, no sooner than ``retry_after`` seconds if given."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """Trying again cannot help: give the job up now."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter; a provider's Retry-After wins when it is longer."""
+
+    base: float = 1.0
+    factor: float = 2.0
+    cap: float = 300.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        ceiling = min(self.cap, self.base * self.factor ** max(attempt - 1, 0))
+        delay = self.rng.uniform(0, ceiling)
+        return max(delay, retry_after) if retry_after is not None else delay
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+    retryable: bool
+    retry_after: float | None = None
+
+
+def _classify(exc: Exception) -> _Failure:
+    if isinstance(exc, PermanentFailure):
+        return _Failure(exc.message, retryable=False)
+    if isinstance(exc, RetryLater):
+        return _Failure(exc.message, retryable=True, retry_after=exc.retry_after)
+    if hasattr(exc, "retryable"):  # e.g. bot.providers.base.ProviderError, without importing it
+        retry_after = getattr(exc, "retry_after", None)
+        return _Failure(
+            f"{type(exc).__name__}: {exc}",
+            retryable=bool(exc.retryable),
+            retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+        )
+    return _Failure(repr(exc), retryable=True)
+
+
+def default_worker_id() -> str:
+    """Unique per process start, so a restarted worker never mistakes an old lease for its own."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class JobRunner:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, Handler],
+        *,
+        worker_id: str,
+        lease_seconds: float,
+        concurrency: int,
+        clock: Callable[[], datetime] = utcnow,
+        backoff: Backoff | None = None,
+        on_give_up: GiveUpHook | None = None,
+        poll_interval: float = 0.5,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._sessions = session_factory
+        self._handlers = dict(handlers)
+        self.worker_id = worker_id
+        self._lease_seconds = lease_seconds
+        self._concurrency = concurrency
+        self.clock = clock
+        self._backoff = backoff or Backoff()
+        self._on_give_up = on_give_up
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Tell a sleeping :meth:`run_forever` that a job was just enqueued."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim up to the free slots, run those jobs concurrently, and return how many ran."""
+        jobs = await self._claim(self._concurrency - len(self._in_flight))
+        await asyncio.gather(*(self._run(job) for job in jobs))
+        return len(jobs)
+
+    async def run_until_idle(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109 (a test/CLI convenience)
+        """Run batches until no job is runnable now (by the clock), including jobs that jobs enqueued.
+
+        Jobs waiting for a later ``run_after`` (a retry's backoff) are left for when the clock reaches them.
+        """
+        total = 0
+        async with asyncio.timeout(timeout):
+            while ran := await self.run_once():
+                total += ran
+        return total
+
+    async def run_forever(self, stop: asyncio.Event, *, grace_seconds: float = 30.0) -> None:
+        """Keep up to ``concurrency`` jobs in flight until ``stop`` is set.
+
+        On stop, claim nothing more and give running jobs ``grace_seconds`` to finish; the rest are cancelled,
+        and their leases expire so that another worker runs them again.
+        """
+        while not stop.is_set():
+            try:
+                self._start(await self._claim(self._concurrency - len(self._in_flight)))
+            except Exception:
+                log.exception("claiming jobs failed; trying again in %.1fs", self._poll_interval)
+            # Slots full: a finishing job wakes us to claim more. Slots free: nothing is runnable right now.
+            await self._idle(stop)
+
+        if not self._in_flight:
+            return
+        log.info("stopping: waiting up to %.0fs for %d job(s)", grace_seconds, len(self._in_flight))
+        _, pending = await asyncio.wait(self._in_flight, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _claim(self, slots: int) -> list[ClaimedJob]:
+        self._wake.clear()  # before claiming: a wake during the claim must not be lost
+        if slots < 1:
+            return []
+        return await jobqueue.claim(
+            self._sessions,
+            worker_id=self.worker_id,
+            lease_seconds=self._lease_seconds,
+            now=self.clock(),
+            kinds=self._handlers.keys(),
+            limit=slots,
+        )
+
+    def _start(self, jobs: list[ClaimedJob]) -> None:
+        for job in jobs:
+            task = asyncio.create_task(self._run(job), name=f"job-{job.id}-{job.kind}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Sleep until woken, stopped, a slot frees up, or the poll interval passes."""
+        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(
+                [*waiters, *self._in_flight], timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _run(self, job: ClaimedJob) -> None:
+        heartbeat = asyncio.create_task(self._keep_lease(job))
+        failure: _Failure | None = None
+        try:
+            if job.attempts > job.max_attempts:
+                # Reclaimed after its last attempt's lease expired: the worker died or hung running it.
+                failure = _Failure("lease expired during the last attempt (worker crashed?)", retryable=False)
+            else:
+                await self._handlers[job.kind](job)
+        except Exception as exc:
+            failure = _classify(exc)
+            log.warning(
+                "job %s (%s) attempt %d/%d failed: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                job.max_attempts,
+                failure.reason,
+                exc_info=not isinstance(exc, RetryLater | PermanentFailure),
+            )
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        try:
+            await self._settle(job, failure)
+        except Exception:
+            # The job stays running; its lease expires and it runs again, which idempotent handlers allow.
+            log.exception("could not record the outcome of job %s (%s)", job.id, job.kind)
+
+    async def _settle(self, job: ClaimedJob, failure: _Failure | None) -> None:
+        now = self.clock()
+        if failure is None:
+            held = await jobqueue.complete(self._sessions, job.id, self.worker_id, now, attempt=job.attempts)
+        elif failure.retryable and job.attempts < job.max_attempts:
+            delay = self._backoff.delay(job.attempts, failure.retry_after)
+            held = await jobqueue.retry_later(
+                self._sessions,
+                job.id,
+                self.worker_id,
+                now + timedelta(seconds=delay),
+                failure.reason,
+                now=now,
+                attempt=job.attempts,
+            )
+        else:
+            held = await jobqueue.give_up(
+                self._sessions, job.id, self.worker_id, failure.reason, now, attempt=job.attempts
+            )
+            if held:
+                log.error("job %s (%s) failed for good: %s", job.id, job.kind, failure.reason)
+                await self._call_on_give_up(job, failure.reason)
+        if not held:
+            log.warning(
+                "job %s (%s) attempt %d had lost its lease to another worker; outcome not recorded",
+                job.id,
+                job.kind,
+                job.attempts,
+            )
+
+    async def _call_on_give_up(self, job: ClaimedJob, reason: str) -> None:
+        if self._on_give_up is None:
+            return
+        try:
+            await self._on_give_up(job, reason)
+        except Exception:
+            log.exception("on_give_up failed for job %s (%s)", job.id, job.kind)
+
+    async def _keep_lease(self, job: ClaimedJob) -> None:
+        interval = self._lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                held = await jobqueue.heartbeat(
+                    self._sessions,
+                    job.id,
+                    self.worker_id,
+                    self._lease_seconds,
+                    self.clock(),
+                    attempt=job.attempts,
+                )
+            except Exception:
+                log.exception("heartbeat for job %s failed; will try again", job.id)
+                continue
+            if not held:
+                log.warning("job %s (%s) lost its lease; another worker may be running it", job.id, job.kind)
+                return

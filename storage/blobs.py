@@ -1,0 +1,100 @@
+"""Image bytes, stored by content.
+
+A key is ``sha256/<first two hex digits>/<all 64 hex digits>`` of the bytes, e.g. ``sha256/9f/9f86d0…0a08``.
+The same bytes always get the same key and are written once. The content type is not part of the key: the
+variant row records it. A key from outside is accepted only if it matches that pattern exactly, so a key can
+never name a path outside the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+KEY_PATTERN = re.compile(r"sha256/([0-9a-f]{2})/(\1[0-9a-f]{62})")
+
+
+class BlobNotFound(KeyError):
+    """No blob is stored under this key."""
+
+
+class InvalidBlobKey(ValueError):
+    """The string is not a blob key at all (and is never turned into a path)."""
+
+
+class BlobStore(Protocol):
+    async def put(self, data: bytes, *, content_type: str) -> str:
+        """Store ``data``; return its key. Storing the same bytes again returns the same key."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """Raise :class:`BlobNotFound` if nothing is stored under ``key``."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The file holding the blob, when it is on this machine's disk; else None."""
+        ...
+
+
+def blob_key(data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    return f"sha256/{digest[:2]}/{digest}"
+
+
+def _check_key(key: str) -> str:
+    if not KEY_PATTERN.fullmatch(key):
+        raise InvalidBlobKey(f"not a blob key: {key[:80]!r}")
+    return key
+
+
+class FileBlobStore:
+    """Blobs as files under ``root``; file I/O runs in a thread so the event loop never waits on the disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*_check_key(key).split("/"))
+
+    async def put(self, data: bytes, *, content_type: str) -> str:
+        key = blob_key(data)
+        await asyncio.to_thread(self._write_once, self._path(key), data)
+        return key
+
+    async def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
+
+    @staticmethod
+    def _write_once(path: Path, data: bytes) -> None:
+        if path.is_file():
+            return  # content-addressed: the bytes there are these bytes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write aside and rename, so a reader (or a crash) never sees half a file.
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,102 @@
+"""Engines, sessions and migrations.
+
+SQLite (the default, via aiosqlite) is tuned for one process serving a team:
+
+- WAL, so readers never wait for the writer; ``busy_timeout`` so a writer waits its turn instead of failing.
+- SQLAlchemy, not the sqlite3 module, emits ``BEGIN``: the module's legacy mode starts no transaction for a
+  SELECT or a SAVEPOINT, which breaks savepoints (a released savepoint would commit on its own).
+- That ``BEGIN`` is ``BEGIN IMMEDIATE``: each transaction takes the write lock up front. A deferred
+  transaction that reads and then writes fails at once with "database is locked" when another connection
+  wrote in between (``busy_timeout`` cannot help there), which is exactly what concurrent jobs do. The price:
+  transactions run one at a time, so keep sessions short and never hold one across a network call.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def create_engine(url: str) -> AsyncEngine:
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() != "sqlite":
+        return create_async_engine(sa_url, pool_pre_ping=True)
+
+    database = sa_url.database or ""
+    if database in ("", ":memory:"):
+        # One shared connection, or every checkout would see its own empty database.
+        engine = create_async_engine(sa_url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        if not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(sa_url)
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, see the module docstring
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic config built in code, so neither an ini file nor the working directory matters.
+
+    Also the way to write a new revision: ``alembic.command.revision(alembic_config(), "message")``.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # ConfigParser interpolation
+    return config
+
+
+async def upgrade(url: str | AsyncEngine, revision: str = "head") -> None:
+    """Migrate the database to ``revision``. Give an engine instead of a URL for a ``:memory:`` database."""
+    engine = create_engine(url) if isinstance(url, str) else url
+    config = alembic_config()
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_on, config, revision)
+    finally:
+        if isinstance(url, str):
+            await engine.dispose()
+
+
+def _upgrade_on(connection: Connection, config: Config, revision: str) -> None:
+    # env.py runs on this connection (inside our transaction) instead of making an engine of its own.
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+    log.info("database upgraded to %s", revision)

@@ -1,0 +1,112 @@
+"""Every query the app makes, each scoped by the Slack team it belongs to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Draft, Variant, Vote
+
+# Reads always see the database as it is now, not an object this session loaded before a
+# compare-and-set UPDATE changed the row.
+FRESH = {"populate_existing": True}
+
+
+async def get_draft(session: AsyncSession, team_id: str, draft_id: int) -> Draft | None:
+    return await session.scalar(
+        select(Draft).where(Draft.team_id == team_id, Draft.id == draft_id).execution_options(**FRESH)
+    )
+
+
+async def draft_by_parent(session: AsyncSession, team_id: str, channel: str, ts: str) -> Draft | None:
+    return await session.scalar(
+        select(Draft)
+        .where(Draft.team_id == team_id, Draft.parent_channel == channel, Draft.parent_ts == ts)
+        .execution_options(**FRESH)
+    )
+
+
+async def set_draft_status(
+    session: AsyncSession,
+    team_id: str,
+    draft_id: int,
+    expected: str | tuple[str, ...],
+    new: str,
+    **values: Any,
+) -> bool:
+    """Compare-and-set: move the draft to ``new`` only if it is still in ``expected``.
+
+    Two jobs finishing at once both ask; exactly one wins, on SQLite and PostgreSQL alike.
+    """
+    expected = (expected,) if isinstance(expected, str) else expected
+    result = await session.execute(
+        update(Draft)
+        .where(Draft.team_id == team_id, Draft.id == draft_id, Draft.status.in_(expected))
+        .values(status=new, **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def variants_of(
+    session: AsyncSession, team_id: str, draft_id: int, tier: str | None = None
+) -> list[Variant]:
+    query = select(Variant).where(Variant.team_id == team_id, Variant.draft_id == draft_id)
+    if tier is not None:
+        query = query.where(Variant.tier == tier)
+    query = query.order_by(Variant.tier, Variant.number).execution_options(**FRESH)
+    return list((await session.scalars(query)).all())
+
+
+async def get_variant(
+    session: AsyncSession, team_id: str, draft_id: int, tier: str, number: int
+) -> Variant | None:
+    return await session.scalar(
+        select(Variant)
+        .where(
+            Variant.team_id == team_id,
+            Variant.draft_id == draft_id,
+            Variant.tier == tier,
+            Variant.number == number,
+        )
+        .execution_options(**FRESH)
+    )
+
+
+async def variant_by_message(session: AsyncSession, team_id: str, channel: str, ts: str) -> Variant | None:
+    """The image a Slack message shows: how a reaction finds what it votes for."""
+    return await session.scalar(
+        select(Variant).where(
+            Variant.team_id == team_id, Variant.slack_channel == channel, Variant.slack_ts == ts
+        )
+    )
+
+
+async def set_variant(session: AsyncSession, variant_id: int, expected_status: str, **values: Any) -> bool:
+    """Update a variant only if it is still in ``expected_status`` (idempotent job steps)."""
+    result = await session.execute(
+        update(Variant).where(Variant.id == variant_id, Variant.status == expected_status).values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def votes_of(session: AsyncSession, team_id: str, draft_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(Vote.voter_id, Vote.variant_number).where(Vote.team_id == team_id, Vote.draft_id == draft_id)
+    )
+    return {voter: number for voter, number in rows.all()}
+
+
+async def get_vote(session: AsyncSession, team_id: str, draft_id: int, voter: str) -> Vote | None:
+    return await session.scalar(
+        select(Vote)
+        .where(Vote.team_id == team_id, Vote.draft_id == draft_id, Vote.voter_id == voter)
+        .execution_options(**FRESH)
+    )
+
+
+async def delete_vote(session: AsyncSession, team_id: str, draft_id: int, voter: str) -> None:
+    await session.execute(
+        delete(Vote).where(Vote.team_id == team_id, Vote.draft_id == draft_id, Vote.voter_id == voter)
+    )
