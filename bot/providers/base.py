@@ -1,0 +1,93 @@
+"""The one small interface every image source speaks, and the errors it may raise.
+
+A provider turns a prompt into image bytes plus the facts we audit. It never decides sizes on trust:
+callers decode, measure and fit what comes back (see :mod:`bot.imaging`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.destinations import SafeZone
+from bot.tiers import Ratio, Size, Tier
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: str
+    ratio: Ratio
+    tier: Tier
+    seed: int
+    size: Size  # the exact target; the provider may return something else and we fit it
+    references: tuple[bytes, ...] = ()  # the winner, when upgrading
+    transparent: bool = False
+    safe_zone: SafeZone = SafeZone.TOP
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes
+    provider: str
+    model: str
+    cost_estimate_usd: float = 0.0
+    request_id: str | None = None
+    # Honest notes for the audit trail, e.g. "generated at 3840x2160 (model maximum), upscaled locally".
+    notes: tuple[str, ...] = ()
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+class ImageProvider(Protocol):
+    name: str
+    model: str
+
+    def target_size(self, ratio: Ratio, tier: Tier) -> Size:
+        """The exact pixel size this provider delivers (after our fitting) for ``ratio`` at ``tier``."""
+        ...
+
+    async def generate(self, request: GenerationRequest) -> GeneratedImage:
+        """Make one image. Raises a :class:`ProviderError` subclass on failure."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class ProviderError(Exception):
+    """Base of provider failures. ``retryable`` says whether the job runner may try again."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, provider: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.retry_after = retry_after
+
+
+class Refused(ProviderError):
+    """Moderation or safety refused the prompt or the output. Never retried; the user is told why."""
+
+    def __init__(self, message: str, *, provider: str = "", category: str = "", stage: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.category = category
+        self.stage = stage
+
+
+class RateLimited(ProviderError):
+    retryable = True
+
+
+class Unavailable(ProviderError):
+    """5xx, overloaded, timeouts, connection errors."""
+
+    retryable = True
+
+
+class ModelNotFound(ProviderError):
+    """The configured model is unknown or retired: a configuration error, not worth a retry."""
+
+
+class BadOutput(ProviderError):
+    """No image, an undecodable one, or one far from the asked shape."""
+
+    retryable = True
