@@ -1,0 +1,111 @@
+"""The audit trail: who did what to which draft, when. Append-only (the database refuses edits)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import AuditEvent
+
+SYSTEM = "draftbot"  # the actor for what the bot does on its own
+
+
+class AuditKind(StrEnum):
+    COMMAND = "command"
+    DRAFT_ANNOUNCED = "draft_announced"
+    GENERATION = "generation"
+    GENERATION_REFUSED = "generation_refused"
+    GENERATION_FAILED = "generation_failed"
+    VARIANT_POSTED = "variant_posted"
+    VOTING_OPENED = "voting_opened"
+    VOTE = "vote"
+    VOTE_MOVED = "vote_moved"
+    UNVOTE = "unvote"
+    UPGRADE_REQUESTED = "upgrade_requested"
+    TIE_BREAK_NEEDED = "tie_break_needed"
+    REVIEW_POSTED = "review_posted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    FINAL_POSTED = "final_posted"
+    DRAFT_FAILED = "draft_failed"
+    CANCELLED = "cancelled"
+    ACTION_REFUSED = "action_refused"  # someone pressed what they may not
+    INPUT_REJECTED = "input_rejected"  # a command we could not parse
+
+
+def record(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    kind: AuditKind,
+    actor: str,
+    draft_id: int | None = None,
+    at: datetime | None = None,
+    **details: Any,
+) -> None:
+    """Add an event to the caller's transaction: it lands exactly when the change it describes does."""
+    event = AuditEvent(
+        team_id=team_id, draft_id=draft_id, kind=str(kind), actor=actor, details=_plain(details)
+    )
+    if at is not None:
+        event.at = at
+    session.add(event)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy: enums to their values, tuples to lists, other objects to strings."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, StrEnum):
+        return value.value
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+EXPORT_FIELDS = ("id", "at", "team_id", "draft_id", "kind", "actor", "details")
+
+
+async def events(
+    sessions: async_sessionmaker[AsyncSession], *, team_id: str | None = None, draft_id: int | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Events in the order they happened, as plain dicts; filtered by team and draft when given."""
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if team_id is not None:
+        query = query.where(AuditEvent.team_id == team_id)
+    if draft_id is not None:
+        query = query.where(AuditEvent.draft_id == draft_id)
+    async with sessions() as session:
+        for event in (await session.scalars(query)).all():
+            yield {
+                "id": event.id,
+                "at": event.at.isoformat(),
+                "team_id": event.team_id,
+                "draft_id": event.draft_id,
+                "kind": event.kind,
+                "actor": event.actor,
+                "details": event.details,
+            }
+
+
+def to_jsonl(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "details": json.dumps(row["details"], ensure_ascii=False, sort_keys=True)})
+    return out.getvalue()

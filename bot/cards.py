@@ -1,0 +1,68 @@
+"""Snapshots of a draft for publishers, read from the database in one place."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.publisher import DraftCard, ImageCard, MessageRef
+from bot.tiers import Size, Tier
+from bot.workflow import DraftStatus, DraftView, VariantState, tally
+from storage import queries
+from storage.models import Draft, Variant
+
+
+def draft_view(draft: Draft, *, review_ready: bool = False) -> DraftView:
+    return DraftView(
+        status=DraftStatus(draft.status),
+        requester=draft.requester_id,
+        n_variants=draft.n_variants,
+        winner=draft.winner_index,
+        review_ready=review_ready,
+    )
+
+
+async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
+    explore = await queries.variants_of(session, draft.team_id, draft.id, Tier.EXPLORE)
+    votes = await queries.votes_of(session, draft.team_id, draft.id)
+    parent = (
+        MessageRef(draft.parent_channel, draft.parent_ts)
+        if draft.parent_channel and draft.parent_ts
+        else None
+    )
+    return DraftCard(
+        draft_id=draft.id,
+        team_id=draft.team_id,
+        channel_id=draft.channel_id,
+        requester=draft.requester_id,
+        prompt=draft.prompt,
+        destination=draft.destination_name,
+        ratio=draft.ratio,
+        status=DraftStatus(draft.status),
+        n_variants=draft.n_variants,
+        ready=sum(v.status == VariantState.POSTED for v in explore),
+        unavailable=sum(v.status in (VariantState.FAILED, VariantState.REFUSED) for v in explore),
+        tally=tally(votes, range(1, draft.n_variants + 1)),
+        winner=draft.winner_index,
+        hints=tuple(draft.hints or ()),
+        failure_reason=draft.failure_reason,
+        parent=parent,
+    )
+
+
+def image_card(draft: Draft, variant: Variant) -> ImageCard:
+    if variant.width is None or variant.height is None or variant.bytes is None or not variant.content_type:
+        raise ValueError(f"variant {variant.id} has no stored image yet")
+    extension = "png" if variant.content_type == "image/png" else "jpg"
+    return ImageCard(
+        draft_id=draft.id,
+        number=variant.number,
+        tier=Tier(variant.tier),
+        size=Size(variant.width, variant.height),
+        bytes=variant.bytes,
+        content_type=variant.content_type,
+        filename=f"draft-{draft.id}-{variant.tier.lower()}-{variant.number}.{extension}",
+        seed=variant.seed,
+        provider=variant.provider or "",
+        model=variant.model or "",
+        notes=tuple(filter(None, [variant.fit_note])),
+    )

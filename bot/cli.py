@@ -1,0 +1,98 @@
+"""The `draftbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import audit
+from bot.config import Settings
+from storage import db
+
+log = logging.getLogger("draftbot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = Settings()
+    command = args.command or "demo"
+    if args.command is None:  # bare `draftbot`: the demo with its default brief
+        args = parser.parse_args(["demo", *(argv or [])])
+    if command == "db":
+        asyncio.run(db.upgrade(settings.resolved_database_url))
+        print(f"database is up to date: {_safe_url(settings.resolved_database_url)}")
+        return 0
+    if command == "audit":
+        return asyncio.run(_audit_export(settings, args))
+    if command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(settings, args.text, out_dir=args.out))
+    parser.error(f"unknown command {command}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="draftbot", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command")
+
+    db_cmd = sub.add_parser("db", help="database maintenance")
+    db_sub = db_cmd.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="run the migrations up to the newest schema")
+
+    audit_cmd = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    export = audit_sub.add_parser("export", help="print the audit trail as JSON lines or CSV")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--draft", type=int, help="only this draft")
+    export.add_argument("--team", help="only this Slack team id")
+    export.add_argument("--output", "-o", type=Path, help="write to a file instead of standard output")
+
+    demo = sub.add_parser("demo", help="run one draft through the whole loop offline, in the terminal")
+    demo.add_argument(
+        "text",
+        nargs="?",
+        default="a matte black water bottle, dramatic side light, empty title area for mobile cover",
+        help="what you would type after /draft",
+    )
+    demo.add_argument("--out", type=Path, help="where to write the images (default: DATA_DIR/demo)")
+    return parser
+
+
+async def _audit_export(settings: Settings, args: argparse.Namespace) -> int:
+    engine = db.create_engine(settings.resolved_database_url)
+    try:
+        await db.upgrade(engine)
+        rows = [
+            row
+            async for row in audit.events(db.session_factory(engine), team_id=args.team, draft_id=args.draft)
+        ]
+    finally:
+        await engine.dispose()
+    text = audit.to_jsonl(rows) if args.format == "jsonl" else audit.to_csv(rows)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(rows)} events to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,409 @@
+"""What people do to drafts: ask for one, vote, upgrade, break a tie, approve, reject.
+
+Each action is one transaction: read the state, ask :mod:`bot.workflow` what to do, write the change,
+its audit event and the jobs it needs together. Publishing happens in jobs, after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.audit import AuditKind, record
+from bot.cards import draft_card, draft_view
+from bot.command import DraftRequest
+from bot.generation import Generator, JobKind
+from bot.publisher import Publisher
+from bot.tiers import Tier
+from bot.workflow import (
+    DraftStatus,
+    Policy,
+    Refusal,
+    TieBreakNeeded,
+    Upgrade,
+    VariantState,
+    VoteChange,
+    VoteDecision,
+    decide_tie_break,
+    decide_unvote,
+    decide_upgrade,
+    decide_vote,
+    may_approve,
+    may_reject,
+)
+from storage import queries
+from storage.models import Draft, Variant, Vote
+
+log = logging.getLogger(__name__)
+
+SKIN_TONE = "::skin-tone-"
+EMOJI_ALIASES = {"thumbsup": "+1", "thumbs_up": "+1", "heavy_check_mark": "white_check_mark"}
+
+
+def same_emoji(reaction: str, configured: str) -> bool:
+    """``+1::skin-tone-3`` and ``thumbsup`` are the same vote as ``+1``."""
+    base = reaction.split(SKIN_TONE, 1)[0]
+    return EMOJI_ALIASES.get(base, base) == EMOJI_ALIASES.get(configured, configured)
+
+
+@dataclass(frozen=True)
+class Done:
+    """The action happened; ``message`` tells the person who asked (ephemeral)."""
+
+    message: str
+    draft_id: int
+
+
+ActionResult = Done | Refusal
+
+
+class DraftService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        generator: Generator,
+        publisher: Publisher,
+        policy: Policy,
+        *,
+        vote_emoji: str,
+        approve_emoji: str,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.generator = generator
+        self.publisher = publisher
+        self.policy = policy
+        self.vote_emoji = vote_emoji
+        self.approve_emoji = approve_emoji
+        self._rng = rng or random.SystemRandom()
+
+    # --- a new draft -------------------------------------------------------------------------------
+
+    async def create_draft(
+        self, *, team_id: str, channel_id: str, requester: str, request: DraftRequest, command_text: str
+    ) -> int:
+        """Store the draft, its variants and every job they need, in one transaction."""
+        base_seed = (
+            request.seed if request.seed is not None else self._rng.randrange(0, 2**31 - request.n_variants)
+        )
+        async with self.sessions.begin() as session:
+            draft = Draft(
+                team_id=team_id,
+                channel_id=channel_id,
+                requester_id=requester,
+                prompt=request.prompt,
+                destination_key=request.destination.key if request.destination else None,
+                destination_name=request.destination_name,
+                ratio=str(request.ratio),
+                output_format=request.format.value,
+                safe_zone=request.safe_zone.value,
+                n_variants=request.n_variants,
+                base_seed=base_seed,
+                status=DraftStatus.GENERATING,
+                hints=list(request.hints),
+            )
+            session.add(draft)
+            await session.flush()
+            for number in range(1, request.n_variants + 1):
+                session.add(
+                    Variant(
+                        team_id=team_id,
+                        draft_id=draft.id,
+                        tier=Tier.EXPLORE,
+                        number=number,
+                        seed=base_seed + number - 1,
+                        status=VariantState.PENDING,
+                    )
+                )
+            record(
+                session,
+                team_id=team_id,
+                draft_id=draft.id,
+                kind=AuditKind.COMMAND,
+                actor=requester,
+                text=command_text,
+                channel=channel_id,
+                prompt=request.prompt,
+                destination=request.destination_name,
+                ratio=str(request.ratio),
+                n=request.n_variants,
+                seed=base_seed,
+                format=request.format,
+                hints=request.hints,
+            )
+            await self.generator.enqueue(session, draft, JobKind.ANNOUNCE)
+            for number in range(1, request.n_variants + 1):
+                await self.generator.enqueue(
+                    session, draft, JobKind.GENERATE, tier=str(Tier.EXPLORE), number=number
+                )
+        self.generator.wake()
+        return draft.id
+
+    async def reject_input(self, *, team_id: str, user: str, text: str, reason: str) -> None:
+        """A command we could not parse: the person is told, the trail keeps it."""
+        async with self.sessions.begin() as session:
+            record(
+                session, team_id=team_id, kind=AuditKind.INPUT_REJECTED, actor=user, text=text, reason=reason
+            )
+
+    # --- votes -------------------------------------------------------------------------------------
+
+    async def reaction_added(
+        self, *, team_id: str, channel: str, ts: str, user: str, emoji: str, bot_user: str | None
+    ) -> VoteDecision | ActionResult | None:
+        """A reaction on one of our messages: a vote on a 1K variant, or an approval on the 2K review."""
+        async with self.sessions() as session:
+            variant = await queries.variant_by_message(session, team_id, channel, ts)
+        if variant is None:
+            return None
+        if variant.tier == Tier.REVIEW and same_emoji(emoji, self.approve_emoji) and user != bot_user:
+            return await self.approve(team_id=team_id, draft_id=variant.draft_id, user=user)
+        if variant.tier != Tier.EXPLORE or not same_emoji(emoji, self.vote_emoji):
+            return None
+        return await self._vote(team_id, variant, user, bot_user, adding=True)
+
+    async def reaction_removed(
+        self, *, team_id: str, channel: str, ts: str, user: str, emoji: str, bot_user: str | None
+    ) -> VoteDecision | None:
+        async with self.sessions() as session:
+            variant = await queries.variant_by_message(session, team_id, channel, ts)
+        if variant is None or variant.tier != Tier.EXPLORE or not same_emoji(emoji, self.vote_emoji):
+            return None
+        return await self._vote(team_id, variant, user, bot_user, adding=False)
+
+    async def _vote(
+        self, team_id: str, variant: Variant, voter: str, bot_user: str | None, *, adding: bool
+    ) -> VoteDecision:
+        for attempt in range(3):  # two reactions by one person at the same instant race for one row
+            try:
+                return await self._vote_once(team_id, variant, voter, bot_user, adding=adding)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _vote_once(
+        self, team_id: str, variant: Variant, voter: str, bot_user: str | None, *, adding: bool
+    ) -> VoteDecision:
+        async with self.sessions.begin() as session:
+            draft = await queries.get_draft(session, team_id, variant.draft_id)
+            if draft is None:
+                raise LookupError(f"variant {variant.id} belongs to no draft of team {team_id}")
+            vote = await queries.get_vote(session, team_id, draft.id, voter)
+            current = vote.variant_number if vote else None
+            decide = decide_vote if adding else decide_unvote
+            decision = decide(draft_view(draft), voter, variant.number, current, bot_user=bot_user)
+            if decision.change in (VoteChange.IGNORED, VoteChange.UNCHANGED):
+                return decision
+            if decision.change is VoteChange.REMOVED:
+                await queries.delete_vote(session, team_id, draft.id, voter)
+            elif vote is None:
+                session.add(
+                    Vote(team_id=team_id, draft_id=draft.id, voter_id=voter, variant_number=variant.number)
+                )
+            else:
+                vote.variant_number = variant.number
+            kind = {
+                VoteChange.CAST: AuditKind.VOTE,
+                VoteChange.MOVED: AuditKind.VOTE_MOVED,
+                VoteChange.REMOVED: AuditKind.UNVOTE,
+            }[decision.change]
+            record(
+                session,
+                team_id=team_id,
+                draft_id=draft.id,
+                kind=kind,
+                actor=voter,
+                variant=variant.number,
+                previous=decision.previous,
+            )
+            await self.generator.enqueue(session, draft, JobKind.REFRESH)
+        self.generator.wake()
+        return decision
+
+    # --- upgrade to 2K -----------------------------------------------------------------------------
+
+    async def request_upgrade(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        async with self.sessions.begin() as session:
+            draft = await self._draft(session, team_id, draft_id)
+            votes = await queries.votes_of(session, team_id, draft_id)
+            eligible = await self._posted_numbers(session, draft)
+            decision = decide_upgrade(draft_view(draft), user, votes, self.policy, eligible=eligible)
+            if isinstance(decision, Refusal):
+                return self._refuse(session, draft, user, "upgrade", decision)
+            if isinstance(decision, TieBreakNeeded):
+                record(
+                    session,
+                    team_id=team_id,
+                    draft_id=draft_id,
+                    kind=AuditKind.TIE_BREAK_NEEDED,
+                    actor=user,
+                    tied=decision.tie.variants,
+                    votes=decision.tie.votes,
+                    tally=decision.counts,
+                )
+                card = await draft_card(session, draft)
+            else:
+                return await self._start_review(session, draft, user, decision)
+        await self.publisher.ask_tie_break(card, decision.tie.variants, decision.tie.votes)
+        tied = ", ".join(str(n) for n in decision.tie.variants)
+        return Done(f"Variants {tied} are tied; choose one in the thread.", draft_id)
+
+    async def choose_tied(self, *, team_id: str, draft_id: int, user: str, number: int) -> ActionResult:
+        async with self.sessions.begin() as session:
+            draft = await self._draft(session, team_id, draft_id)
+            votes = await queries.votes_of(session, team_id, draft_id)
+            eligible = await self._posted_numbers(session, draft)
+            decision = decide_tie_break(
+                draft_view(draft), user, number, votes, self.policy, eligible=eligible
+            )
+            if isinstance(decision, Refusal):
+                return self._refuse(session, draft, user, "choose_tied", decision)
+            return await self._start_review(session, draft, user, decision)
+
+    async def _start_review(
+        self, session: AsyncSession, draft: Draft, user: str, upgrade: Upgrade
+    ) -> ActionResult:
+        winner = await queries.get_variant(session, draft.team_id, draft.id, Tier.EXPLORE, upgrade.winner)
+        if winner is None:
+            raise LookupError(f"draft {draft.id} has no variant {upgrade.winner}")
+        if not await self._advance(
+            session, draft, DraftStatus.VOTING, DraftStatus.REVIEWING, winner_index=upgrade.winner
+        ):
+            return self._refuse(session, draft, user, "upgrade", _LOST_RACE)
+        session.add(
+            Variant(
+                team_id=draft.team_id,
+                draft_id=draft.id,
+                tier=Tier.REVIEW,
+                number=upgrade.winner,
+                seed=winner.seed,
+                status=VariantState.PENDING,
+                source_variant_id=winner.id,
+            )
+        )
+        record(
+            session,
+            team_id=draft.team_id,
+            draft_id=draft.id,
+            kind=AuditKind.UPGRADE_REQUESTED,
+            actor=user,
+            winner=upgrade.winner,
+            tally=upgrade.counts,
+            chosen_by_requester=upgrade.chosen_by_requester,
+        )
+        await self.generator.enqueue(
+            session, draft, JobKind.GENERATE, tier=str(Tier.REVIEW), number=upgrade.winner
+        )
+        await self.generator.enqueue(session, draft, JobKind.REFRESH)
+        self.generator.wake()
+        return Done(
+            f"Voting closed. Variant {upgrade.winner} is being regenerated at 2K for review.", draft.id
+        )
+
+    # --- approval ----------------------------------------------------------------------------------
+
+    async def approve(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        async with self.sessions.begin() as session:
+            draft = await self._draft(session, team_id, draft_id)
+            review = await self._review(session, draft)
+            ready = review is not None and review.status == VariantState.POSTED
+            refusal = may_approve(draft_view(draft, review_ready=ready), user, self.policy)
+            if refusal or review is None:
+                return self._refuse(session, draft, user, "approve", refusal or _NO_REVIEW)
+            if not await self._advance(session, draft, DraftStatus.REVIEWING, DraftStatus.APPROVED):
+                return self._refuse(session, draft, user, "approve", _LOST_RACE)
+            session.add(
+                Variant(
+                    team_id=team_id,
+                    draft_id=draft.id,
+                    tier=Tier.FINAL,
+                    number=review.number,
+                    seed=review.seed,
+                    status=VariantState.PENDING,
+                    source_variant_id=review.id,
+                )
+            )
+            record(
+                session,
+                team_id=team_id,
+                draft_id=draft.id,
+                kind=AuditKind.APPROVED,
+                actor=user,
+                variant=review.number,
+            )
+            await self.generator.enqueue(
+                session, draft, JobKind.GENERATE, tier=str(Tier.FINAL), number=review.number
+            )
+            await self.generator.enqueue(session, draft, JobKind.REFRESH)
+        self.generator.wake()
+        return Done("Approved. The 4K final is on its way.", draft_id)
+
+    async def reject(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        async with self.sessions.begin() as session:
+            draft = await self._draft(session, team_id, draft_id)
+            refusal = may_reject(draft_view(draft), user, self.policy)
+            if refusal:
+                return self._refuse(session, draft, user, "reject", refusal)
+            if not await self._advance(session, draft, DraftStatus.REVIEWING, DraftStatus.REJECTED):
+                return self._refuse(session, draft, user, "reject", _LOST_RACE)
+            record(session, team_id=team_id, draft_id=draft.id, kind=AuditKind.REJECTED, actor=user)
+            await self.generator.enqueue(session, draft, JobKind.REFRESH)
+        self.generator.wake()
+        return Done("Rejected. No 4K will be made.", draft_id)
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    async def _draft(self, session: AsyncSession, team_id: str, draft_id: int) -> Draft:
+        draft = await queries.get_draft(session, team_id, draft_id)
+        if draft is None:  # a button from another workspace, or a forged id: nothing to do
+            raise UnknownDraft(draft_id)
+        return draft
+
+    async def _posted_numbers(self, session: AsyncSession, draft: Draft) -> list[int]:
+        explore = await queries.variants_of(session, draft.team_id, draft.id, Tier.EXPLORE)
+        return [v.number for v in explore if v.status == VariantState.POSTED]
+
+    async def _review(self, session: AsyncSession, draft: Draft) -> Variant | None:
+        reviews = await queries.variants_of(session, draft.team_id, draft.id, Tier.REVIEW)
+        return reviews[0] if reviews else None
+
+    async def _advance(
+        self, session: AsyncSession, draft: Draft, expected: DraftStatus, new: DraftStatus, **values: object
+    ) -> bool:
+        """Move the draft on, unless someone else moved it between our read and this write."""
+        if not await queries.set_draft_status(session, draft.team_id, draft.id, expected, new, **values):
+            return False
+        await session.refresh(draft)
+        return True
+
+    def _refuse(
+        self, session: AsyncSession, draft: Draft, user: str, action: str, refusal: Refusal
+    ) -> Refusal:
+        record(
+            session,
+            team_id=draft.team_id,
+            draft_id=draft.id,
+            kind=AuditKind.ACTION_REFUSED,
+            actor=user,
+            action=action,
+            code=refusal.code,
+            reason=refusal.reason,
+        )
+        return refusal
+
+
+_NO_REVIEW = Refusal("There is no 2K review to approve yet.", "review_not_ready")
+_LOST_RACE = Refusal(
+    "Someone else changed this draft a moment ago; the thread shows where it is now.", "changed"
+)
+
+
+class UnknownDraft(LookupError):
+    def __init__(self, draft_id: int) -> None:
+        super().__init__(f"no such draft: {draft_id}")
+        self.draft_id = draft_id

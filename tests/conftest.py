@@ -1,0 +1,80 @@
+"""Shared fixtures: real SQLite files, the real services, and a clock tests can move."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.publisher import RecordingPublisher
+from bot.runtime import Runtime, build_runtime
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # slack_sdk reads proxies from the environment and has no NO_PROXY; Bolt turns on OAuth when it
+    # sees client credentials. Neither belongs in a test.
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "DRAFTBOT_DATABASE_URL",
+        "DRAFTBOT_PROVIDER",
+        "DRAFTBOT_APPROVERS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+async def runtime(
+    settings: Settings, publisher: RecordingPublisher, clock: FakeClock
+) -> AsyncIterator[Runtime]:
+    rt = await build_runtime(settings, publisher, clock=clock)
+    yield rt
+    await rt.aclose()
+
+
+async def drain(runtime: Runtime, clock: FakeClock) -> None:
+    """Run jobs until none is left, moving the fake clock over retry backoffs instead of sleeping."""
+
+    async def skip(seconds: float) -> None:
+        clock.advance(seconds)
+
+    await runtime.drain(wait=skip, max_rounds=200)
