@@ -24,9 +24,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = Settings()
-    command = args.command or "demo"
-    if args.command is None:  # bare `draftbot`: the demo with its default brief
-        args = parser.parse_args(["demo", *(argv or [])])
+    command = args.command
+    if command is None:
+        if settings.slack_bot_token and settings.slack_app_token:
+            command = "socket"
+        else:  # no Slack tokens: the offline demo
+            command = "demo"
+            args = parser.parse_args(["demo"])
+    if command in ("serve", "socket", "worker"):
+        from bot import serve
+
+        if command == "serve":
+            asyncio.run(serve.serve_http(settings, host=args.host, port=args.port))
+        elif command == "socket":
+            asyncio.run(serve.run_socket_mode(settings))
+        else:
+            asyncio.run(serve.run_worker(settings))
+        return 0
     if command == "db":
         asyncio.run(db.upgrade(settings.resolved_database_url))
         print(f"database is up to date: {_safe_url(settings.resolved_database_url)}")
@@ -44,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="draftbot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser(
+        "serve", help="HTTP mode: POST /slack/events and GET /healthz, with the job worker"
+    )
+    serve.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
+    serve.add_argument("--port", type=int, default=3000)
+    sub.add_parser("worker", help="run only the job worker (for more capacity beside `serve`)")
 
     db_cmd = sub.add_parser("db", help="database maintenance")
     db_sub = db_cmd.add_subparsers(dest="db_command", required=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.destinations import Destination, ImageFormat, SafeZone, lookup, resolve
+from bot.destinations import CATALOG, Destination, ImageFormat, SafeZone, lookup, resolve
 from bot.errors import UnknownDestinationError, UserInputError
 from bot.tiers import Ratio
 
@@ -79,6 +79,29 @@ def parse(text: str, *, default_variants: int = DEFAULT_VARIANTS) -> DraftReques
         destination=destination,
         n_variants=n_variants,
         seed=seed,
+        format=ImageFormat.PNG if transparent else ImageFormat.JPEG,
+        hints=prompt_hints(prompt),
+    )
+
+
+def from_form(prompt: str, destination_key: str, n_variants: int) -> DraftRequest:
+    """The `/draft` modal's fields, checked by the same rules as the typed command."""
+    prompt = prompt.replace("\u00a0", " ").strip()
+    try:
+        _check_prompt(prompt)
+    except UserInputError as err:
+        raise UserInputError(err.message, field="prompt") from None
+    destination = next((d for d in CATALOG if d.key == destination_key), None)
+    if destination is None:
+        raise UserInputError("Pick a destination from the list.", field="destination")
+    if not MIN_VARIANTS <= n_variants <= MAX_VARIANTS:
+        raise UserInputError(f"Choose between {MIN_VARIANTS} and {MAX_VARIANTS} variants.", field="variants")
+    transparent = bool(_TRANSPARENT_RE.search(prompt)) or destination.format is ImageFormat.PNG
+    return DraftRequest(
+        prompt=prompt,
+        ratio=destination.ratio,
+        destination=destination,
+        n_variants=n_variants,
         format=ImageFormat.PNG if transparent else ImageFormat.JPEG,
         hints=prompt_hints(prompt),
     )
@@ -189,10 +212,17 @@ def prompt_hints(prompt: str) -> tuple[str, ...]:
     return tuple(hints)
 
 
+def usage_text() -> str:
+    """The short answer to a bare `/draft` (the form opens beside it)."""
+    return (
+        "Describe the image and where it will be used: `/draft <prompt> for <destination>`, e.g. "
+        "`/draft a matte black water bottle, dramatic side light for mobile cover`. "
+        "Options: `--n 6`, `--ratio 4:5`, `--seed 42`. `/draft help` lists every destination."
+    )
+
+
 def help_text() -> str:
     """The ephemeral answer to `/draft help`: grammar, options and the destination catalog."""
-    from bot.destinations import CATALOG
-
     lines = [
         "*Draft images with your team.* Explore at 1K, review at 2K, finals at 4K.",
         "",
@@ -224,6 +254,7 @@ __all__ = [
     "HelpRequest",
     "UnknownDestinationError",
     "UserInputError",
+    "from_form",
     "help_text",
     "parse",
     "prompt_hints",

@@ -36,7 +36,7 @@ from bot.workflow import (
     may_reject,
 )
 from storage import queries
-from storage.models import Draft, Variant, Vote
+from storage.models import Draft, ProcessedRequest, Variant, Vote
 
 log = logging.getLogger(__name__)
 
@@ -153,41 +153,86 @@ class DraftService:
     # --- votes -------------------------------------------------------------------------------------
 
     async def reaction_added(
-        self, *, team_id: str, channel: str, ts: str, user: str, emoji: str, bot_user: str | None
+        self,
+        *,
+        team_id: str,
+        channel: str,
+        ts: str,
+        user: str,
+        emoji: str,
+        bot_user: str | None,
+        dedupe_key: str | None = None,
+        event_ts: str | None = None,
     ) -> VoteDecision | ActionResult | None:
-        """A reaction on one of our messages: a vote on a 1K variant, or an approval on the 2K review."""
+        """A reaction on one of our messages: a vote on a 1K variant, or an approval on the 2K review.
+
+        ``dedupe_key`` (the Slack event id) makes a redelivered event change nothing."""
         async with self.sessions() as session:
             variant = await queries.variant_by_message(session, team_id, channel, ts)
         if variant is None:
             return None
         if variant.tier == Tier.REVIEW and same_emoji(emoji, self.approve_emoji) and user != bot_user:
-            return await self.approve(team_id=team_id, draft_id=variant.draft_id, user=user)
+            result = await self.approve(team_id=team_id, draft_id=variant.draft_id, user=user)
+            if isinstance(result, Refusal) and result.code != "wrong_status":
+                await self._tell(team_id, variant.draft_id, user, result.reason)  # no response_url here
+            return result
         if variant.tier != Tier.EXPLORE or not same_emoji(emoji, self.vote_emoji):
             return None
-        return await self._vote(team_id, variant, user, bot_user, adding=True)
+        return await self._vote(
+            team_id, variant, user, bot_user, adding=True, dedupe_key=dedupe_key, event_ts=event_ts
+        )
 
     async def reaction_removed(
-        self, *, team_id: str, channel: str, ts: str, user: str, emoji: str, bot_user: str | None
+        self,
+        *,
+        team_id: str,
+        channel: str,
+        ts: str,
+        user: str,
+        emoji: str,
+        bot_user: str | None,
+        dedupe_key: str | None = None,
+        event_ts: str | None = None,
     ) -> VoteDecision | None:
         async with self.sessions() as session:
             variant = await queries.variant_by_message(session, team_id, channel, ts)
         if variant is None or variant.tier != Tier.EXPLORE or not same_emoji(emoji, self.vote_emoji):
             return None
-        return await self._vote(team_id, variant, user, bot_user, adding=False)
+        return await self._vote(
+            team_id, variant, user, bot_user, adding=False, dedupe_key=dedupe_key, event_ts=event_ts
+        )
 
     async def _vote(
-        self, team_id: str, variant: Variant, voter: str, bot_user: str | None, *, adding: bool
+        self,
+        team_id: str,
+        variant: Variant,
+        voter: str,
+        bot_user: str | None,
+        *,
+        adding: bool,
+        dedupe_key: str | None,
+        event_ts: str | None,
     ) -> VoteDecision:
         for attempt in range(3):  # two reactions by one person at the same instant race for one row
             try:
-                return await self._vote_once(team_id, variant, voter, bot_user, adding=adding)
+                return await self._vote_once(
+                    team_id, variant, voter, bot_user, adding=adding, dedupe_key=dedupe_key, event_ts=event_ts
+                )
             except IntegrityError:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
     async def _vote_once(
-        self, team_id: str, variant: Variant, voter: str, bot_user: str | None, *, adding: bool
+        self,
+        team_id: str,
+        variant: Variant,
+        voter: str,
+        bot_user: str | None,
+        *,
+        adding: bool,
+        dedupe_key: str | None,
+        event_ts: str | None,
     ) -> VoteDecision:
         async with self.sessions.begin() as session:
             draft = await queries.get_draft(session, team_id, variant.draft_id)
@@ -195,18 +240,46 @@ class DraftService:
                 raise LookupError(f"variant {variant.id} belongs to no draft of team {team_id}")
             vote = await queries.get_vote(session, team_id, draft.id, voter)
             current = vote.variant_number if vote else None
+            if dedupe_key is not None:
+                if await queries.already_processed(session, team_id, dedupe_key):
+                    return VoteDecision(VoteChange.IGNORED, current, current, "already processed")
+                # Recorded with the vote it causes: both land, or neither does and a redelivery may try again.
+                session.add(ProcessedRequest(team_id=team_id, key=dedupe_key))
             decide = decide_vote if adding else decide_unvote
-            decision = decide(draft_view(draft), voter, variant.number, current, bot_user=bot_user)
+            decision = decide(
+                draft_view(draft),
+                voter,
+                variant.number,
+                current,
+                bot_user=bot_user,
+                at=event_ts,
+                current_at=vote.event_ts if vote else None,
+            )
             if decision.change in (VoteChange.IGNORED, VoteChange.UNCHANGED):
+                if vote is None and not adding and event_ts and decision.change is VoteChange.UNCHANGED:
+                    # A removal overtook its own add: remember when, so the late add is seen as older.
+                    session.add(
+                        Vote(
+                            team_id=team_id,
+                            draft_id=draft.id,
+                            voter_id=voter,
+                            variant_number=None,
+                            event_ts=event_ts,
+                        )
+                    )
                 return decision
-            if decision.change is VoteChange.REMOVED:
-                await queries.delete_vote(session, team_id, draft.id, voter)
-            elif vote is None:
+            if vote is None:
                 session.add(
-                    Vote(team_id=team_id, draft_id=draft.id, voter_id=voter, variant_number=variant.number)
+                    Vote(
+                        team_id=team_id,
+                        draft_id=draft.id,
+                        voter_id=voter,
+                        variant_number=decision.variant,
+                        event_ts=event_ts,
+                    )
                 )
-            else:
-                vote.variant_number = variant.number
+            else:  # a withdrawn vote keeps its row (and time), so a late older reaction can't revive it
+                vote.variant_number, vote.event_ts = decision.variant, event_ts or vote.event_ts
             kind = {
                 VoteChange.CAST: AuditKind.VOTE,
                 VoteChange.MOVED: AuditKind.VOTE_MOVED,
@@ -357,6 +430,15 @@ class DraftService:
         return Done("Rejected. No 4K will be made.", draft_id)
 
     # --- helpers -----------------------------------------------------------------------------------
+
+    async def _tell(self, team_id: str, draft_id: int, user: str, text: str) -> None:
+        async with self.sessions() as session:
+            draft = await self._draft(session, team_id, draft_id)
+            card = await draft_card(session, draft)
+        try:
+            await self.publisher.tell_user(card, user, text)
+        except Exception:  # telling is a courtesy; the refusal is already audited
+            log.warning("could not tell %s why their reaction did nothing", user, exc_info=True)
 
     async def _draft(self, session: AsyncSession, team_id: str, draft_id: int) -> Draft:
         draft = await queries.get_draft(session, team_id, draft_id)

@@ -13,10 +13,11 @@ class UserInputError(DraftbotError):
     Never raised for developer mistakes: those raise ordinary exceptions, loudly.
     """
 
-    def __init__(self, message: str, *, suggestions: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, *, suggestions: tuple[str, ...] = (), field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.suggestions = suggestions
+        self.field = field  # which form field it is about, where there is a form
 
 
 class UnknownDestinationError(UserInputError):

@@ -22,7 +22,7 @@ from bot.destinations import ImageFormat, SafeZone
 from bot.jobs import Handler, PermanentFailure, RetryLater
 from bot.providers.base import BadOutput as ProviderBadOutput
 from bot.providers.base import GenerationRequest, ImageProvider, Refused
-from bot.publisher import Publisher
+from bot.publisher import DraftCard, Publisher
 from bot.tiers import Ratio, Size, Tier
 from bot.workflow import DraftStatus, VariantState, after_variants_settled
 from storage import jobqueue, queries
@@ -31,6 +31,8 @@ from storage.jobqueue import ClaimedJob
 from storage.models import Draft, Variant
 
 log = logging.getLogger(__name__)
+
+PARENT_WAIT_SECONDS, PARENT_WAIT_STEPS = 3.0, 30
 
 
 class JobKind(StrEnum):
@@ -108,7 +110,7 @@ class Generator:
             if draft.parent_ts:
                 return
             card = await draft_card(session, draft)
-        ref = await self.publisher.post_parent(card)
+        ref = await self.publisher.post_parent(card, retry=job.attempts > 1)
         async with self.sessions.begin() as session:
             draft = await self._draft(session, job)
             draft.parent_channel, draft.parent_ts = ref.channel, ref.ts
@@ -231,18 +233,33 @@ class Generator:
                 )
         return True
 
+    async def _ready_to_post(
+        self, job: ClaimedJob, tier: Tier, number: int
+    ) -> tuple[DraftCard, Variant] | None:
+        """The draft and the stored image, once the parent exists to thread under; None if already posted."""
+        for waited in range(PARENT_WAIT_STEPS + 1):
+            async with self.sessions() as session:
+                draft = await self._draft(session, job)
+                variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
+                if variant is None or variant.status != VariantState.GENERATED or not variant.blob_key:
+                    return None
+                if draft.parent_ts:
+                    return await draft_card(session, draft), variant
+            # A fast image can be ready before the announce job has posted the parent it threads under.
+            if waited < PARENT_WAIT_STEPS:
+                await asyncio.sleep(PARENT_WAIT_SECONDS / PARENT_WAIT_STEPS)
+        raise RetryLater("waiting for the parent message", retry_after=1.0)
+
     async def _post_image(self, job: ClaimedJob, tier: Tier, number: int) -> None:
+        ready = await self._ready_to_post(job, tier, number)
+        if ready is None:
+            return
+        card, variant = ready
         async with self.sessions() as session:
             draft = await self._draft(session, job)
-            variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
-            if variant is None or variant.status != VariantState.GENERATED or not variant.blob_key:
-                return
-            if not draft.parent_ts:
-                raise RetryLater("waiting for the parent message", retry_after=0.5)
-            card = await draft_card(session, draft)
-            image = image_card(draft, variant)
-        data = await self.blobs.get(variant.blob_key)
-        ref = await self.publisher.post_image(card, image, data)
+        image = image_card(draft, variant)
+        data = await self.blobs.get(str(variant.blob_key))
+        ref = await self.publisher.post_image(card, image, data, retry=job.attempts > 1)
         async with self.sessions.begin() as session:
             posted = await queries.set_variant(
                 session,

@@ -67,15 +67,19 @@ class ImageCard:
 
 
 class Publisher(Protocol):
-    async def post_parent(self, card: DraftCard) -> MessageRef:
-        """Post the draft's parent message in the channel. Variants go in its thread."""
+    async def post_parent(self, card: DraftCard, *, retry: bool = False) -> MessageRef:
+        """Post the draft's parent message in the channel. Variants go in its thread.
+
+        ``retry``: an earlier attempt may have posted it already (the worker died before recording
+        that); look for that post first rather than posting twice."""
         ...
 
     async def update_parent(self, card: DraftCard) -> None: ...
 
-    async def post_image(self, draft: DraftCard, image: ImageCard, data: bytes) -> MessageRef:
-        """Post one image in the thread. Must be safe to call again after a crash: a publisher
-        that cannot promise one post per call looks for its earlier post first."""
+    async def post_image(
+        self, draft: DraftCard, image: ImageCard, data: bytes, *, retry: bool = False
+    ) -> MessageRef:
+        """Post one image in the thread. ``retry`` as for :meth:`post_parent`."""
         ...
 
     async def post_notice(self, draft: DraftCard, text: str) -> None:
@@ -112,7 +116,7 @@ class RecordingPublisher:
     def of_kind(self, kind: str) -> list[Recorded]:
         return [r for r in self.records if r.kind == kind]
 
-    async def post_parent(self, card: DraftCard) -> MessageRef:
+    async def post_parent(self, card: DraftCard, *, retry: bool = False) -> MessageRef:
         ref = MessageRef(card.channel_id, self._next_ts())
         self.records.append(Recorded("parent", card.draft_id, {"status": card.status, "ts": ref.ts}))
         return ref
@@ -125,7 +129,9 @@ class RecordingPublisher:
         }
         self.records.append(Recorded("parent_update", card.draft_id, detail))
 
-    async def post_image(self, draft: DraftCard, image: ImageCard, data: bytes) -> MessageRef:
+    async def post_image(
+        self, draft: DraftCard, image: ImageCard, data: bytes, *, retry: bool = False
+    ) -> MessageRef:
         key = (draft.draft_id, image.tier, image.number)
         self.images[key] = (image, data)
         ref = MessageRef(draft.channel_id, self._next_ts(), file_id=f"F{len(self.images):08d}")

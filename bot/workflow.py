@@ -133,10 +133,20 @@ class VoteDecision:
 
 
 def decide_vote(
-    draft: DraftView, voter: str, variant: int, current: int | None, *, bot_user: str | None
+    draft: DraftView,
+    voter: str,
+    variant: int,
+    current: int | None,
+    *,
+    bot_user: str | None,
+    at: str | None = None,
+    current_at: str | None = None,
 ) -> VoteDecision:
-    """A vote reaction was added. One vote per person per draft: a new vote moves the old one."""
-    ignored = _vote_ignored(draft, voter, variant, bot_user)
+    """A vote reaction was added. One vote per person per draft: a new vote moves the old one.
+
+    ``at`` is when the reaction happened (Slack's ``event_ts``) and ``current_at`` when the person's
+    current vote (or withdrawal) did: deliveries can arrive out of order, and the later reaction wins."""
+    ignored = _vote_ignored(draft, voter, variant, bot_user) or _stale(at, current_at)
     if ignored:
         return VoteDecision(VoteChange.IGNORED, current, current, ignored)
     if current == variant:
@@ -145,15 +155,32 @@ def decide_vote(
 
 
 def decide_unvote(
-    draft: DraftView, voter: str, variant: int, current: int | None, *, bot_user: str | None
+    draft: DraftView,
+    voter: str,
+    variant: int,
+    current: int | None,
+    *,
+    bot_user: str | None,
+    at: str | None = None,
+    current_at: str | None = None,
 ) -> VoteDecision:
     """A vote reaction was removed. It only counts if it is the person's current vote."""
-    ignored = _vote_ignored(draft, voter, variant, bot_user)
+    ignored = _vote_ignored(draft, voter, variant, bot_user) or _stale(at, current_at)
     if ignored:
         return VoteDecision(VoteChange.IGNORED, current, current, ignored)
     if current != variant:  # e.g. the reaction on a variant whose vote had already moved on
         return VoteDecision(VoteChange.UNCHANGED, current, current)
     return VoteDecision(VoteChange.REMOVED, None, current)
+
+
+def _stale(at: str | None, current_at: str | None) -> str:
+    if at is None or current_at is None:
+        return ""
+    try:
+        older = float(at) < float(current_at)
+    except ValueError:
+        return ""
+    return "a later reaction by the same person already counted" if older else ""
 
 
 def _vote_ignored(draft: DraftView, voter: str, variant: int, bot_user: str | None) -> str:

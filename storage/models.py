@@ -139,7 +139,9 @@ class Vote(Base):
     team_id: Mapped[str] = mapped_column(String(64), index=True)
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
     voter_id: Mapped[str] = mapped_column(String(64))
-    variant_number: Mapped[int] = mapped_column(Integer)
+    # None once withdrawn: the row stays, so a reaction that arrives late cannot bring the vote back.
+    variant_number: Mapped[int | None] = mapped_column(Integer)
+    event_ts: Mapped[str | None] = mapped_column(String(32))  # Slack's time of the reaction this reflects
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Draft, Variant, Vote
+from storage.models import Draft, ProcessedRequest, Variant, Vote
 
 # Reads always see the database as it is now, not an object this session loaded before a
 # compare-and-set UPDATE changed the row.
@@ -93,20 +93,26 @@ async def set_variant(session: AsyncSession, variant_id: int, expected_status: s
 
 async def votes_of(session: AsyncSession, team_id: str, draft_id: int) -> dict[str, int]:
     rows = await session.execute(
-        select(Vote.voter_id, Vote.variant_number).where(Vote.team_id == team_id, Vote.draft_id == draft_id)
+        select(Vote.voter_id, Vote.variant_number).where(
+            Vote.team_id == team_id, Vote.draft_id == draft_id, Vote.variant_number.is_not(None)
+        )
     )
-    return {voter: number for voter, number in rows.all()}
+    return {voter: number for voter, number in rows.all() if number is not None}
 
 
 async def get_vote(session: AsyncSession, team_id: str, draft_id: int, voter: str) -> Vote | None:
+    """A person's vote row, locked for the rest of the transaction (PostgreSQL; SQLite is one writer)."""
     return await session.scalar(
         select(Vote)
         .where(Vote.team_id == team_id, Vote.draft_id == draft_id, Vote.voter_id == voter)
+        .with_for_update()
         .execution_options(**FRESH)
     )
 
 
-async def delete_vote(session: AsyncSession, team_id: str, draft_id: int, voter: str) -> None:
-    await session.execute(
-        delete(Vote).where(Vote.team_id == team_id, Vote.draft_id == draft_id, Vote.voter_id == voter)
+async def already_processed(session: AsyncSession, team_id: str, key: str) -> bool:
+    """Whether a Slack delivery with this key (e.g. ``event:Ev123``) was handled before."""
+    found = await session.scalar(
+        select(ProcessedRequest.id).where(ProcessedRequest.team_id == team_id, ProcessedRequest.key == key)
     )
+    return found is not None

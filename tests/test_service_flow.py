@@ -332,3 +332,37 @@ async def test_teams_never_see_each_other(runtime: Runtime, clock: FakeClock) ->
     with pytest.raises(UnknownDraft):
         await runtime.drafts.request_upgrade(team_id="T2", draft_id=draft_id, user=REQ)
     assert [row async for row in audit.events(runtime.sessions, team_id="T2")] == []
+
+
+async def test_out_of_order_reactions_keep_the_latest_intent(runtime: Runtime, clock: FakeClock) -> None:
+    draft_id = await new_draft(runtime, "a bell for feed post --n 3")
+    await drain(runtime, clock)
+    ts = await variant_ts(runtime, draft_id)
+
+    async def react(user: str, number: int, at: str, *, remove: bool = False) -> None:
+        handle = runtime.drafts.reaction_removed if remove else runtime.drafts.reaction_added
+        await handle(
+            team_id=TEAM, channel=CHANNEL, ts=ts[number], user=user, emoji="+1", bot_user=None, event_ts=at
+        )
+
+    # U1 voted 1 then 2, but the deliveries arrive the other way round.
+    await react("U1", 2, "100.2")
+    await react("U1", 1, "100.1")
+    # U2 added then removed a vote on 3; the removal arrives first.
+    await react("U2", 3, "100.4", remove=True)
+    await react("U2", 3, "100.3")
+    async with runtime.sessions() as session:
+        assert await queries.votes_of(session, TEAM, draft_id) == {"U1": 2}
+
+
+async def test_a_redelivered_event_changes_nothing(runtime: Runtime, clock: FakeClock) -> None:
+    draft_id = await new_draft(runtime, "a kettle for feed post --n 2")
+    await drain(runtime, clock)
+    ts = await variant_ts(runtime, draft_id)
+    first = dict(team_id=TEAM, channel=CHANNEL, user="U1", emoji="+1", bot_user=None)
+    await runtime.drafts.reaction_added(ts=ts[1], dedupe_key="event:Ev1", **first)  # type: ignore[arg-type]
+    await runtime.drafts.reaction_added(ts=ts[2], dedupe_key="event:Ev2", **first)  # type: ignore[arg-type]
+    again = await runtime.drafts.reaction_added(ts=ts[1], dedupe_key="event:Ev1", **first)  # type: ignore[arg-type]
+    assert getattr(again, "why_ignored", "") == "already processed"
+    async with runtime.sessions() as session:
+        assert await queries.votes_of(session, TEAM, draft_id) == {"U1": 2}

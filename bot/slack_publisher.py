@@ -1,0 +1,224 @@
+"""The Slack publisher: every Web API call draftbot makes about a draft, in one place.
+
+Images are uploaded privately with the files v2 flow, then shown with an image block in a thread
+message of our own, so the message's ``ts`` is known and reactions on it map to the variant. Each
+message carries metadata naming what it shows; a retried job looks for it before posting again,
+because Slack's ``chat.postMessage`` has no idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import blocks
+from bot.publisher import DraftCard, ImageCard, MessageRef
+from bot.tiers import Tier
+
+log = logging.getLogger(__name__)
+
+
+def build_client(token: str, base_url: str, *, timeout: int = 30) -> AsyncWebClient:
+    """An AsyncWebClient that waits out 429s (Retry-After) and retries 5xx and dropped connections."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        timeout=timeout,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=4),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class FileNotReady(RuntimeError):
+    """Slack had not finished processing an upload in time; the job will try again."""
+
+
+class SlackPublisher:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        vote_emoji: str = "+1",
+        approve_emoji: str = "white_check_mark",
+        file_ready_timeout: float = 20.0,
+    ) -> None:
+        self.client = client
+        self.vote_emoji = vote_emoji
+        self.approve_emoji = approve_emoji
+        self.file_ready_timeout = file_ready_timeout
+
+    # --- the parent --------------------------------------------------------------------------------
+
+    async def post_parent(self, card: DraftCard, *, retry: bool = False) -> MessageRef:
+        if retry and (found := await self._find_parent(card)):
+            return found
+        response = await self.client.chat_postMessage(
+            channel=card.channel_id,
+            text=blocks.parent_text(card),
+            blocks=blocks.parent_blocks(card, vote_emoji=self.vote_emoji),
+            metadata=blocks.draft_metadata(card.draft_id),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def update_parent(self, card: DraftCard) -> None:
+        parent = _parent(card)
+        await self.client.chat_update(
+            channel=parent.channel,
+            ts=parent.ts,
+            text=blocks.parent_text(card),
+            blocks=blocks.parent_blocks(card, vote_emoji=self.vote_emoji),
+        )
+
+    async def _find_parent(self, card: DraftCard) -> MessageRef | None:
+        response = await self.client.conversations_history(
+            channel=card.channel_id, limit=50, include_all_metadata=True
+        )
+        messages: list[dict[str, Any]] = response.get("messages", [])
+        for message in messages:
+            if _names(message, blocks.DRAFT_EVENT, draft_id=card.draft_id):
+                return MessageRef(card.channel_id, str(message["ts"]))
+        return None
+
+    # --- images ------------------------------------------------------------------------------------
+
+    async def post_image(
+        self, draft: DraftCard, image: ImageCard, data: bytes, *, retry: bool = False
+    ) -> MessageRef:
+        parent = _parent(draft)
+        if retry and (found := await self._find_image(parent, image)):
+            return found
+        upload = await self.client.files_upload_v2(
+            content=data,
+            filename=image.filename,
+            title=blocks.image_title(image),
+            alt_txt=blocks.image_title(image),
+            request_file_info=False,
+        )
+        file_id = str(upload["file"]["id"])
+        await self._wait_until_processed(file_id)
+        response = await self._post_image_message(
+            channel=parent.channel,
+            thread_ts=parent.ts,
+            text=f"{blocks.image_title(image)} ({image.tier}, {image.size})",
+            blocks=blocks.image_blocks(
+                draft, image, file_id, vote_emoji=self.vote_emoji, approve_emoji=self.approve_emoji
+            ),
+            metadata=blocks.image_metadata(image),
+        )
+        ref = MessageRef(parent.channel, str(response["ts"]), file_id)
+        if image.tier is Tier.EXPLORE:
+            await self._seed_vote_reaction(ref)
+        return ref
+
+    async def _wait_until_processed(self, file_id: str) -> None:
+        """Slack scans uploads before they can be shown; an image block that is too early is refused.
+        It documents no "ready" flag, so wait until files.info reports a mimetype."""
+        delay, waited = 0.05, 0.0
+        while waited < self.file_ready_timeout:
+            info = await self.client.files_info(file=file_id)
+            if info["file"].get("mimetype"):
+                return
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 1.0)
+        raise FileNotReady(f"Slack was still processing file {file_id} after {self.file_ready_timeout:.0f}s")
+
+    async def _post_image_message(self, **kwargs: Any) -> Any:
+        for attempt in range(4):
+            try:
+                return await self.client.chat_postMessage(**kwargs)
+            except SlackApiError as err:
+                # The file can still be settling right after files.info says it is ready.
+                if err.response.get("error") != "invalid_blocks" or attempt == 3:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _seed_vote_reaction(self, ref: MessageRef) -> None:
+        """The bot's own :+1: makes voting one click; it never counts as a vote."""
+        try:
+            await self.client.reactions_add(channel=ref.channel, timestamp=ref.ts, name=self.vote_emoji)
+        except SlackApiError as err:
+            if err.response.get("error") != "already_reacted":
+                log.warning("could not add the vote reaction to %s: %s", ref.ts, err.response.get("error"))
+
+    async def _find_image(self, parent: MessageRef, image: ImageCard) -> MessageRef | None:
+        cursor: str | None = None
+        while True:
+            response = await self.client.conversations_replies(
+                channel=parent.channel, ts=parent.ts, include_all_metadata=True, limit=200, cursor=cursor
+            )
+            messages: list[dict[str, Any]] = response.get("messages", [])
+            for message in messages:
+                if _names(
+                    message,
+                    blocks.IMAGE_EVENT,
+                    draft_id=image.draft_id,
+                    tier=str(image.tier),
+                    number=image.number,
+                ):
+                    return MessageRef(parent.channel, str(message["ts"]), _file_id(message))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or not cursor:
+                return None
+
+    # --- thread messages ---------------------------------------------------------------------------
+
+    async def post_notice(self, draft: DraftCard, text: str) -> None:
+        parent = _parent(draft)
+        await self.client.chat_postMessage(
+            channel=parent.channel, thread_ts=parent.ts, text=blocks.escape(text), unfurl_links=False
+        )
+
+    async def ask_tie_break(self, draft: DraftCard, tied: tuple[int, ...], votes: int) -> None:
+        parent = _parent(draft)
+        await self.client.chat_postMessage(
+            channel=parent.channel,
+            thread_ts=parent.ts,
+            text=f"Variants {', '.join(map(str, tied))} are tied. Which one goes to 2K?",
+            blocks=blocks.tie_blocks(draft, tied, votes),
+        )
+
+    async def tell_user(self, draft: DraftCard, user: str, text: str) -> None:
+        """``text`` is mrkdwn we composed (it may mention people by id); it is not escaped here."""
+        await self.client.chat_postEphemeral(
+            channel=draft.channel_id,
+            user=user,
+            text=text,
+            thread_ts=draft.parent.ts if draft.parent else None,
+        )
+
+
+def _parent(card: DraftCard) -> MessageRef:
+    if card.parent is None:
+        raise ValueError(f"draft {card.draft_id} has no parent message yet")
+    return card.parent
+
+
+def _names(message: dict[str, Any], event_type: str, **payload: object) -> bool:
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != event_type:
+        return False
+    found = metadata.get("event_payload") or {}
+    return all(found.get(key) == value for key, value in payload.items())
+
+
+def _file_id(message: dict[str, Any]) -> str | None:
+    for block in message.get("blocks") or []:
+        if block.get("type") == "image" and "slack_file" in block:
+            return str(block["slack_file"].get("id"))
+    return None

@@ -1,0 +1,141 @@
+"""The bot over the real wire, for tests: the fake Slack, the bot's HTTP app on a loopback port, and
+signed deliveries between them. Nothing of the bot's own is mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot import imaging
+from bot.blocks import DRAFT_EVENT, IMAGE_EVENT
+from bot.config import Settings
+from bot.playground.delivery import SlackDelivery
+from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, FakeSlack, serve_fake_slack
+from bot.playground.server import serve_asgi
+from bot.playground.state import Message, Workspace
+from bot.providers.base import ImageProvider
+from bot.publisher import MessageRef
+from bot.runtime import Runtime, build_runtime
+from bot.slack_app import build_app
+from bot.slack_publisher import SlackPublisher, build_client
+from bot.tiers import Size
+from bot.web import build_web_app
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0GENERAL"
+ALICE, BOB, CAROL, DAVE = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"  # Dave approves
+USERS = ((ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (DAVE, "dave"))
+
+T = TypeVar("T")
+
+
+@dataclass
+class Wire:
+    fake: FakeSlack
+    runtime: Runtime
+    url: str
+
+    @property
+    def delivery(self) -> SlackDelivery:
+        assert self.fake.delivery is not None
+        return self.fake.delivery
+
+    @property
+    def bot_user(self) -> str:
+        return self.fake.state.bot.id
+
+    def parents(self) -> list[Message]:
+        return [m for m in self.fake.messages(CHANNEL) if _event(m) == DRAFT_EVENT]
+
+    def parent(self, draft_id: int) -> Message:
+        return next(m for m in self.parents() if _payload(m).get("draft_id") == draft_id)
+
+    def images(self, draft_id: int, tier: str = "1K") -> dict[int, Message]:
+        thread = self.fake.thread(CHANNEL, self.parent(draft_id).ts)
+        return {
+            int(_payload(m)["number"]): m
+            for m in thread
+            if _event(m) == IMAGE_EVENT
+            and _payload(m).get("draft_id") == draft_id
+            and _payload(m)["tier"] == tier
+        }
+
+    def image_size(self, message: Message) -> Size:
+        file_id = next(b["slack_file"]["id"] for b in message.blocks or [] if b.get("type") == "image")
+        data = self.fake.state.files[file_id].content
+        assert data is not None, f"file {file_id} was never uploaded"
+        return imaging.measure(data)[0]
+
+    def ephemerals(self, user: str) -> list[str]:
+        return [e.text for e in self.fake.state.ephemerals if e.user == user]
+
+    async def command(self, user: str, text: str) -> Any:
+        return await self.delivery.send_slash_command(user, CHANNEL, text)
+
+    async def press(self, user: str, message: Message, action_id: str, value: str | None = None) -> Any:
+        return await self.delivery.send_block_action(user, CHANNEL, message.ts, action_id, value)
+
+    async def react(self, user: str, message: Message, name: str = "+1", *, on: bool = True) -> Any:
+        if on:
+            return await self.fake.user_add_reaction(user, CHANNEL, message.ts, name)
+        return await self.fake.user_remove_reaction(user, CHANNEL, message.ts, name)
+
+    def ref(self, message: Message) -> MessageRef:
+        return MessageRef(CHANNEL, message.ts)
+
+
+def _event(message: Message) -> str | None:
+    return (message.metadata or {}).get("event_type")
+
+
+def _payload(message: Message) -> dict[str, Any]:
+    return dict((message.metadata or {}).get("event_payload") or {})
+
+
+async def wait_for(check: Callable[[], T | None], *, within: float = 30.0, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy (the bot works in the background)."""
+    deadline = time.monotonic() + within
+    while True:
+        with contextlib.suppress(LookupError, StopIteration, KeyError, AssertionError):
+            if result := check():
+                return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def wire_settings(data_dir: Path, fake: FakeSlack, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "slack_bot_token": DEFAULT_BOT_TOKEN,
+        "slack_signing_secret": SECRET,
+        "slack_api_url": fake.base_url,
+        "approvers": frozenset({DAVE}),
+        "allow_self_approval": False,
+    }
+    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    data_dir: Path, *, provider: ImageProvider | None = None, fake: FakeSlack | None = None, **overrides: Any
+) -> AsyncIterator[Wire]:
+    """The fake Slack (unless given) and the bot's HTTP app with its worker, wired together."""
+    async with contextlib.AsyncExitStack() as stack:
+        if fake is None:
+            fake = await stack.enter_async_context(serve_fake_slack(state=Workspace(default_users=USERS)))
+        settings = wire_settings(data_dir, fake, **overrides)
+        client = build_client(DEFAULT_BOT_TOKEN, fake.base_url)
+        publisher = SlackPublisher(
+            client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
+        )
+        runtime = await build_runtime(settings, publisher, provider=provider)
+        stack.push_async_callback(runtime.aclose)
+        url = await stack.enter_async_context(serve_asgi(build_web_app(runtime, build_app(runtime))))
+        fake.connect_app(f"{url}/slack/events", SECRET)
+        yield Wire(fake, runtime, url)

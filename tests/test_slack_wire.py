@@ -1,0 +1,244 @@
+"""The whole product over Slack's wire: signed requests in, the real slack_sdk client out to the fake
+Slack, real SQLite, the real local renderer. Only Slack itself is replaced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import blocks
+from bot.cli import main as cli_main
+from bot.tiers import Size
+from storage.models import Draft
+from tests.slack_harness import ALICE, BOB, CAROL, CHANNEL, DAVE, Wire, running_bot, wait_for
+
+BRIEF = "a matte black water bottle, dramatic side light, empty title area for mobile cover"
+
+
+@pytest.fixture
+async def wire(tmp_path: Path):  # type: ignore[no-untyped-def]
+    async with running_bot(tmp_path / "data") as wire:
+        yield wire
+
+
+async def drafts_in_db(wire: Wire) -> int:
+    async with wire.runtime.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Draft)) or 0)
+
+
+async def start_draft(wire: Wire, text: str, user: str = ALICE, n: int = 4) -> int:
+    response = await wire.command(user, text)
+    assert response.status_code == 200
+    parent = await wait_for(lambda: wire.parents()[-1], what="the parent message")
+    draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
+    await wait_for(lambda: len(wire.images(draft_id)) == n, what=f"{n} variants")
+    await wait_for(lambda: "Voting" in json.dumps(wire.parent(draft_id).blocks), what="voting to open")
+    return draft_id
+
+
+async def test_full_loop_over_the_wire(wire: Wire, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    response = await wire.command(ALICE, BRIEF)
+    assert response.status_code == 200
+    assert any("Drafting 4 variants" in text for text in wire.ephemerals(ALICE))
+
+    parent = await wait_for(lambda: wire.parents()[0], what="the parent message")
+    draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
+    variants = await wait_for(lambda: (v := wire.images(draft_id)) and len(v) == 4 and v, what="4 variants")
+    for variant in variants.values():
+        assert wire.image_size(variant) == Size(576, 1024)  # 9:16 at 1K, measured from the uploaded bytes
+        assert variant.thread_ts == parent.ts
+        assert wire.bot_user in variant.reactions.get("+1", [])  # the bot seeds the vote emoji
+    await wait_for(lambda: "4/4 variants ready" in json.dumps(wire.parent(draft_id).blocks), what="4/4 ready")
+
+    # Votes: Bob for 2, Carol for 3 then takes it back, Dave for 1 then moves to 2. Each lands before the
+    # next, as with people (reactions racing each other are covered in test_service_flow).
+    def tally_shows(expected: str) -> bool:
+        return f"Votes · {expected}" in json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False)
+
+    for user, number, on, expected in [
+        (BOB, 2, True, "*1*: 0   *2*: 1   *3*: 0"),
+        (CAROL, 3, True, "*1*: 0   *2*: 1   *3*: 1"),
+        (CAROL, 3, False, "*1*: 0   *2*: 1   *3*: 0"),
+        (DAVE, 1, True, "*1*: 1   *2*: 1   *3*: 0"),
+        (DAVE, 2, True, "*1*: 0   *2*: 2   *3*: 0"),
+    ]:
+        assert (await wire.react(user, variants[number], on=on)).status_code == 200
+        await wait_for(lambda expected=expected: tally_shows(expected), what=f"the tally {expected}")
+    # Slack redelivers Dave's first reaction (same event id, retry headers): it must not move his vote back.
+    first_event = next(
+        r
+        for r in wire.delivery.records_for("event")
+        if r.payload["event"]["user"] == DAVE and r.payload["event"]["item"]["ts"] == variants[1].ts
+    )
+    retry = await wire.delivery.send_event(
+        first_event.payload["event"],
+        event_id=first_event.payload["event_id"],
+        retry_num=1,
+        retry_reason="http_timeout",
+    )
+    assert retry.status_code == 200
+    # A reaction by the bot itself (as Slack would deliver it) never counts.
+    await wire.delivery.send_event(
+        {
+            "type": "reaction_added",
+            "user": wire.bot_user,
+            "reaction": "+1",
+            "item_user": wire.bot_user,
+            "item": {"type": "message", "channel": CHANNEL, "ts": variants[4].ts},
+            "event_ts": str(time.time()),
+        }
+    )
+    await wait_for(
+        lambda: "*1*: 0   *2*: 2   *3*: 0   *4*: 0" in json.dumps(wire.parent(draft_id).blocks),
+        what="the tally",
+    )
+
+    # Only the requester or an approver may upgrade; Bob's press is refused, privately.
+    await wire.press(BOB, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
+    await wait_for(lambda: any("Only the requester" in t for t in wire.ephemerals(BOB)), what="Bob's refusal")
+    await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
+    review = await wait_for(lambda: wire.images(draft_id, "2K").get(2), what="the 2K review")
+    assert wire.image_size(review) == Size(1152, 2048)
+
+    # Approval: Alice (requester, self-approval off) and Bob (not an approver) are refused; Dave approves.
+    await wire.press(BOB, review, blocks.APPROVE, str(draft_id))
+    await wire.press(ALICE, review, blocks.APPROVE, str(draft_id))
+    await wait_for(lambda: any("approver" in t for t in wire.ephemerals(BOB)), what="Bob's approval refusal")
+    assert not wire.images(draft_id, "4K")
+    await wire.press(DAVE, review, blocks.APPROVE, str(draft_id))
+    final = await wait_for(lambda: wire.images(draft_id, "4K").get(2), what="the 4K final")
+    assert wire.image_size(final) == Size(2304, 4096)
+    await wait_for(lambda: "Final at 4K" in json.dumps(wire.parent(draft_id).blocks), what="the final parent")
+
+    # The audit export lists every step with its actor.
+    monkeypatch.setenv("DRAFTBOT_DATA_DIR", str(wire.runtime.settings.data_dir))
+    out = tmp_path / "audit.jsonl"
+    args = ["audit", "export", "--draft", str(draft_id), "--format", "jsonl", "-o", str(out)]
+    assert await asyncio.to_thread(cli_main, args) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    steps = [(row["kind"], row["actor"]) for row in rows]
+    assert steps[0] == ("command", ALICE)
+    for step in [
+        ("vote", BOB),
+        ("vote", CAROL),
+        ("unvote", CAROL),
+        ("vote", DAVE),
+        ("vote_moved", DAVE),
+        ("action_refused", BOB),
+        ("upgrade_requested", ALICE),
+        ("action_refused", ALICE),
+        ("approved", DAVE),
+        ("review_posted", "draftbot"),
+        ("final_posted", "draftbot"),
+    ]:
+        assert step in steps, step
+    assert sum(kind == "generation" for kind, _ in steps) == 6
+    assert (
+        sum(kind in ("vote", "vote_moved", "unvote") for kind, _ in steps) == 5
+    )  # the retry changed nothing
+    assert all(actor != wire.bot_user for _, actor in steps)
+
+
+async def test_tie_waits_for_the_requester(wire: Wire) -> None:
+    draft_id = await start_draft(wire, "a kite over dunes for feed post --n 2", n=2)
+    variants = wire.images(draft_id)
+    await wire.react(BOB, variants[1])
+    await wire.react(CAROL, variants[2])
+    await wait_for(lambda: "*1*: 1   *2*: 1" in json.dumps(wire.parent(draft_id).blocks), what="the tally")
+
+    await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
+    thread = wire.fake.thread(CHANNEL, wire.parent(draft_id).ts)
+    tie = await wait_for(
+        lambda: next(m for m in wire.fake.thread(CHANNEL, wire.parent(draft_id).ts) if "tied" in m.text),
+        what="the tie question",
+    )
+    assert len(thread) >= 3 and f"<@{ALICE}>" in json.dumps(tie.blocks)
+    await wire.press(BOB, tie, blocks.CHOOSE_TIED, f"{draft_id}:1")  # not Bob's to break
+    await wait_for(lambda: any("requester" in t for t in wire.ephemerals(BOB)), what="Bob's refusal")
+    assert not wire.images(draft_id, "2K")
+
+    await wire.press(ALICE, tie, blocks.CHOOSE_TIED, f"{draft_id}:2")
+    review = await wait_for(lambda: wire.images(draft_id, "2K").get(2), what="the chosen variant at 2K")
+    assert wire.image_size(review) == Size(2048, 2048)
+    assert 1 not in wire.images(draft_id, "2K")
+
+
+async def test_bad_and_stale_signatures_are_refused(wire: Wire) -> None:
+    body = b"token=x&team_id=T0PLAYGRND&user_id=U0ALICE&channel_id=C0GENERAL&command=%2Fdraft&text=a+fox"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(int(time.time())),
+        "X-Slack-Signature": "v0=" + "0" * 64,
+    }
+    import httpx
+
+    async with httpx.AsyncClient(trust_env=False) as client:
+        wrong = await client.post(f"{wire.url}/slack/events", content=body, headers=headers)
+        unsigned = await client.post(f"{wire.url}/slack/events", content=body)
+    assert wrong.status_code == 401 and unsigned.status_code == 401
+
+    wire.delivery.clock = lambda: time.time() - 600  # signed ten minutes ago: a replay
+    replayed = await wire.delivery.send_slash_command(ALICE, CHANNEL, "a fox for story")
+    assert replayed.status_code == 401
+    assert await drafts_in_db(wire) == 0
+    assert wire.fake.messages(CHANNEL) == []
+
+
+async def test_empty_command_helps_and_drafts_nothing(wire: Wire) -> None:
+    response = await wire.command(ALICE, "")
+    assert response.status_code == 200
+    assert any("/draft <prompt> for <destination>" in text for text in wire.ephemerals(ALICE))
+    await wait_for(lambda: wire.fake.calls_for("views.open"), what="the form to open")
+    help_response = await wire.command(ALICE, "help")
+    assert help_response.status_code == 200 and "mobile cover" in help_response.text
+    bad = await wire.command(ALICE, "a bottle for mobil cover")
+    assert "mobile cover" in bad.text and "Did you mean" in bad.text
+    assert await drafts_in_db(wire) == 0
+
+
+async def test_user_text_never_becomes_a_live_mention(wire: Wire) -> None:
+    hostile = "<!channel> <!here> <@U999> <#C123|general> <https://evil.example|click> launch art"
+    draft_id = await start_draft(wire, f"{hostile} for poster --n 1", n=1)
+    await wire.command(ALICE, "<!everyone> for nowhere")  # an error echo must be escaped too
+    await wire.fake.drain()
+    posted = [json.dumps({"text": m.text, "blocks": m.blocks}) for m in wire.fake.messages(CHANNEL)]
+    posted += [
+        json.dumps({"text": m.text, "blocks": m.blocks})
+        for m in wire.fake.thread(CHANNEL, wire.parent(draft_id).ts)
+    ]
+    posted += [json.dumps({"text": e.text, "blocks": e.blocks}) for e in wire.fake.state.ephemerals]
+    for live in ("<!channel>", "<!here>", "<!everyone>", "<@U999>", "<#C123", "<https://evil"):
+        assert not any(live in text for text in posted), live
+    assert any("&lt;!channel&gt;" in text for text in posted)
+
+
+async def test_the_modal_drafts_and_shows_field_errors(wire: Wire) -> None:
+    await wire.command(ALICE, "")
+    view = await wait_for(lambda: next(iter(wire.fake.state.views.values())), what="the modal")
+    empty = {
+        "prompt": {"value": {"type": "plain_text_input", "value": "   "}},
+        "destination": {"value": {"type": "static_select", "selected_option": {"value": "story"}}},
+        "variants": {"value": {"type": "static_select", "selected_option": {"value": "2"}}},
+    }
+    response = await wire.delivery.send_view_submission(ALICE, view.id, empty)
+    assert response.json()["response_action"] == "errors" and "prompt" in response.json()["errors"]
+    good = {**empty, "prompt": {"value": {"type": "plain_text_input", "value": "a lighthouse at dusk"}}}
+    response = await wire.delivery.send_view_submission(ALICE, view.id, good)
+    assert response.status_code == 200
+    parent = await wait_for(lambda: wire.parents()[0], what="the drafted parent")
+    draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
+    await wait_for(lambda: len(wire.images(draft_id)) == 2, what="2 variants from the form")
+    assert wire.image_size(wire.images(draft_id)[1]) == Size(576, 1024)
+
+
+async def test_healthz(wire: Wire) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(trust_env=False) as client:
+        response = await client.get(f"{wire.url}/healthz")
+    assert response.json() == {"ok": True}
