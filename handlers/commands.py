@@ -25,8 +25,11 @@ SOMETHING_WENT_WRONG = (
 )
 
 
+COMMANDS = ("/draft",)
+
+
 def register(app: AsyncApp, runtime: Runtime) -> None:
-    @app.command("/draft")
+    @app.command(COMMANDS[0])
     async def draft_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         await handle_draft(runtime, ack, command, client)
 

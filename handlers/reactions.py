@@ -12,6 +12,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.runtime import Runtime
 
+EVENTS = ("reaction_added", "reaction_removed")
+
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.event("reaction_added")
