@@ -1,7 +1,8 @@
 # The README's two commands: `make run` and `make test`. Both work on a fresh machine.
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
+PYTHON   ?= python3
+VENV     ?= .venv
+BIN      := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test lint bench clean
 
@@ -20,8 +21,13 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+# The browser test drives Debian's chromium; install it from Debian's packages when it is missing.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	 else echo "the browser test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi
+
+test: lint $(CHROMIUM)
+	DRAFTBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_render.py

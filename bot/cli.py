@@ -28,9 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         if settings.slack_bot_token and settings.slack_app_token:
             command = "socket"
-        else:  # no Slack tokens: the offline demo
-            command = "demo"
-            args = parser.parse_args(["demo"])
+        else:  # no Slack tokens: the playground, a Slack-like channel in the browser
+            command = "playground"
+            args = parser.parse_args(["playground"])
     if command in ("serve", "socket", "worker"):
         from bot import serve
 
@@ -40,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(serve.run_socket_mode(settings))
         else:
             asyncio.run(serve.run_worker(settings))
+        return 0
+    if command == "playground":
+        from bot.playground.run import run_playground
+
+        asyncio.run(run_playground(settings, host=args.host, port=args.port))
         return 0
     if command == "db":
         asyncio.run(db.upgrade(settings.resolved_database_url))
@@ -65,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
     serve.add_argument("--port", type=int, default=3000)
     sub.add_parser("worker", help="run only the job worker (for more capacity beside `serve`)")
+
+    playground = sub.add_parser("playground", help="the bot in a Slack-like page in your browser, offline")
+    playground.add_argument("--host", default="127.0.0.1", help="interface (default: this machine only)")
+    playground.add_argument("--port", type=int, default=3000)
 
     db_cmd = sub.add_parser("db", help="database maintenance")
     db_sub = db_cmd.add_subparsers(dest="db_command", required=True)

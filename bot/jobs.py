@@ -211,6 +211,20 @@ class JobRunner:
                 failure = _Failure("lease expired during the last attempt (worker crashed?)", retryable=False)
             else:
                 await self._handlers[job.kind](job)
+        except asyncio.CancelledError:
+            # Stopped mid-run (shutdown past the grace period): hand the job back now rather than let its
+            # lease run out, so a restart picks it up at once. Handlers are idempotent: re-running is safe.
+            heartbeat.cancel()
+            with contextlib.suppress(Exception):
+                await jobqueue.retry_later(
+                    self._sessions,
+                    job.id,
+                    self.worker_id,
+                    self.clock(),
+                    "interrupted by shutdown",
+                    attempt=job.attempts,
+                )
+            raise
         except Exception as exc:
             failure = _classify(exc)
             log.warning(

@@ -82,7 +82,7 @@ async def test_generate_runs_on_the_given_pool() -> None:
     finally:
         pool.close()
     assert len(calls) == 1
-    assert any("references not used" in note for note in made.notes)
+    assert any("needs no reference image" in note for note in made.notes)
     # the pool and the default thread give the same picture
     assert made.data == (await LocalProvider().generate(request())).data
 

@@ -827,12 +827,11 @@ class LocalProvider:
         except MemoryError:  # a busy machine, not a bad request: worth another try later
             raise Unavailable("not enough memory to draw the draft right now", provider=self.name) from None
         notes = [
-            f"drawn offline by the local renderer at {request.size}: an abstract layout draft "
-            "(palette, shapes, headline-safe zone), not a generative model"
+            "an abstract layout draft by the offline local renderer, not a generative model"
         ]
         if request.references:
             notes.append(
-                "references not used: the same prompt and seed redraw the same composition at any tier"
+                "redrawn from the same prompt and seed (the local renderer needs no reference image)"
             )
         return GeneratedImage(
             data=data,
