@@ -826,9 +826,7 @@ class LocalProvider:
                 data = await asyncio.to_thread(render_bytes, *args, safe_zone=zone, transparent=transparent)
         except MemoryError:  # a busy machine, not a bad request: worth another try later
             raise Unavailable("not enough memory to draw the draft right now", provider=self.name) from None
-        notes = [
-            "an abstract layout draft by the offline local renderer, not a generative model"
-        ]
+        notes = ["an abstract layout draft by the offline local renderer, not a generative model"]
         if request.references:
             notes.append(
                 "redrawn from the same prompt and seed (the local renderer needs no reference image)"
