@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import AuditEvent
+from storage.models import AuditEvent, Draft
 
 SYSTEM = "draftbot"  # the actor for what the bot does on its own
 
@@ -71,6 +71,11 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def record_for(session: AsyncSession, draft: Draft, kind: AuditKind, actor: str, **details: Any) -> None:
+    """:func:`record` for an event about ``draft``, in its team."""
+    record(session, team_id=draft.team_id, draft_id=draft.id, kind=kind, actor=actor, **details)
 
 
 EXPORT_FIELDS = ("id", "at", "team_id", "draft_id", "kind", "actor", "details")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.audit import AuditKind, record
+from bot.audit import AuditKind, record, record_for
 from bot.cards import draft_card, draft_view
 from bot.command import DraftRequest
 from bot.generation import Generator, JobKind
@@ -119,12 +119,11 @@ class DraftService:
                         status=VariantState.PENDING,
                     )
                 )
-            record(
+            record_for(
                 session,
-                team_id=team_id,
-                draft_id=draft.id,
-                kind=AuditKind.COMMAND,
-                actor=requester,
+                draft,
+                AuditKind.COMMAND,
+                requester,
                 text=command_text,
                 channel=channel_id,
                 prompt=request.prompt,
@@ -285,12 +284,11 @@ class DraftService:
                 VoteChange.MOVED: AuditKind.VOTE_MOVED,
                 VoteChange.REMOVED: AuditKind.UNVOTE,
             }[decision.change]
-            record(
+            record_for(
                 session,
-                team_id=team_id,
-                draft_id=draft.id,
-                kind=kind,
-                actor=voter,
+                draft,
+                kind,
+                voter,
                 variant=variant.number,
                 previous=decision.previous,
             )
@@ -359,12 +357,11 @@ class DraftService:
                 source_variant_id=winner.id,
             )
         )
-        record(
+        record_for(
             session,
-            team_id=draft.team_id,
-            draft_id=draft.id,
-            kind=AuditKind.UPGRADE_REQUESTED,
-            actor=user,
+            draft,
+            AuditKind.UPGRADE_REQUESTED,
+            user,
             winner=upgrade.winner,
             tally=upgrade.counts,
             chosen_by_requester=upgrade.chosen_by_requester,
@@ -401,12 +398,11 @@ class DraftService:
                     source_variant_id=review.id,
                 )
             )
-            record(
+            record_for(
                 session,
-                team_id=team_id,
-                draft_id=draft.id,
-                kind=AuditKind.APPROVED,
-                actor=user,
+                draft,
+                AuditKind.APPROVED,
+                user,
                 variant=review.number,
             )
             await self.generator.enqueue(
@@ -424,7 +420,7 @@ class DraftService:
                 return self._refuse(session, draft, user, "reject", refusal)
             if not await self._advance(session, draft, DraftStatus.REVIEWING, DraftStatus.REJECTED):
                 return self._refuse(session, draft, user, "reject", _LOST_RACE)
-            record(session, team_id=team_id, draft_id=draft.id, kind=AuditKind.REJECTED, actor=user)
+            record_for(session, draft, AuditKind.REJECTED, user)
             await self.generator.enqueue(session, draft, JobKind.REFRESH)
         self.generator.wake()
         return Done("Rejected. No 4K will be made.", draft_id)
@@ -466,12 +462,11 @@ class DraftService:
     def _refuse(
         self, session: AsyncSession, draft: Draft, user: str, action: str, refusal: Refusal
     ) -> Refusal:
-        record(
+        record_for(
             session,
-            team_id=draft.team_id,
-            draft_id=draft.id,
-            kind=AuditKind.ACTION_REFUSED,
-            actor=user,
+            draft,
+            AuditKind.ACTION_REFUSED,
+            user,
             action=action,
             code=refusal.code,
             reason=refusal.reason,

@@ -16,7 +16,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import imaging
-from bot.audit import SYSTEM, AuditKind, record
+from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import draft_card, image_card
 from bot.destinations import ImageFormat, SafeZone
 from bot.jobs import Handler, PermanentFailure, RetryLater
@@ -114,12 +114,11 @@ class Generator:
         async with self.sessions.begin() as session:
             draft = await self._draft(session, job)
             draft.parent_channel, draft.parent_ts = ref.channel, ref.ts
-            record(
+            record_for(
                 session,
-                team_id=draft.team_id,
-                draft_id=draft.id,
-                kind=AuditKind.DRAFT_ANNOUNCED,
-                actor=SYSTEM,
+                draft,
+                AuditKind.DRAFT_ANNOUNCED,
+                SYSTEM,
                 channel=ref.channel,
                 ts=ref.ts,
             )
@@ -208,12 +207,11 @@ class Generator:
                 fit_note="; ".join(notes) or None,
             )
             if stored:
-                record(
+                record_for(
                     session,
-                    team_id=draft.team_id,
-                    draft_id=draft.id,
-                    kind=AuditKind.GENERATION,
-                    actor=SYSTEM,
+                    draft,
+                    AuditKind.GENERATION,
+                    SYSTEM,
                     tier=tier,
                     number=variant.number,
                     provider=output.provider,
@@ -278,12 +276,11 @@ class Generator:
                 Tier.REVIEW: AuditKind.REVIEW_POSTED,
                 Tier.FINAL: AuditKind.FINAL_POSTED,
             }[tier]
-            record(
+            record_for(
                 session,
-                team_id=draft.team_id,
-                draft_id=draft.id,
-                kind=kind,
-                actor=SYSTEM,
+                draft,
+                kind,
+                SYSTEM,
                 tier=tier,
                 number=number,
                 channel=ref.channel,
@@ -312,12 +309,11 @@ class Generator:
         ):
             kind = AuditKind.VOTING_OPENED if outcome is DraftStatus.VOTING else AuditKind.DRAFT_FAILED
             posted = [v.number for v in explore if v.status == VariantState.POSTED]
-            record(
+            record_for(
                 session,
-                team_id=draft.team_id,
-                draft_id=draft.id,
-                kind=kind,
-                actor=SYSTEM,
+                draft,
+                kind,
+                SYSTEM,
                 posted=posted,
                 reason=reason,
             )
@@ -334,12 +330,11 @@ class Generator:
                 session, variant.id, VariantState.PENDING, status=VariantState.REFUSED, error=text
             ):
                 return
-            record(
+            record_for(
                 session,
-                team_id=draft.team_id,
-                draft_id=draft.id,
-                kind=AuditKind.GENERATION_REFUSED,
-                actor=SYSTEM,
+                draft,
+                AuditKind.GENERATION_REFUSED,
+                SYSTEM,
                 tier=variant.tier,
                 number=variant.number,
                 provider=refusal.provider,
@@ -367,12 +362,11 @@ class Generator:
                 await queries.set_variant(
                     session, variant.id, variant.status, status=VariantState.FAILED, error=reason
                 )
-                record(
+                record_for(
                     session,
-                    team_id=draft.team_id,
-                    draft_id=draft.id,
-                    kind=AuditKind.GENERATION_FAILED,
-                    actor=SYSTEM,
+                    draft,
+                    AuditKind.GENERATION_FAILED,
+                    SYSTEM,
                     tier=tier,
                     number=number,
                     reason=reason,
@@ -389,12 +383,11 @@ class Generator:
                     DraftStatus.FAILED,
                     failure_reason=text,
                 ):
-                    record(
+                    record_for(
                         session,
-                        team_id=draft.team_id,
-                        draft_id=draft.id,
-                        kind=AuditKind.DRAFT_FAILED,
-                        actor=SYSTEM,
+                        draft,
+                        AuditKind.DRAFT_FAILED,
+                        SYSTEM,
                         reason=reason,
                     )
                 return
@@ -414,12 +407,11 @@ class Generator:
             if await queries.set_draft_status(
                 session, draft.team_id, draft.id, stage, DraftStatus.FAILED, failure_reason=text
             ):
-                record(
+                record_for(
                     session,
-                    team_id=draft.team_id,
-                    draft_id=draft.id,
-                    kind=AuditKind.DRAFT_FAILED,
-                    actor=SYSTEM,
+                    draft,
+                    AuditKind.DRAFT_FAILED,
+                    SYSTEM,
                     reason=text,
                 )
         await self.enqueue(session, draft, JobKind.REFRESH)
