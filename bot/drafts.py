@@ -346,17 +346,7 @@ class DraftService:
             session, draft, DraftStatus.VOTING, DraftStatus.REVIEWING, winner_index=upgrade.winner
         ):
             return self._refuse(session, draft, user, "upgrade", _LOST_RACE)
-        session.add(
-            Variant(
-                team_id=draft.team_id,
-                draft_id=draft.id,
-                tier=Tier.REVIEW,
-                number=upgrade.winner,
-                seed=winner.seed,
-                status=VariantState.PENDING,
-                source_variant_id=winner.id,
-            )
-        )
+        await self._regenerate(session, draft, winner, Tier.REVIEW)
         record_for(
             session,
             draft,
@@ -366,10 +356,6 @@ class DraftService:
             tally=upgrade.counts,
             chosen_by_requester=upgrade.chosen_by_requester,
         )
-        await self.generator.enqueue(
-            session, draft, JobKind.GENERATE, tier=str(Tier.REVIEW), number=upgrade.winner
-        )
-        await self.generator.enqueue(session, draft, JobKind.REFRESH)
         self.generator.wake()
         return Done(
             f"Voting closed. Variant {upgrade.winner} is being regenerated at 2K for review.", draft.id
@@ -387,28 +373,8 @@ class DraftService:
                 return self._refuse(session, draft, user, "approve", refusal or _NO_REVIEW)
             if not await self._advance(session, draft, DraftStatus.REVIEWING, DraftStatus.APPROVED):
                 return self._refuse(session, draft, user, "approve", _LOST_RACE)
-            session.add(
-                Variant(
-                    team_id=team_id,
-                    draft_id=draft.id,
-                    tier=Tier.FINAL,
-                    number=review.number,
-                    seed=review.seed,
-                    status=VariantState.PENDING,
-                    source_variant_id=review.id,
-                )
-            )
-            record_for(
-                session,
-                draft,
-                AuditKind.APPROVED,
-                user,
-                variant=review.number,
-            )
-            await self.generator.enqueue(
-                session, draft, JobKind.GENERATE, tier=str(Tier.FINAL), number=review.number
-            )
-            await self.generator.enqueue(session, draft, JobKind.REFRESH)
+            await self._regenerate(session, draft, review, Tier.FINAL)
+            record_for(session, draft, AuditKind.APPROVED, user, variant=review.number)
         self.generator.wake()
         return Done("Approved. The 4K final is on its way.", draft_id)
 
@@ -426,6 +392,22 @@ class DraftService:
         return Done("Rejected. No 4K will be made.", draft_id)
 
     # --- helpers -----------------------------------------------------------------------------------
+
+    async def _regenerate(self, session: AsyncSession, draft: Draft, source: Variant, tier: Tier) -> None:
+        """Ask for ``source`` again at ``tier`` (same number and seed, the source as its reference)."""
+        session.add(
+            Variant(
+                team_id=draft.team_id,
+                draft_id=draft.id,
+                tier=tier,
+                number=source.number,
+                seed=source.seed,
+                status=VariantState.PENDING,
+                source_variant_id=source.id,
+            )
+        )
+        await self.generator.enqueue(session, draft, JobKind.GENERATE, tier=str(tier), number=source.number)
+        await self.generator.enqueue(session, draft, JobKind.REFRESH)
 
     async def _tell(self, team_id: str, draft_id: int, user: str, text: str) -> None:
         async with self.sessions() as session:
