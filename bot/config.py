@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     gemini_base_url: str = Field(
         "https://generativelanguage.googleapis.com/v1beta", validation_alias=_env("GEMINI_BASE_URL")
     )
+    # Model names and prices change often, so they are settings, not code.
+    openai_model: str = Field("gpt-image-2", validation_alias=_env("OPENAI_IMAGE_MODEL"))
+    openai_quality: Literal["low", "medium", "high", "auto"] = Field(
+        "medium", validation_alias=_env("OPENAI_IMAGE_QUALITY")
+    )
+    gemini_model: str = Field("gemini-3-pro-image", validation_alias=_env("GEMINI_IMAGE_MODEL"))
+    provider_timeout_seconds: float = Field(300.0, gt=0, validation_alias=_env("DRAFTBOT_PROVIDER_TIMEOUT"))
+    # USD per image by tier, e.g. {"1K": 0.05, "2K": 0.13, "4K": 0.24}; unset: the provider's estimate.
+    prices: dict[str, float] = Field(default_factory=dict, validation_alias=_env("DRAFTBOT_PRICES"))
+    images_per_minute: int = Field(0, ge=0, validation_alias=_env("DRAFTBOT_IMAGES_PER_MINUTE"))  # 0: none
     provider_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("DRAFTBOT_PROVIDER_CONCURRENCY"))
     imaging_threads: int = Field(2, ge=1, le=32, validation_alias=_env("DRAFTBOT_IMAGING_THREADS"))
     max_reference_pixels: int = Field(

@@ -10,6 +10,7 @@ import logging
 import random
 from dataclasses import dataclass
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -108,17 +109,19 @@ class DraftService:
             )
             session.add(draft)
             await session.flush()
-            for number in range(1, request.n_variants + 1):
-                session.add(
-                    Variant(
-                        team_id=team_id,
-                        draft_id=draft.id,
-                        tier=Tier.EXPLORE,
-                        number=number,
-                        seed=base_seed + number - 1,
-                        status=VariantState.PENDING,
-                    )
-                )
+            numbers = range(1, request.n_variants + 1)
+            variants = [
+                {
+                    "team_id": team_id,
+                    "draft_id": draft.id,
+                    "tier": Tier.EXPLORE,
+                    "number": number,
+                    "seed": base_seed + number - 1,
+                    "status": VariantState.PENDING,
+                }
+                for number in numbers
+            ]
+            await session.execute(insert(Variant), variants)  # one statement: the ack waits for this commit
             record_for(
                 session,
                 draft,
@@ -134,11 +137,8 @@ class DraftService:
                 format=request.format,
                 hints=request.hints,
             )
-            await self.generator.enqueue(session, draft, JobKind.ANNOUNCE)
-            for number in range(1, request.n_variants + 1):
-                await self.generator.enqueue(
-                    session, draft, JobKind.GENERATE, tier=str(Tier.EXPLORE), number=number
-                )
+            generate = [(JobKind.GENERATE, {"tier": str(Tier.EXPLORE), "number": n}) for n in numbers]
+            await self.generator.enqueue_many(session, draft, [(JobKind.ANNOUNCE, {}), *generate])
         self.generator.wake()
         return draft.id
 

@@ -22,6 +22,7 @@ from bot.destinations import ImageFormat, SafeZone
 from bot.jobs import Handler, PermanentFailure, RetryLater
 from bot.providers.base import BadOutput as ProviderBadOutput
 from bot.providers.base import GenerationRequest, ImageProvider, Refused
+from bot.providers.limits import PerMinute
 from bot.publisher import DraftCard, Publisher
 from bot.tiers import Ratio, Size, Tier
 from bot.workflow import DraftStatus, VariantState, after_variants_settled
@@ -67,6 +68,7 @@ class Generator:
         publisher: Publisher,
         *,
         provider_concurrency: int,
+        images_per_minute: int = 0,
         max_pixels: int,
         max_attempts: int,
         wake: Callable[[], None] = lambda: None,
@@ -80,6 +82,7 @@ class Generator:
         self.max_attempts = max_attempts
         self.wake = wake
         self._provider_slots = asyncio.Semaphore(provider_concurrency)
+        self._pace = PerMinute(images_per_minute)
 
     @property
     def handlers(self) -> dict[str, Handler]:
@@ -100,6 +103,18 @@ class Generator:
             draft_id=draft.id,
             max_attempts=self.max_attempts,
             dedupe_key=dedupe,
+        )
+
+    async def enqueue_many(
+        self, session: AsyncSession, draft: Draft, jobs: list[tuple[JobKind, dict[str, object]]]
+    ) -> None:
+        """Several jobs for one draft in one statement (the ack of `/draft` waits for this commit)."""
+        await jobqueue.enqueue_many(
+            session,
+            team_id=draft.team_id,
+            draft_id=draft.id,
+            max_attempts=self.max_attempts,
+            jobs=[(str(kind), {"draft_id": draft.id, **payload}) for kind, payload in jobs],
         )
 
     # --- jobs --------------------------------------------------------------------------------------
@@ -173,14 +188,15 @@ class Generator:
             transparent=fmt is ImageFormat.PNG,
             safe_zone=SafeZone(draft.safe_zone),
         )
-        started = time.monotonic()
         try:
             async with self._provider_slots:
+                await self._pace.wait_turn()
+                started = time.monotonic()  # the provider's time, not the wait for a slot
                 output = await self.provider.generate(request)
+                latency_ms = round((time.monotonic() - started) * 1000)
         except Refused as refusal:
             await self._refused(draft, variant, refusal)
             return False
-        latency_ms = round((time.monotonic() - started) * 1000)
         prepared = await self.pool.run(
             prepare, output.data, request.size, fmt, tier, max_pixels=self.max_pixels
         )

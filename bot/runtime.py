@@ -82,6 +82,7 @@ async def build_runtime(
         pool,
         publisher,
         provider_concurrency=settings.provider_concurrency,
+        images_per_minute=settings.images_per_minute,
         max_pixels=settings.max_reference_pixels,
         max_attempts=settings.job_max_attempts,
     )

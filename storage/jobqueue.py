@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -91,6 +91,32 @@ async def enqueue(
         log.debug("job %s with dedupe key %r already queued", kind, dedupe_key)
         return None
     return job
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    *,
+    team_id: str,
+    draft_id: int | None,
+    max_attempts: int,
+    jobs: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Several due-now jobs (kind, payload) in one INSERT, in the caller's transaction. No dedupe keys."""
+    rows = [
+        {
+            "team_id": team_id,
+            "kind": kind,
+            "payload": payload,
+            "draft_id": draft_id,
+            "status": QUEUED,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "run_after": ASAP,
+        }
+        for kind, payload in jobs
+    ]
+    if rows:
+        await session.execute(insert(Job), rows)
 
 
 def _runnable(now: datetime) -> ColumnElement[bool]:
