@@ -41,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             asyncio.run(serve.run_worker(settings))
         return 0
+    if command == "providers":
+        from bot.providers import describe_providers
+
+        report, ready = describe_providers(settings)
+        print(report)
+        return 0 if ready else 1
     if command == "playground":
         from bot.playground.run import run_playground
 
@@ -70,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
     serve.add_argument("--port", type=int, default=3000)
     sub.add_parser("worker", help="run only the job worker (for more capacity beside `serve`)")
+
+    sub.add_parser("providers", help="show the configured image providers and check their keys")
 
     playground = sub.add_parser("playground", help="the bot in a Slack-like page in your browser, offline")
     playground.add_argument("--host", default="127.0.0.1", help="interface (default: this machine only)")

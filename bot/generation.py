@@ -310,6 +310,11 @@ class Generator:
                     session, draft.team_id, draft.id, DraftStatus.APPROVED, DraftStatus.FINAL
                 )
             await self.enqueue(session, draft, JobKind.REFRESH)
+        if tier is Tier.EXPLORE:
+            try:
+                await self.publisher.invite_votes(ref)
+            except Exception:  # a convenience: people can still add the reaction themselves
+                log.warning("could not add the vote emoji to variant %s of draft %s", number, job.payload)
         self.wake()
 
     async def _settle_variants(self, session: AsyncSession, draft: Draft) -> None:

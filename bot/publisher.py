@@ -82,6 +82,11 @@ class Publisher(Protocol):
         """Post one image in the thread. ``retry`` as for :meth:`post_parent`."""
         ...
 
+    async def invite_votes(self, image: MessageRef) -> None:
+        """Make voting on a posted 1K variant one click (in Slack: the bot's own vote emoji on it).
+        Called once the variant's message is recorded, so a reaction always finds its variant."""
+        ...
+
     async def post_notice(self, draft: DraftCard, text: str) -> None:
         """A plain message in the draft's thread (a refusal, a failure, a decision)."""
         ...
@@ -138,6 +143,9 @@ class RecordingPublisher:
         detail: dict[str, object] = {"tier": image.tier, "number": image.number, "size": image.size}
         self.records.append(Recorded("image", draft.draft_id, detail | {"ts": ref.ts}))
         return ref
+
+    async def invite_votes(self, image: MessageRef) -> None:
+        self.records.append(Recorded("invite_votes", 0, {"ts": image.ts}))
 
     async def post_notice(self, draft: DraftCard, text: str) -> None:
         self.records.append(Recorded("notice", draft.draft_id, {"text": text}))

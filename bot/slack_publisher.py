@@ -22,7 +22,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.publisher import DraftCard, ImageCard, MessageRef
-from bot.tiers import Tier
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +118,7 @@ class SlackPublisher:
             ),
             metadata=blocks.image_metadata(image),
         )
-        ref = MessageRef(parent.channel, str(response["ts"]), file_id)
-        if image.tier is Tier.EXPLORE:
-            await self._seed_vote_reaction(ref)
-        return ref
+        return MessageRef(parent.channel, str(response["ts"]), file_id)
 
     async def _wait_until_processed(self, file_id: str) -> None:
         """Slack scans uploads before they can be shown; an image block that is too early is refused.
@@ -148,7 +144,7 @@ class SlackPublisher:
                 await asyncio.sleep(0.5 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _seed_vote_reaction(self, ref: MessageRef) -> None:
+    async def invite_votes(self, ref: MessageRef) -> None:
         """The bot's own :+1: makes voting one click; it never counts as a vote."""
         try:
             await self.client.reactions_add(channel=ref.channel, timestamp=ref.ts, name=self.vote_emoji)

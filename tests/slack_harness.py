@@ -123,7 +123,11 @@ def wire_settings(data_dir: Path, fake: FakeSlack, **overrides: Any) -> Settings
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    data_dir: Path, *, provider: ImageProvider | None = None, fake: FakeSlack | None = None, **overrides: Any
+    data_dir: Path,
+    *,
+    image_provider: ImageProvider | None = None,
+    fake: FakeSlack | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Wire]:
     """The fake Slack (unless given) and the bot's HTTP app with its worker, wired together."""
     async with contextlib.AsyncExitStack() as stack:
@@ -134,7 +138,7 @@ async def running_bot(
         publisher = SlackPublisher(
             client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
         )
-        runtime = await build_runtime(settings, publisher, provider=provider)
+        runtime = await build_runtime(settings, publisher, provider=image_provider)
         stack.push_async_callback(runtime.aclose)
         url = await stack.enter_async_context(serve_asgi(build_web_app(runtime, build_app(runtime))))
         fake.connect_app(f"{url}/slack/events", SECRET)

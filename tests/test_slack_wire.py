@@ -52,7 +52,9 @@ async def test_full_loop_over_the_wire(wire: Wire, tmp_path: Path, monkeypatch: 
     for variant in variants.values():
         assert wire.image_size(variant) == Size(576, 1024)  # 9:16 at 1K, measured from the uploaded bytes
         assert variant.thread_ts == parent.ts
-        assert wire.bot_user in variant.reactions.get("+1", [])  # the bot seeds the vote emoji
+        await wait_for(
+            lambda v=variant: wire.bot_user in v.reactions.get("+1", []), what="the bot's vote emoji"
+        )
     await wait_for(lambda: "4/4 variants ready" in json.dumps(wire.parent(draft_id).blocks), what="4/4 ready")
 
     # Votes: Bob for 2, Carol for 3 then takes it back, Dave for 1 then moves to 2. Each lands before the

@@ -2,19 +2,85 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.config import Settings
 from bot.imaging import ImagingPool
 from bot.providers.base import ImageProvider
 from bot.providers.local import LocalProvider
 
+PROVIDERS = ("local", "openai", "gemini")
 
-class ProviderNotAvailable(RuntimeError):
-    """The configured provider cannot be built (a developer or operator error, raised at start-up)."""
+
+class ProviderNotConfigured(SystemExit):
+    """The chosen provider lacks a setting it needs: stop at start-up with the setting's name."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"draftbot: {message}")
 
 
 def build_provider(settings: Settings, pool: ImagingPool | None = None) -> ImageProvider:
-    if settings.provider == "local":
-        return LocalProvider(pool)
-    raise ProviderNotAvailable(
-        f"DRAFTBOT_PROVIDER={settings.provider} is not available in this build; use DRAFTBOT_PROVIDER=local."
+    status = provider_status(settings, settings.provider)
+    if not status.ready:
+        raise ProviderNotConfigured(status.problem)
+    if settings.provider == "openai":
+        from bot.providers.openai import OpenAIProvider
+
+        return OpenAIProvider(settings)
+    if settings.provider == "gemini":
+        from bot.providers.gemini import GeminiProvider
+
+        return GeminiProvider(settings)
+    return LocalProvider(pool)
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    name: str
+    model: str
+    base_url: str
+    ready: bool
+    problem: str = ""
+
+
+def provider_status(settings: Settings, name: str) -> ProviderStatus:
+    """What is configured for one provider, and whether it can run. Never includes a key."""
+    if name == "openai":
+        ready = settings.openai_api_key is not None and bool(settings.openai_api_key.get_secret_value())
+        return ProviderStatus(
+            name,
+            settings.openai_model,
+            settings.openai_base_url,
+            ready,
+            "" if ready else "DRAFTBOT_PROVIDER=openai needs OPENAI_API_KEY",
+        )
+    if name == "gemini":
+        ready = settings.gemini_api_key is not None and bool(settings.gemini_api_key.get_secret_value())
+        return ProviderStatus(
+            name,
+            settings.gemini_model,
+            settings.gemini_base_url,
+            ready,
+            "" if ready else "DRAFTBOT_PROVIDER=gemini needs GEMINI_API_KEY",
+        )
+    return ProviderStatus("local", LocalProvider.model, "(offline)", True)
+
+
+def describe_providers(settings: Settings) -> tuple[str, bool]:
+    """The `draftbot providers` report, and whether the provider in use is ready."""
+    lines = [f"provider in use: {settings.provider}  (DRAFTBOT_PROVIDER)"]
+    for name in PROVIDERS:
+        status = provider_status(settings, name)
+        state = "ready" if status.ready else f"not ready: {status.problem.split(' needs ')[-1]} is not set"
+        marker = "*" if name == settings.provider else " "
+        lines.append(f" {marker} {name:<7} model {status.model:<22} {status.base_url:<52} {state}")
+    limit = (
+        f"{settings.images_per_minute} images/minute"
+        if settings.images_per_minute
+        else "no images/minute limit"
     )
+    timeout = f"timeout {settings.provider_timeout_seconds:.0f} s"
+    lines.append(f"calls at once: {settings.provider_concurrency}; {limit}; {timeout}")
+    prices = ", ".join(f"{tier} ${usd:.3f}" for tier, usd in sorted(settings.prices.items()))
+    lines.append(f"prices: {prices or 'built-in estimates (DRAFTBOT_PRICES overrides them)'}")
+    return "\n".join(lines), provider_status(settings, settings.provider).ready
