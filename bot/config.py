@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_timeout_seconds: float = Field(30.0, gt=0, validation_alias=_env("DRAFTBOT_SLACK_TIMEOUT"))
 
     # Storage
     data_dir: Path = Field(default_factory=_default_data_dir, validation_alias=_env("DRAFTBOT_DATA_DIR"))

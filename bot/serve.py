@@ -29,7 +29,11 @@ async def slack_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """A runtime whose publisher talks to Slack (or anything at ``SLACK_API_URL``)."""
     if settings.slack_bot_token is None:
         raise MissingSetting("SLACK_BOT_TOKEN", "to talk to Slack")
-    client = build_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    client = build_client(
+        settings.slack_bot_token.get_secret_value(),
+        settings.slack_api_url,
+        timeout=settings.slack_timeout_seconds,
+    )
     publisher = SlackPublisher(client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji)
     runtime = await build_runtime(settings, publisher)
     try:

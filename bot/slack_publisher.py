@@ -26,12 +26,12 @@ from bot.publisher import DraftCard, ImageCard, MessageRef
 log = logging.getLogger(__name__)
 
 
-def build_client(token: str, base_url: str, *, timeout: int = 30) -> AsyncWebClient:
+def build_client(token: str, base_url: str, *, timeout: float = 30.0) -> AsyncWebClient:
     """An AsyncWebClient that waits out 429s (Retry-After) and retries 5xx and dropped connections."""
     return AsyncWebClient(
         token=token,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
-        timeout=timeout,
+        timeout=int(max(1, round(timeout))),
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=4),
