@@ -37,6 +37,7 @@ class AuditKind(StrEnum):
     FINAL_POSTED = "final_posted"
     DRAFT_FAILED = "draft_failed"
     CANCELLED = "cancelled"
+    RETRIED = "retried"
     ACTION_REFUSED = "action_refused"  # someone pressed what they may not
     INPUT_REJECTED = "input_rejected"  # a command we could not parse
 

@@ -22,6 +22,7 @@ UPGRADE = "draft_upgrade"
 CHOOSE_TIED = "draft_choose_tied"
 APPROVE = "draft_approve"
 REJECT = "draft_reject"
+RETRY = "draft_retry"
 DRAFT_MODAL = "draft_modal"
 
 # Slack message metadata that names what a message shows, so a retried job can find its own post.
@@ -122,6 +123,14 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
         blocks.append(_context(f":warning: {escape(card.failure_reason)}"))
     for hint in card.hints:
         blocks.append(_context(f":bulb: {escape(hint)}"))
+    if card.status is DraftStatus.FAILED:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"draft-{card.draft_id}-retry",
+                "elements": [_button("Retry", RETRY, str(card.draft_id))],
+            }
+        )
     if card.status is DraftStatus.VOTING:
         blocks.append(
             {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import insert
@@ -29,6 +30,7 @@ from bot.workflow import (
     VariantState,
     VoteChange,
     VoteDecision,
+    decide_retry,
     decide_tie_break,
     decide_unvote,
     decide_upgrade,
@@ -378,6 +380,42 @@ class DraftService:
         self.generator.wake()
         return Done("Approved. The 4K final is on its way.", draft_id)
 
+    async def retry(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        """Make again what failed (variants, the 2K review or the 4K final) after the provider recovered."""
+        async with self.sessions.begin() as session:
+            draft = await self._draft(session, team_id, draft_id)
+            images = await queries.variants_of(session, team_id, draft_id)
+            failed = Counter(v.tier for v in images if v.status == VariantState.FAILED)
+            refused = Counter(v.tier for v in images if v.status == VariantState.REFUSED)
+            plan = decide_retry(
+                draft_view(draft),
+                user,
+                self.policy,
+                failed=failed,
+                refused=refused,
+                announced=bool(draft.parent_ts),
+            )
+            if isinstance(plan, Refusal):
+                return self._refuse(session, draft, user, "retry", plan)
+            if not await self._advance(session, draft, DraftStatus.FAILED, plan.status, failure_reason=None):
+                return self._refuse(session, draft, user, "retry", _LOST_RACE)
+            again = [v for v in images if v.tier == plan.tier and v.status in _RETRIABLE[Tier(plan.tier)]]
+            for image in again:
+                if image.status != VariantState.PENDING:
+                    await queries.set_variant(
+                        session, image.id, image.status, status=VariantState.PENDING, error=None
+                    )
+            jobs = [(JobKind.GENERATE, {"tier": image.tier, "number": image.number}) for image in again]
+            if not draft.parent_ts:  # the parent was never posted: post it first
+                jobs.insert(0, (JobKind.ANNOUNCE, {}))
+            await self.generator.enqueue_many(session, draft, jobs)
+            await self.generator.enqueue(session, draft, JobKind.REFRESH)
+            record_for(
+                session, draft, AuditKind.RETRIED, user, tier=plan.tier, images=[v.number for v in again]
+            )
+        self.generator.wake()
+        return Done("Trying again.", draft_id)
+
     async def reject(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
         async with self.sessions.begin() as session:
             draft = await self._draft(session, team_id, draft_id)
@@ -456,6 +494,13 @@ class DraftService:
         return refusal
 
 
+# What Retry makes again, by tier. 1K variants refused for safety stay refused (asking again gives the same
+# answer); a refused 2K or 4K is worth one more try; unfinished 1K variants go again if the parent failed.
+_RETRIABLE = {
+    Tier.EXPLORE: {VariantState.FAILED, VariantState.PENDING},
+    Tier.REVIEW: {VariantState.FAILED, VariantState.REFUSED},
+    Tier.FINAL: {VariantState.FAILED, VariantState.REFUSED},
+}
 _NO_REVIEW = Refusal("There is no 2K review to approve yet.", "review_not_ready")
 _LOST_RACE = Refusal(
     "Someone else changed this draft a moment ago; the thread shows where it is now.", "changed"

@@ -5,6 +5,8 @@
         └► failed    └► cancelled  ├► rejected      └► failed
                                    └► failed
 
+A failed draft is not the end: Retry takes it back to the stage that failed.
+
 Handlers and jobs ask these functions what to do and then do it; every refusal comes back as a
 :class:`Refusal` with words fit for the person who asked.
 """
@@ -29,7 +31,7 @@ class DraftStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in {DraftStatus.FINAL, DraftStatus.REJECTED, DraftStatus.FAILED, DraftStatus.CANCELLED}
+        return self in {DraftStatus.FINAL, DraftStatus.REJECTED, DraftStatus.CANCELLED}
 
 
 TRANSITIONS: Mapping[DraftStatus, frozenset[DraftStatus]] = {
@@ -41,7 +43,8 @@ TRANSITIONS: Mapping[DraftStatus, frozenset[DraftStatus]] = {
     DraftStatus.APPROVED: frozenset({DraftStatus.FINAL, DraftStatus.FAILED}),
     DraftStatus.FINAL: frozenset(),
     DraftStatus.REJECTED: frozenset(),
-    DraftStatus.FAILED: frozenset(),
+    # Retry: back to the stage that failed (1K variants, the 2K review, or the 4K final).
+    DraftStatus.FAILED: frozenset({DraftStatus.GENERATING, DraftStatus.REVIEWING, DraftStatus.APPROVED}),
     DraftStatus.CANCELLED: frozenset(),
 }
 
@@ -327,6 +330,41 @@ def may_cancel(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
     if DraftStatus.CANCELLED not in TRANSITIONS[draft.status]:
         return Refusal(_status_words(draft.status, "cancelled"), "wrong_status")
     return None
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    status: DraftStatus  # where the draft goes back to
+    tier: str  # the tier whose failed images are made again ("1K", "2K" or "4K")
+
+
+def decide_retry(
+    draft: DraftView,
+    user: str,
+    policy: Policy,
+    *,
+    failed: Mapping[str, int],
+    refused: Mapping[str, int],
+    announced: bool = True,
+) -> RetryPlan | Refusal:
+    """Retry a failed draft from the stage that failed. ``failed``/``refused``: images by tier;
+    ``announced``: the parent message was posted (if not, that is what failed)."""
+    if user != draft.requester and not (policy.approvers and user in policy.approvers):
+        return Refusal("Only the requester or an approver can retry this draft.", "not_requester_or_approver")
+    if draft.status is not DraftStatus.FAILED:
+        return Refusal(_status_words(draft.status, "retried"), "wrong_status")
+    if not announced:
+        return RetryPlan(DraftStatus.GENERATING, "1K")
+    for tier, back_to in (("4K", DraftStatus.APPROVED), ("2K", DraftStatus.REVIEWING)):
+        if failed.get(tier) or refused.get(tier):
+            return RetryPlan(back_to, tier)
+    if not failed.get("1K"):
+        return Refusal(
+            "Every variant was refused by the provider's safety system, and asking again gives the same "
+            "answer. Edit the prompt and start a new `/draft`.",
+            "all_refused",
+        )
+    return RetryPlan(DraftStatus.GENERATING, "1K")
 
 
 _STATUS_WORDS = {

@@ -1,4 +1,5 @@
-"""Buttons: upgrade the winner to 2K, choose among tied variants, approve or reject the 2K review.
+"""Buttons: upgrade the winner to 2K, choose among tied variants, approve or reject the 2K review, and
+retry a failed draft.
 
 Each press is acknowledged at once; the answer to the person who pressed is ephemeral. Refused
 presses change nothing and are audited by the service.
@@ -34,7 +35,11 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
     async def reject(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
         return await drafts.reject(team_id=team, draft_id=draft_id, user=user)
 
+    async def retry(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
+        return await drafts.retry(team_id=team, draft_id=draft_id, user=user)
+
     for action_id, handler in (
+        (blocks.RETRY, retry),
         (blocks.UPGRADE, upgrade),
         (blocks.CHOOSE_TIED, choose),
         (blocks.APPROVE, approve),

@@ -366,3 +366,53 @@ async def test_a_redelivered_event_changes_nothing(runtime: Runtime, clock: Fake
     assert getattr(again, "why_ignored", "") == "already processed"
     async with runtime.sessions() as session:
         assert await queries.votes_of(session, TEAM, draft_id) == {"U1": 2}
+
+
+async def test_a_failed_draft_can_be_retried_once_the_provider_is_back(
+    settings: Settings, publisher: RecordingPublisher, clock: FakeClock
+) -> None:
+    provider = FlakyProvider(down=True)
+    limited = settings.model_copy(update={"job_max_attempts": 2})
+    runtime = await build_runtime(limited, publisher, provider=provider, clock=clock)
+    try:
+        draft_id = await new_draft(runtime, "a lantern for avatar --n 2")
+        await drain(runtime, clock)
+        assert await status(runtime, draft_id) == "failed"
+
+        refused = await runtime.drafts.retry(team_id=TEAM, draft_id=draft_id, user="U1")
+        assert isinstance(refused, Refusal) and refused.code == "not_requester_or_approver"
+        provider.down = False
+        assert isinstance(await runtime.drafts.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
+        await drain(runtime, clock)
+        assert await status(runtime, draft_id) == "voting"
+        assert sorted(n for (d, t, n) in publisher.images if d == draft_id and t is Tier.EXPLORE) == [1, 2]
+        again = await runtime.drafts.retry(team_id=TEAM, draft_id=draft_id, user=REQ)
+        assert isinstance(again, Refusal) and again.code == "wrong_status"
+        kinds = [row["kind"] async for row in audit.events(runtime.sessions, draft_id=draft_id)]
+        assert kinds.count("retried") == 1 and kinds.count("voting_opened") == 1
+    finally:
+        await runtime.aclose()
+
+
+async def test_a_failed_review_is_retried_at_2k(
+    settings: Settings, publisher: RecordingPublisher, clock: FakeClock
+) -> None:
+    provider = FlakyProvider()
+    limited = settings.model_copy(update={"job_max_attempts": 2})
+    runtime = await build_runtime(limited, publisher, provider=provider, clock=clock)
+    try:
+        draft_id = await new_draft(runtime, "a comet for banner --n 1")
+        await drain(runtime, clock)
+        provider.down = True
+        assert isinstance(
+            await runtime.drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ), Done
+        )
+        await drain(runtime, clock)
+        assert await status(runtime, draft_id) == "failed"
+        provider.down = False
+        assert isinstance(await runtime.drafts.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
+        await drain(runtime, clock)
+        assert await status(runtime, draft_id) == "reviewing"
+        assert (draft_id, Tier.REVIEW, 1) in publisher.images
+    finally:
+        await runtime.aclose()

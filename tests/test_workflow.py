@@ -11,6 +11,7 @@ from bot.workflow import (
     IllegalTransition,
     Policy,
     Refusal,
+    RetryPlan,
     Tie,
     TieBreakNeeded,
     Upgrade,
@@ -18,6 +19,7 @@ from bot.workflow import (
     VoteChange,
     Winner,
     after_variants_settled,
+    decide_retry,
     decide_tie_break,
     decide_unvote,
     decide_upgrade,
@@ -53,6 +55,9 @@ ALLOWED = {
     (S.REVIEWING, S.CANCELLED),
     (S.APPROVED, S.FINAL),
     (S.APPROVED, S.FAILED),
+    (S.FAILED, S.GENERATING),
+    (S.FAILED, S.REVIEWING),
+    (S.FAILED, S.APPROVED),
 }
 
 
@@ -69,6 +74,33 @@ def test_every_transition(current: DraftStatus, target: DraftStatus) -> None:
 def test_terminal_states_have_no_way_out() -> None:
     for status in S:
         assert status.is_terminal == (not TRANSITIONS[status])
+    assert not S.FAILED.is_terminal  # a failed draft can be retried
+
+
+def test_retry_goes_back_to_the_stage_that_failed() -> None:
+    failed_view = DraftView(status=S.FAILED, requester=REQ, n_variants=4)
+    none: dict[str, int] = {}
+    assert decide_retry(failed_view, REQ, Policy(), failed={"1K": 2}, refused=none) == RetryPlan(
+        S.GENERATING, "1K"
+    )
+    assert decide_retry(failed_view, REQ, Policy(), failed={"2K": 1}, refused=none) == RetryPlan(
+        S.REVIEWING, "2K"
+    )
+    assert decide_retry(failed_view, REQ, Policy(), failed={"4K": 1}, refused=none) == RetryPlan(
+        S.APPROVED, "4K"
+    )
+    approver = Policy(approvers=frozenset({"UAPP"}))
+    assert isinstance(decide_retry(failed_view, "UAPP", approver, failed={"1K": 1}, refused=none), RetryPlan)
+
+
+def test_retry_refusals() -> None:
+    failed_view = DraftView(status=S.FAILED, requester=REQ, n_variants=4)
+    everything_refused = decide_retry(failed_view, REQ, Policy(), failed={}, refused={"1K": 4})
+    assert isinstance(everything_refused, Refusal) and everything_refused.code == "all_refused"
+    other = decide_retry(failed_view, "U1", Policy(), failed={"1K": 1}, refused={})
+    assert isinstance(other, Refusal) and other.code == "not_requester_or_approver"
+    running = decide_retry(view(S.VOTING), REQ, Policy(), failed={"1K": 1}, refused={})
+    assert isinstance(running, Refusal) and running.code == "wrong_status"
 
 
 def test_settling_variants() -> None:
