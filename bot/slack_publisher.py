@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -44,6 +45,25 @@ class FileNotReady(RuntimeError):
     """Slack had not finished processing an upload in time; the job will try again."""
 
 
+class PostOutcomeUnknown(RuntimeError):
+    """``chat.postMessage`` timed out or lost its connection: Slack may still post the message.
+
+    The job runner retries it (``retryable``), but no sooner than ``retry_after``, so that a message still
+    on its way is in the thread by the time the retry looks for it by its metadata; posting again at once
+    would race it and show the image twice.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# How long a post whose answer never came may still take to appear, at least (or the client's timeout).
+UNKNOWN_OUTCOME_WAIT = 5.0
+
+
 class SlackPublisher:
     def __init__(
         self,
@@ -63,7 +83,7 @@ class SlackPublisher:
     async def post_parent(self, card: DraftCard, *, retry: bool = False) -> MessageRef:
         if retry and (found := await self._find_parent(card)):
             return found
-        response = await self.client.chat_postMessage(
+        response = await self._post_new(
             channel=card.channel_id,
             text=blocks.parent_text(card),
             blocks=blocks.parent_blocks(card, vote_emoji=self.vote_emoji),
@@ -136,13 +156,25 @@ class SlackPublisher:
     async def _post_image_message(self, **kwargs: Any) -> Any:
         for attempt in range(4):
             try:
-                return await self.client.chat_postMessage(**kwargs)
+                return await self._post_new(**kwargs)
             except SlackApiError as err:
                 # The file can still be settling right after files.info says it is ready.
                 if err.response.get("error") != "invalid_blocks" or attempt == 3:
                     raise
                 await asyncio.sleep(0.5 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    async def _post_new(self, **kwargs: Any) -> Any:
+        """chat.postMessage for a message a retry finds by its metadata (there is no idempotency key)."""
+        try:
+            return await self.client.chat_postMessage(**kwargs)
+        except (TimeoutError, aiohttp.ClientConnectionError) as err:
+            wait = max(UNKNOWN_OUTCOME_WAIT, float(self.client.timeout))
+            raise PostOutcomeUnknown(
+                f"no answer to chat.postMessage ({type(err).__name__}); it may still be posted, "
+                f"so looking for it in {wait:.0f}s before posting again",
+                retry_after=wait,
+            ) from err
 
     async def invite_votes(self, ref: MessageRef) -> None:
         """The bot's own :+1: makes voting one click; it never counts as a vote."""

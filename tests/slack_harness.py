@@ -134,7 +134,8 @@ async def running_bot(
         if fake is None:
             fake = await stack.enter_async_context(serve_fake_slack(state=Workspace(default_users=USERS)))
         settings = wire_settings(data_dir, fake, **overrides)
-        client = build_client(DEFAULT_BOT_TOKEN, fake.base_url)
+        assert fake.base_url is not None
+        client = build_client(DEFAULT_BOT_TOKEN, fake.base_url, timeout=settings.slack_timeout_seconds)
         publisher = SlackPublisher(
             client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
         )
