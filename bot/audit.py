@@ -26,9 +26,8 @@ class AuditKind(StrEnum):
     GENERATION_FAILED = "generation_failed"
     VARIANT_POSTED = "variant_posted"
     VOTING_OPENED = "voting_opened"
-    VOTE = "vote"
-    VOTE_MOVED = "vote_moved"
-    UNVOTE = "unvote"
+    VOTE = "vote"  # a vote reaction added (details: variant, event_ts, previous and now: the person's vote)
+    UNVOTE = "unvote"  # a vote reaction removed
     UPGRADE_REQUESTED = "upgrade_requested"
     TIE_BREAK_NEEDED = "tie_break_needed"
     REVIEW_POSTED = "review_posted"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -24,22 +25,23 @@ from bot.tiers import Tier
 from bot.workflow import (
     DraftStatus,
     Policy,
+    Reaction,
     Refusal,
     TieBreakNeeded,
     Upgrade,
     VariantState,
     VoteChange,
     VoteDecision,
+    current_vote,
+    decide_reaction,
     decide_retry,
     decide_tie_break,
-    decide_unvote,
     decide_upgrade,
-    decide_vote,
     may_approve,
     may_reject,
 )
 from storage import queries
-from storage.models import Draft, ProcessedRequest, Variant, Vote
+from storage.models import Draft, ProcessedRequest, Variant, Vote, VoteReaction
 
 log = logging.getLogger(__name__)
 
@@ -236,64 +238,60 @@ class DraftService:
         event_ts: str | None,
     ) -> VoteDecision:
         async with self.sessions.begin() as session:
+            # Shared with other votes, exclusive of closing the vote (request_upgrade): a vote either counts
+            # in the tally or sees voting closed, also on PostgreSQL where both run at once.
+            await queries.lock_draft(session, team_id, variant.draft_id, shared=True)
             draft = await queries.get_draft(session, team_id, variant.draft_id)
             if draft is None:
                 raise LookupError(f"variant {variant.id} belongs to no draft of team {team_id}")
+            # The person's vote row first: it is their lock (PostgreSQL). Their reactions can't be: one that
+            # another transaction adds meanwhile is neither locked nor seen by that read.
             vote = await queries.get_vote(session, team_id, draft.id, voter)
-            current = vote.variant_number if vote else None
+            rows = {
+                row.variant_number: row
+                for row in await queries.reactions_of(session, team_id, draft.id, voter)
+            }
+            reactions = [
+                Reaction(n, _slack_time(r.added_at), _slack_time(r.removed_at)) for n, r in rows.items()
+            ]
             if dedupe_key is not None:
                 if await queries.already_processed(session, team_id, dedupe_key):
+                    current = current_vote(reactions)
                     return VoteDecision(VoteChange.IGNORED, current, current, "already processed")
                 # Recorded with the vote it causes: both land, or neither does and a redelivery may try again.
                 session.add(ProcessedRequest(team_id=team_id, key=dedupe_key))
-            decide = decide_vote if adding else decide_unvote
-            decision = decide(
-                draft_view(draft),
-                voter,
-                variant.number,
-                current,
-                bot_user=bot_user,
-                at=event_ts,
-                current_at=vote.event_ts if vote else None,
+            at = _slack_time(event_ts) or time.time()
+            decision = decide_reaction(
+                draft_view(draft), voter, variant.number, reactions, added=adding, at=at, bot_user=bot_user
             )
-            if decision.change in (VoteChange.IGNORED, VoteChange.UNCHANGED):
-                if vote is None and not adding and event_ts and decision.change is VoteChange.UNCHANGED:
-                    # A removal overtook its own add: remember when, so the late add is seen as older.
-                    session.add(
-                        Vote(
-                            team_id=team_id,
-                            draft_id=draft.id,
-                            voter_id=voter,
-                            variant_number=None,
-                            event_ts=event_ts,
-                        )
-                    )
+            if decision.reaction is None:  # ignored: the bot's own, voting closed, no such variant
                 return decision
-            if vote is None:
+            row = rows.get(variant.number) or VoteReaction(
+                team_id=team_id, draft_id=draft.id, voter_id=voter, variant_number=variant.number
+            )
+            row.added_at = _ts(decision.reaction.added_at)
+            row.removed_at = _ts(decision.reaction.removed_at)
+            session.add(row)
+            if vote is None:  # their first: a concurrent first vote makes one of us retry (IntegrityError)
                 session.add(
-                    Vote(
-                        team_id=team_id,
-                        draft_id=draft.id,
-                        voter_id=voter,
-                        variant_number=decision.variant,
-                        event_ts=event_ts,
-                    )
+                    Vote(team_id=team_id, draft_id=draft.id, voter_id=voter, variant_number=decision.variant)
                 )
-            else:  # a withdrawn vote keeps its row (and time), so a late older reaction can't revive it
-                vote.variant_number, vote.event_ts = decision.variant, event_ts or vote.event_ts
-            kind = {
-                VoteChange.CAST: AuditKind.VOTE,
-                VoteChange.MOVED: AuditKind.VOTE_MOVED,
-                VoteChange.REMOVED: AuditKind.UNVOTE,
-            }[decision.change]
+            else:
+                vote.variant_number = decision.variant
+            # Every counted reaction is kept, with Slack's time: sorted by it, the trail is the true history
+            # even when deliveries arrived out of order.
             record_for(
                 session,
                 draft,
-                kind,
+                AuditKind.VOTE if adding else AuditKind.UNVOTE,
                 voter,
                 variant=variant.number,
+                event_ts=event_ts,
                 previous=decision.previous,
+                now=decision.variant,
             )
+            if decision.change is VoteChange.UNCHANGED:
+                return decision
             await self.generator.enqueue(session, draft, JobKind.REFRESH)
         self.generator.wake()
         return decision
@@ -302,6 +300,7 @@ class DraftService:
 
     async def request_upgrade(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
         async with self.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)  # no vote lands between tally and close
             draft = await self._draft(session, team_id, draft_id)
             votes = await queries.votes_of(session, team_id, draft_id)
             eligible = await self._posted_numbers(session, draft)
@@ -328,6 +327,7 @@ class DraftService:
 
     async def choose_tied(self, *, team_id: str, draft_id: int, user: str, number: int) -> ActionResult:
         async with self.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)  # as in request_upgrade
             draft = await self._draft(session, team_id, draft_id)
             votes = await queries.votes_of(session, team_id, draft_id)
             eligible = await self._posted_numbers(session, draft)
@@ -501,6 +501,20 @@ _RETRIABLE = {
     Tier.REVIEW: {VariantState.FAILED, VariantState.REFUSED},
     Tier.FINAL: {VariantState.FAILED, VariantState.REFUSED},
 }
+
+
+def _slack_time(ts: str | None) -> float | None:
+    """Slack's ``event_ts`` ("1700000000.123456") in seconds; a float keeps the microseconds at this scale."""
+    try:
+        return float(ts) if ts else None
+    except ValueError:
+        return None
+
+
+def _ts(at: float | None) -> str | None:
+    return None if at is None else f"{at:.6f}"
+
+
 _NO_REVIEW = Refusal("There is no 2K review to approve yet.", "review_not_ready")
 _LOST_RACE = Refusal(
     "Someone else changed this draft a moment ago; the thread shows where it is now.", "changed"

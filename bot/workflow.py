@@ -116,7 +116,12 @@ def after_variants_settled(states: Iterable[VariantState]) -> DraftStatus | None
     return DraftStatus.FAILED
 
 
-# --- votes -----------------------------------------------------------------------------------------
+# --- votes ---------------------------------------------------------------------------------------------
+#
+# One vote per person per draft, with Slack's own meaning: the vote is the variant the person most recently
+# reacted to, unless they took that reaction back since. Slack may deliver events late, twice or out of order,
+# and Bolt handles them concurrently, so the decision never depends on arrival order: for each person and
+# variant we keep the Slack time of the latest add and the latest removal, and derive the vote from those.
 
 
 class VoteChange(StrEnum):
@@ -128,62 +133,72 @@ class VoteChange(StrEnum):
 
 
 @dataclass(frozen=True)
+class Reaction:
+    """One person's vote emoji on one variant: the Slack times it was last added and last removed."""
+
+    variant: int
+    added_at: float | None = None
+    removed_at: float | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.added_at is not None and (self.removed_at is None or self.removed_at < self.added_at)
+
+
+def current_vote(reactions: Iterable[Reaction]) -> int | None:
+    """The variant of the latest add, if that reaction is still there."""
+    added = [r for r in reactions if r.added_at is not None]
+    if not added:
+        return None
+    latest = max(added, key=lambda r: (r.added_at, r.variant))
+    return latest.variant if latest.present else None
+
+
+def with_reaction(reaction: Reaction | None, variant: int, at: float, *, added: bool) -> Reaction:
+    """``reaction`` after one more add or removal at ``at``; keeping the latest times makes order moot."""
+    reaction = reaction or Reaction(variant)
+    if added:
+        return Reaction(variant, max(at, reaction.added_at or at), reaction.removed_at)
+    return Reaction(variant, reaction.added_at, max(at, reaction.removed_at or at))
+
+
+@dataclass(frozen=True)
 class VoteDecision:
     change: VoteChange
-    variant: int | None  # the person's vote after this decision
+    variant: int | None  # the person's vote after this reaction
     previous: int | None = None
     why_ignored: str = ""
+    reaction: Reaction | None = None  # the new state of the reaction to store (None when ignored)
 
 
-def decide_vote(
+def decide_reaction(
     draft: DraftView,
     voter: str,
     variant: int,
-    current: int | None,
+    reactions: Iterable[Reaction],
     *,
+    added: bool,
+    at: float,
     bot_user: str | None,
-    at: str | None = None,
-    current_at: str | None = None,
 ) -> VoteDecision:
-    """A vote reaction was added. One vote per person per draft: a new vote moves the old one.
+    """A vote emoji was added to (or removed from) a variant by ``voter``, at Slack time ``at``.
 
-    ``at`` is when the reaction happened (Slack's ``event_ts``) and ``current_at`` when the person's
-    current vote (or withdrawal) did: deliveries can arrive out of order, and the later reaction wins."""
-    ignored = _vote_ignored(draft, voter, variant, bot_user) or _stale(at, current_at)
+    ``reactions``: the person's earlier vote reactions on this draft. The result says what the vote was,
+    what it is now, and the reaction state to keep."""
+    known = {r.variant: r for r in reactions}
+    before = current_vote(known.values())
+    ignored = _vote_ignored(draft, voter, variant, bot_user)
     if ignored:
-        return VoteDecision(VoteChange.IGNORED, current, current, ignored)
-    if current == variant:
-        return VoteDecision(VoteChange.UNCHANGED, variant, current)
-    return VoteDecision(VoteChange.CAST if current is None else VoteChange.MOVED, variant, current)
-
-
-def decide_unvote(
-    draft: DraftView,
-    voter: str,
-    variant: int,
-    current: int | None,
-    *,
-    bot_user: str | None,
-    at: str | None = None,
-    current_at: str | None = None,
-) -> VoteDecision:
-    """A vote reaction was removed. It only counts if it is the person's current vote."""
-    ignored = _vote_ignored(draft, voter, variant, bot_user) or _stale(at, current_at)
-    if ignored:
-        return VoteDecision(VoteChange.IGNORED, current, current, ignored)
-    if current != variant:  # e.g. the reaction on a variant whose vote had already moved on
-        return VoteDecision(VoteChange.UNCHANGED, current, current)
-    return VoteDecision(VoteChange.REMOVED, None, current)
-
-
-def _stale(at: str | None, current_at: str | None) -> str:
-    if at is None or current_at is None:
-        return ""
-    try:
-        older = float(at) < float(current_at)
-    except ValueError:
-        return ""
-    return "a later reaction by the same person already counted" if older else ""
+        return VoteDecision(VoteChange.IGNORED, before, before, ignored)
+    reaction = with_reaction(known.get(variant), variant, at, added=added)
+    after = current_vote({**known, variant: reaction}.values())
+    if after == before:
+        change = VoteChange.UNCHANGED
+    elif after is None:
+        change = VoteChange.REMOVED
+    else:
+        change = VoteChange.CAST if before is None else VoteChange.MOVED
+    return VoteDecision(change, after, before, reaction=reaction)
 
 
 def _vote_ignored(draft: DraftView, voter: str, variant: int, bot_user: str | None) -> str:

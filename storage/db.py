@@ -9,10 +9,11 @@ SQLite (the default, via aiosqlite) is tuned for one process serving a team:
   transaction that reads and then writes fails at once with "database is locked" when another connection
   wrote in between (``busy_timeout`` cannot help there), which is exactly what concurrent jobs do. The price:
   transactions run one at a time, so keep sessions short and never hold one across a network call.
-- Since they run one at a time anyway, a file database gets one pooled connection: tasks in this process queue
-  for it in order, awake, where SQLite's busy handler would sleep in growing steps past the moment the lock
-  frees (benchmarks/bench_slack.py: 50 concurrent `/draft` acks, p99 740 ms before). Other processes
-  (``draftbot worker``) still meet ``busy_timeout``. Never open a second session while holding one.
+- Since they run one at a time anyway, a file database gets one pooled connection: tasks in this process wait
+  for it on the pool, awake, where SQLite's busy handler would sleep in growing steps past the moment the lock
+  frees (benchmarks/bench_slack.py: 50 concurrent `/draft` acks, p99 740 ms before). The wait is not strictly
+  first-come: nothing may rely on the order. Other processes (``draftbot worker``) still meet
+  ``busy_timeout``. Never open a second session while holding one.
 """
 
 from __future__ import annotations

@@ -139,11 +139,29 @@ class Vote(Base):
     team_id: Mapped[str] = mapped_column(String(64), index=True)
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
     voter_id: Mapped[str] = mapped_column(String(64))
-    # None once withdrawn: the row stays, so a reaction that arrives late cannot bring the vote back.
+    # Derived from the person's vote_reactions; None when they have no vote (the row stays).
     variant_number: Mapped[int | None] = mapped_column(Integer)
-    event_ts: Mapped[str | None] = mapped_column(String(32))  # Slack's time of the reaction this reflects
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class VoteReaction(Base):
+    """One person's vote emoji on one variant: when Slack says it was last added and last removed.
+
+    Events arrive late, twice or out of order; keeping the latest times per variant makes the vote the same
+    whatever the order (see ``bot.workflow.current_vote``).
+    """
+
+    __tablename__ = "vote_reactions"
+    __table_args__ = (UniqueConstraint("draft_id", "voter_id", "variant_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64), index=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    voter_id: Mapped[str] = mapped_column(String(64))
+    variant_number: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[str | None] = mapped_column(String(32))  # Slack event_ts
+    removed_at: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditEvent(Base):

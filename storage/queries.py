@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Draft, ProcessedRequest, Variant, Vote
+from storage.models import Draft, ProcessedRequest, Variant, Vote, VoteReaction
 
 # Reads always see the database as it is now, not an object this session loaded before a
 # compare-and-set UPDATE changed the row.
@@ -25,6 +25,21 @@ async def draft_by_parent(session: AsyncSession, team_id: str, channel: str, ts:
         select(Draft)
         .where(Draft.team_id == team_id, Draft.parent_channel == channel, Draft.parent_ts == ts)
         .execution_options(**FRESH)
+    )
+
+
+async def lock_draft(session: AsyncSession, team_id: str, draft_id: int, *, shared: bool = False) -> None:
+    """Hold a lock on the draft's row until the transaction ends (PostgreSQL; SQLite has one writer anyway).
+
+    For read-then-decide steps that concurrent transactions take on one draft: once the lock is ours, the
+    next statement sees what every earlier holder committed. ``FOR NO KEY UPDATE`` (one holder at a time;
+    inserts that merely reference the draft are not held up), or with ``shared`` ``FOR SHARE`` (many holders,
+    but none while someone holds or waits for the exclusive lock). Take it before any other lock.
+    """
+    await session.execute(
+        select(Draft.id)
+        .where(Draft.team_id == team_id, Draft.id == draft_id)
+        .with_for_update(read=shared, key_share=not shared)
     )
 
 
@@ -108,6 +123,19 @@ async def get_vote(session: AsyncSession, team_id: str, draft_id: int, voter: st
         .with_for_update()
         .execution_options(**FRESH)
     )
+
+
+async def reactions_of(session: AsyncSession, team_id: str, draft_id: int, voter: str) -> list[VoteReaction]:
+    """A person's vote reactions on a draft's variants, locked for the transaction (PostgreSQL)."""
+    query = (
+        select(VoteReaction)
+        .where(
+            VoteReaction.team_id == team_id, VoteReaction.draft_id == draft_id, VoteReaction.voter_id == voter
+        )
+        .with_for_update()
+        .execution_options(**FRESH)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def already_processed(session: AsyncSession, team_id: str, key: str) -> bool:

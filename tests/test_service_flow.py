@@ -123,7 +123,6 @@ async def test_full_loop_through_the_service(
         "variant_posted",
         "voting_opened",
         "vote",
-        "vote_moved",
         "unvote",
         "upgrade_requested",
         "review_posted",

@@ -10,6 +10,7 @@ from bot.workflow import (
     DraftView,
     IllegalTransition,
     Policy,
+    Reaction,
     Refusal,
     RetryPlan,
     Tie,
@@ -17,13 +18,14 @@ from bot.workflow import (
     Upgrade,
     VariantState,
     VoteChange,
+    VoteDecision,
     Winner,
     after_variants_settled,
+    current_vote,
+    decide_reaction,
     decide_retry,
     decide_tie_break,
-    decide_unvote,
     decide_upgrade,
-    decide_vote,
     may_approve,
     may_cancel,
     may_reject,
@@ -121,44 +123,89 @@ def test_settling_variants() -> None:
 # --- votes -----------------------------------------------------------------------------------------
 
 
+def react(
+    reactions: list[Reaction], variant: int, at: float, *, added: bool = True, status: DraftStatus = S.VOTING
+) -> VoteDecision:
+    """Apply one reaction to ``reactions`` (updated in place, as storage would) and return the decision."""
+    decision = decide_reaction(view(status), "U1", variant, reactions, added=added, at=at, bot_user=BOT)
+    if decision.reaction is not None:
+        reactions[:] = [r for r in reactions if r.variant != variant] + [decision.reaction]
+    return decision
+
+
 def test_first_vote_is_cast() -> None:
-    d = decide_vote(view(), "U1", 2, None, bot_user=BOT)
-    assert (d.change, d.variant) == (VoteChange.CAST, 2)
+    d = react([], 2, 1.0)
+    assert (d.change, d.variant, d.previous) == (VoteChange.CAST, 2, None)
 
 
 def test_new_vote_moves_the_old_one() -> None:
-    d = decide_vote(view(), "U1", 3, 2, bot_user=BOT)
+    mine: list[Reaction] = []
+    react(mine, 2, 1.0)
+    d = react(mine, 3, 2.0)
     assert (d.change, d.variant, d.previous) == (VoteChange.MOVED, 3, 2)
 
 
 def test_same_vote_twice_is_unchanged() -> None:
-    assert decide_vote(view(), "U1", 2, 2, bot_user=BOT).change is VoteChange.UNCHANGED
+    mine: list[Reaction] = []
+    react(mine, 2, 1.0)
+    assert react(mine, 2, 1.0).change is VoteChange.UNCHANGED
 
 
 def test_bot_reactions_never_count() -> None:
-    d = decide_vote(view(), BOT, 2, None, bot_user=BOT)
-    assert d.change is VoteChange.IGNORED and "bot" in d.why_ignored
-    assert decide_unvote(view(), BOT, 2, None, bot_user=BOT).change is VoteChange.IGNORED
+    d = decide_reaction(view(), BOT, 2, [], added=True, at=1.0, bot_user=BOT)
+    assert d.change is VoteChange.IGNORED and "bot" in d.why_ignored and d.reaction is None
 
 
 @pytest.mark.parametrize("status", [s for s in S if s is not S.VOTING])
 def test_votes_only_while_voting(status: DraftStatus) -> None:
-    assert decide_vote(view(status), "U1", 1, None, bot_user=BOT).change is VoteChange.IGNORED
-    assert decide_unvote(view(status), "U1", 1, 1, bot_user=BOT).change is VoteChange.IGNORED
+    assert react([], 1, 1.0, status=status).change is VoteChange.IGNORED
+    assert react([Reaction(1, 0.5)], 1, 1.0, added=False, status=status).change is VoteChange.IGNORED
 
 
 def test_vote_for_missing_variant_is_ignored() -> None:
-    assert decide_vote(view(n=4), "U1", 5, None, bot_user=BOT).change is VoteChange.IGNORED
+    assert react([], 5, 1.0).change is VoteChange.IGNORED
 
 
 def test_removing_the_current_vote_removes_it() -> None:
-    d = decide_unvote(view(), "U1", 2, 2, bot_user=BOT)
-    assert (d.change, d.variant) == (VoteChange.REMOVED, None)
+    mine: list[Reaction] = []
+    react(mine, 2, 1.0)
+    d = react(mine, 2, 2.0, added=False)
+    assert (d.change, d.variant, d.previous) == (VoteChange.REMOVED, None, 2)
 
 
 def test_removing_a_stale_reaction_keeps_the_current_vote() -> None:
-    d = decide_unvote(view(), "U1", 2, 3, bot_user=BOT)
+    mine: list[Reaction] = []
+    react(mine, 2, 1.0)
+    react(mine, 3, 2.0)
+    d = react(mine, 2, 3.0, added=False)
     assert (d.change, d.variant) == (VoteChange.UNCHANGED, 3)
+
+
+# Each case: reactions as (variant, Slack time, added?), in Slack's order, and the vote they must leave.
+SEQUENCES = [
+    ([(3, 1.0, True), (1, 2.0, True), (1, 3.0, False)], None),  # moved, then took the new one back
+    ([(1, 1.0, True), (1, 2.0, False), (1, 3.0, True)], 1),  # took it back, then voted again
+    ([(1, 1.0, True), (4, 2.0, True), (1, 3.0, False)], 4),  # moved, then removed the old thumb
+    ([(2, 1.0, True), (3, 2.0, True), (2, 3.0, True)], 2),  # back to the first
+    ([(1, 1.0, True), (1, 2.0, False)], None),
+    ([(1, 1.0, True), (2, 2.0, True), (2, 3.0, False), (1, 4.0, False)], None),
+]
+
+
+@pytest.mark.parametrize(("sequence", "expected"), SEQUENCES)
+def test_the_vote_does_not_depend_on_arrival_order(
+    sequence: list[tuple[int, float, bool]], expected: int | None
+) -> None:
+    import itertools
+
+    for order in itertools.permutations(sequence):
+        mine: list[Reaction] = []
+        for variant, at, added in order:
+            react(mine, variant, at, added=added)
+        assert current_vote(mine) == expected, order
+        redelivered = list(mine)
+        for variant, at, added in order:  # the same events again change nothing
+            assert react(redelivered, variant, at, added=added).change is VoteChange.UNCHANGED
 
 
 def test_tally_lists_every_variant() -> None:

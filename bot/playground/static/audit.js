@@ -4,8 +4,8 @@
 import { api, avatar, draftIdOf, formatBytes, h, imageMetaOf, openLightbox, pixelSize, userName } from "./playground.js";
 
 const TIERS = ["1K", "2K", "4K"];
-const NUMBER_KEYS = { vote: "variant", vote_moved: "variant", unvote: "variant", upgrade_requested: "winner" };
-const TIER_OF_KIND = { vote: "1K", vote_moved: "1K", unvote: "1K", upgrade_requested: "1K", approved: "2K", rejected: "2K" };
+const NUMBER_KEYS = { vote: "variant", unvote: "variant", upgrade_requested: "winner" };
+const TIER_OF_KIND = { vote: "1K", unvote: "1K", upgrade_requested: "1K", approved: "2K", rejected: "2K" };
 
 function tierRank(tier) {
   const i = TIERS.indexOf(String(tier));

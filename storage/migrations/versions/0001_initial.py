@@ -102,7 +102,6 @@ def upgrade() -> None:
         sa.Column("draft_id", sa.Integer(), nullable=False),
         sa.Column("voter_id", SLACK_ID, nullable=False),
         sa.Column("variant_number", sa.Integer(), nullable=True),
-        sa.Column("event_ts", sa.String(length=32), nullable=True),
         sa.Column("cast_at", TIMESTAMP, nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_votes")),
@@ -112,6 +111,28 @@ def upgrade() -> None:
         sa.UniqueConstraint("draft_id", "voter_id", name=op.f("uq_votes_draft_id_voter_id")),
     )
     op.create_index(op.f("ix_votes_team_id"), "votes", ["team_id"])
+
+    op.create_table(
+        "vote_reactions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", SLACK_ID, nullable=False),
+        sa.Column("draft_id", sa.Integer(), nullable=False),
+        sa.Column("voter_id", SLACK_ID, nullable=False),
+        sa.Column("variant_number", sa.Integer(), nullable=False),
+        sa.Column("added_at", sa.String(length=32), nullable=True),
+        sa.Column("removed_at", sa.String(length=32), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vote_reactions")),
+        sa.ForeignKeyConstraint(
+            ["draft_id"], ["drafts.id"], name=op.f("fk_vote_reactions_draft_id_drafts"), ondelete="CASCADE"
+        ),
+        sa.UniqueConstraint(
+            "draft_id",
+            "voter_id",
+            "variant_number",
+            name=op.f("uq_vote_reactions_draft_id_voter_id_variant_number"),
+        ),
+    )
+    op.create_index(op.f("ix_vote_reactions_team_id"), "vote_reactions", ["team_id"])
 
     op.create_table(
         "audit_events",
@@ -201,5 +222,13 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS audit_events_append_only()")
     # SQLite drops a table's triggers with the table.
-    for table in ("processed_requests", "jobs", "audit_events", "votes", "variants", "drafts"):
+    for table in (
+        "processed_requests",
+        "jobs",
+        "audit_events",
+        "vote_reactions",
+        "votes",
+        "variants",
+        "drafts",
+    ):
         op.drop_table(table)
