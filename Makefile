@@ -3,6 +3,8 @@ PYTHON   ?= python3
 VENV     ?= .venv
 BIN      := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
+# Any installed PostgreSQL's pg_ctl, else where Debian bookworm's would be (tests/postgres.py finds the rest).
+PG_CTL   ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/15/bin/pg_ctl)
 
 .PHONY: run test lint bench clean
 
@@ -26,7 +28,19 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	 else echo "the browser test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi
 
-test: lint $(CHROMIUM)
+# The PostgreSQL tests start a throwaway server of their own (tests/postgres.py) from Debian's PostgreSQL
+# binaries; install them when they are missing. The package must not create and start a cluster of its own:
+# install postgresql-common first and turn that off. DRAFTBOT_SKIP_POSTGRES=1 skips those tests instead.
+$(PG_CTL):
+	@if [ "$$DRAFTBOT_SKIP_POSTGRES" = 1 ]; then echo "DRAFTBOT_SKIP_POSTGRES=1: the PostgreSQL tests are skipped"; \
+	 elif [ "$$(id -u)" = 0 ]; then apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-common \
+	  && sed -i 's/^#* *create_main_cluster *=.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+	 else echo "the PostgreSQL tests need Debian's postgresql: sudo apt-get install postgresql" \
+	  "(or set DRAFTBOT_SKIP_POSTGRES=1 to skip them)" >&2; exit 1; fi
+
+test: lint $(CHROMIUM) $(PG_CTL)
 	DRAFTBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed

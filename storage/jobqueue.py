@@ -81,7 +81,10 @@ async def enqueue(
         session.add(job)
         return job
 
-    if await session.scalar(select(Job.id).where(Job.dedupe_key == dedupe_key)) is not None:
+    # Locked (PostgreSQL): a worker's claim skips the job until our change commits, so the job we fold
+    # into runs after it and sees it; and if a claim got there first, we wait for it and queue a new job.
+    queued = select(Job.id).where(Job.dedupe_key == dedupe_key).with_for_update()
+    if await session.scalar(queued) is not None:
         return None  # only queued jobs hold a key: claiming releases it
     try:
         # A savepoint, so losing a race to a concurrent enqueue does not spoil the caller's transaction.

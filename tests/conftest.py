@@ -12,6 +12,9 @@ from bot.config import Settings
 from bot.publisher import RecordingPublisher
 from bot.runtime import Runtime, build_runtime
 
+# The throwaway PostgreSQL server: fixtures postgres_cluster and postgres_url (see tests/postgres.py).
+pytest_plugins = ("tests.postgres",)
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
