@@ -7,6 +7,7 @@ or re-claimed job (a crashed worker) finishes the work exactly once.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from bot.publisher import DraftCard, Publisher
 from bot.tiers import Ratio, Size, Tier
 from bot.workflow import DraftStatus, VariantState, after_variants_settled
 from storage import jobqueue, queries
-from storage.blobs import BlobStore
+from storage.blobs import BlobNotFound, BlobStore
 from storage.jobqueue import ClaimedJob
 from storage.models import Draft, Variant
 
@@ -169,13 +170,7 @@ class Generator:
 
     async def _make_image(self, draft: Draft, variant: Variant, source: Variant | None) -> bool:
         tier = Tier(variant.tier)
-        references: tuple[bytes, ...] = ()
-        if source is not None:
-            if not source.blob_key:
-                raise PermanentFailure(
-                    f"the {source.tier} image {source.number} this upgrade starts from is missing"
-                )
-            references = (await self.blobs.get(source.blob_key),)
+        references = (await self._reference(source),) if source is not None else ()
         ratio = Ratio.parse(draft.ratio)
         fmt = ImageFormat(draft.output_format)
         request = GenerationRequest(
@@ -246,6 +241,26 @@ class Generator:
                     notes=notes,
                 )
         return True
+
+    async def _reference(self, source: Variant) -> bytes:
+        """The stored image an upgrade starts from, checked before any provider sees it. A missing,
+        damaged or unreadable file can't get better by trying again: the upgrade fails at once, saying why."""
+        what = f"the {source.tier} image {source.number} this upgrade starts from"
+        again = "start a new `/draft` to make it again"
+        if not source.blob_key:
+            raise PermanentFailure(f"{what} is missing")
+        try:
+            data = await self.blobs.get(source.blob_key)
+        except BlobNotFound:
+            raise PermanentFailure(f"{what} is missing from the image store; {again}") from None
+        if source.sha256 and hashlib.sha256(data).hexdigest() != source.sha256:
+            damaged = "is damaged (its stored file no longer matches its checksum)"
+            raise PermanentFailure(f"{what} {damaged}; {again}")
+        try:
+            await self.pool.run(imaging.decode, data, max_pixels=self.max_pixels)
+        except imaging.BadImage:  # its message speaks to someone uploading a file; this one is ours
+            raise PermanentFailure(f"{what} can't be read as an image any more; {again}") from None
+        return data
 
     async def _ready_to_post(
         self, job: ClaimedJob, tier: Tier, number: int
@@ -319,6 +334,9 @@ class Generator:
 
     async def _settle_variants(self, session: AsyncSession, draft: Draft) -> None:
         """When the last 1K variant settles, open voting (or fail the draft if none made it)."""
+        # Variants settling at once (PostgreSQL) would each see the others unsettled and nobody would open
+        # voting: take turns, so the last to get the lock sees every other variant settled.
+        await queries.lock_draft(session, draft.team_id, draft.id)
         explore = await queries.variants_of(session, draft.team_id, draft.id, Tier.EXPLORE)
         outcome = after_variants_settled(VariantState(v.status) for v in explore)
         if outcome is None:

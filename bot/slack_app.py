@@ -5,11 +5,19 @@ The same app serves Slack over HTTP (``draftbot serve``), over Socket Mode, and 
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack_publisher import SlackPublisher
 from handlers import register_all
+
+log = logging.getLogger(__name__)
+
+SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing changed. Please try again in a moment."
 
 
 def build_app(runtime: Runtime) -> AsyncApp:
@@ -26,5 +34,23 @@ def build_app(runtime: Runtime) -> AsyncApp:
         ignoring_self_events_enabled=True,
         process_before_response=False,
     )
+    app.error(on_error)
     register_all(app, runtime)
     return app
+
+
+async def on_error(error: Exception, body: Any, response: BoltResponse | None) -> BoltResponse | None:
+    """Anything that raised inside Bolt: its matchers and middleware meeting a payload of the wrong shape
+    (``"actions": "x"``, a view without ``callback_id``, an ``event`` that is a string), or a listener
+    failing before it acknowledged. Bolt would answer 500, and Slack would show an error or deliver the
+    same payload again; instead a slash command gets a friendly answer and anything else a plain 400.
+
+    Listeners acknowledge and catch their own failures, so this is the net under them, not the plan.
+    """
+    kind = body.get("type") or body.get("command") if isinstance(body, dict) else None
+    log.error("unhandled error in a Slack request (%s)", str(kind)[:40], exc_info=error)
+    if response is None:  # already acknowledged: the answer has gone; nothing to change
+        return None
+    if isinstance(body, dict) and isinstance(body.get("command"), str):
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SOMETHING_WENT_WRONG})
+    return BoltResponse(status=400, body="")

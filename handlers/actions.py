@@ -2,11 +2,14 @@
 retry a failed draft.
 
 Each press is acknowledged at once; the answer to the person who pressed is ephemeral. Refused
-presses change nothing and are audited by the service.
+presses change nothing and are audited by the service. A press whose payload doesn't name a draft
+(or that fails on our side) gets a plain answer too; nothing raises out of the listener.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,9 +18,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot import blocks
 from bot.drafts import ActionResult, Done, UnknownDraft
 from bot.runtime import Runtime
+from handlers.commands import as_dict, slack_id
+
+log = logging.getLogger(__name__)
 
 Action = Callable[[str, int, str, str | None], Awaitable[ActionResult]]
 NOT_FOUND = "I can't find that draft in this workspace any more."
+NOT_A_DRAFT = "That button doesn't belong to a draft I know."
+SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing changed. Please try again in a moment."
+
+# ``<draft id>`` or ``<draft id>:<variant>``, ASCII digits only (str.isdigit also accepts "²" and "١").
+_VALUE = re.compile(r"([0-9]{1,12})(?::([0-9]{1,3}))?")
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -49,31 +60,41 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 
 def _listener(handler: Action) -> Callable[..., Awaitable[None]]:
-    async def listener(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        parsed = parse_value(str(action.get("value") or ""))
-        team = (body.get("team") or {}).get("id") or body.get("team_id")
-        user = (body.get("user") or {}).get("id")
-        if parsed is None or not team or not user:
-            await respond(text="That button doesn't belong to a draft I know.", replace_original=False)
-            return
-        draft_id, extra = parsed
         try:
-            result = await handler(str(team), draft_id, str(user), extra)
-        except UnknownDraft:
-            await respond(text=NOT_FOUND, replace_original=False)
-            return
-        text = result.message if isinstance(result, Done) else result.reason
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+            text = await _press(handler, body)
+        except Exception:
+            log.exception("a button press failed")
+            text = SOMETHING_WENT_WRONG
+        try:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        except Exception as err:  # no response_url in the payload, or it expired: nobody left to tell
+            log.warning("could not answer a button press: %s", err)
 
     return listener
 
 
+async def _press(handler: Action, body: dict[str, Any]) -> str:
+    actions = body.get("actions")
+    action = as_dict(actions[0]) if isinstance(actions, list) and actions else {}
+    value = action.get("value")
+    parsed = parse_value(value) if isinstance(value, str) else None
+    team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(body.get("team_id"))
+    user = slack_id(as_dict(body.get("user")).get("id"))
+    if parsed is None or not team or not user:
+        return NOT_A_DRAFT
+    draft_id, extra = parsed
+    try:
+        result = await handler(team, draft_id, user, extra)
+    except UnknownDraft:
+        return NOT_FOUND
+    return result.message if isinstance(result, Done) else result.reason
+
+
 def parse_value(value: str) -> tuple[int, str | None] | None:
     """Button values are ``<draft id>`` or ``<draft id>:<variant>``."""
-    head, _, tail = value.partition(":")
-    if not head.isdigit() or len(head) > 12 or (tail and not tail.isdigit()):
+    match = _VALUE.fullmatch(value)
+    if match is None:
         return None
-    return int(head), tail or None
+    return int(match[1]), match[2]

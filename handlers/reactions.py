@@ -6,13 +6,19 @@ them again. Each event is processed once, by its ``event_id``, even when Slack d
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.runtime import Runtime
+from handlers.commands import slack_id
 
 EVENTS = ("reaction_added", "reaction_removed")
+
+# Slack's message ts and event_ts, e.g. "1360782804.083113". Votes are ordered by event_ts, so anything
+# else (garbage, "1e999") is treated as unknown rather than compared.
+_SLACK_TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
@@ -30,20 +36,26 @@ def register(app: AsyncApp, runtime: Runtime) -> None:
 
 
 def _target(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> dict[str, str] | None:
+    """The vote's fields, or None when the reaction isn't on a message or a field is missing or malformed."""
     item = event.get("item")
     if not isinstance(item, dict) or item.get("type") != "message":
         return None  # reactions on files and file comments are not votes
+    event_id = slack_id(body.get("event_id"))
     values = {
-        "team_id": context.team_id or body.get("team_id"),
-        "channel": item.get("channel"),
-        "ts": item.get("ts"),
-        "user": event.get("user"),
+        "team_id": slack_id(context.team_id) or slack_id(body.get("team_id")),
+        "channel": slack_id(item.get("channel")),
+        "ts": _timestamp(item.get("ts")),
+        "user": slack_id(event.get("user")),
         "emoji": event.get("reaction"),
-        "dedupe_key": f"event:{body.get('event_id')}" if body.get("event_id") else None,
-        "event_ts": event.get("event_ts") if isinstance(event.get("event_ts"), str) else None,
+        "dedupe_key": f"event:{event_id}" if event_id else None,
+        "event_ts": _timestamp(event.get("event_ts")),
     }
     if not all(
         isinstance(values[key], str) and values[key] for key in ("team_id", "channel", "ts", "user", "emoji")
     ):
         return None
     return {key: str(value) for key, value in values.items() if value is not None}
+
+
+def _timestamp(value: object) -> str | None:
+    return value if isinstance(value, str) and _SLACK_TS.fullmatch(value) else None

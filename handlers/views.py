@@ -1,8 +1,14 @@
-"""The `/draft` form: validate the fields (errors shown beside them), then draft as the command does."""
+"""The `/draft` form: validate the fields (errors shown beside them), then draft as the command does.
+
+The draft is stored before the form is acknowledged, so a form that closes has been drafted; anything
+that goes wrong keeps the form open with the reason beside the prompt, and nothing raises out of the
+listener.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -11,39 +17,70 @@ from bot import blocks
 from bot.command import from_form
 from bot.errors import UserInputError
 from bot.runtime import Runtime
+from handlers.commands import SOMETHING_WENT_WRONG, Answer, as_dict, clean_text, slack_id
 
 log = logging.getLogger(__name__)
+
+LOST_CONTEXT = (
+    "I lost track of which channel this form is for. Close it and type /draft in that channel again."
+)
+ERROR_LIMIT = 150  # characters Slack shows beside a field
+
+_COUNT = re.compile(r"[0-9]{1,3}")
 
 
 def register(app: AsyncApp, runtime: Runtime) -> None:
     @app.view(blocks.DRAFT_MODAL)
-    async def draft_form(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        prompt = _field(values, "prompt").get("value") or ""
-        destination = (_field(values, "destination").get("selected_option") or {}).get("value") or ""
-        count = (_field(values, "variants").get("selected_option") or {}).get("value") or ""
+    async def draft_form(ack: AsyncAck, body: dict[str, Any]) -> None:
+        acked = False
+
+        async def answer(**kwargs: Any) -> None:
+            nonlocal acked
+            acked = True
+            await ack(**kwargs)
+
         try:
-            request = from_form(str(prompt), str(destination), int(count) if str(count).isdigit() else 0)
-        except UserInputError as err:
-            await ack(response_action="errors", errors={err.field or "prompt": err.message[:150]})
-            return
-        await ack()
-        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-        user = (body.get("user") or {}).get("id")
-        channel = view.get("private_metadata")
-        if not (team and user and channel):
-            log.warning("a /draft form arrived without team, user or channel")
-            return
-        text = f"{request.prompt} for {request.destination_name} --n {request.n_variants}"
-        await runtime.drafts.create_draft(
-            team_id=str(team),
-            channel_id=str(channel),
-            requester=str(user),
-            request=request,
-            command_text=text,
+            await _submit(runtime, answer, body)
+        except Exception:
+            log.exception("the /draft form listener failed")
+            if not acked:
+                await ack(response_action="errors", errors={"prompt": SOMETHING_WENT_WRONG[:ERROR_LIMIT]})
+
+
+async def _submit(runtime: Runtime, ack: Answer, body: dict[str, Any]) -> None:
+    view = as_dict(body.get("view"))
+    values = as_dict(as_dict(view.get("state")).get("values"))
+    prompt = clean_text(_field(values, "prompt").get("value"))
+    destination = as_dict(_field(values, "destination").get("selected_option")).get("value")
+    count = as_dict(_field(values, "variants").get("selected_option")).get("value")
+    try:
+        request = from_form(
+            prompt,
+            destination if isinstance(destination, str) else "",
+            int(count) if isinstance(count, str) and _COUNT.fullmatch(count) else 0,
         )
+    except UserInputError as err:
+        await ack(response_action="errors", errors={err.field or "prompt": err.message[:ERROR_LIMIT]})
+        return
+    user_info = as_dict(body.get("user"))
+    team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(user_info.get("team_id"))
+    user = slack_id(user_info.get("id"))
+    channel = slack_id(view.get("private_metadata"))
+    if not (team and user and channel):
+        log.warning("a /draft form arrived without team, user or channel")
+        await ack(response_action="errors", errors={"prompt": LOST_CONTEXT[:ERROR_LIMIT]})
+        return
+    text = f"{request.prompt} for {request.destination_name} --n {request.n_variants}"
+    try:
+        await runtime.drafts.create_draft(
+            team_id=team, channel_id=channel, requester=user, request=request, command_text=text
+        )
+    except Exception:
+        log.exception("could not store a /draft form from %s in %s", user, team)
+        await ack(response_action="errors", errors={"prompt": SOMETHING_WENT_WRONG[:ERROR_LIMIT]})
+        return
+    await ack()
 
 
 def _field(values: dict[str, Any], block_id: str) -> dict[str, Any]:
-    field = (values.get(block_id) or {}).get("value")
-    return field if isinstance(field, dict) else {}
+    return as_dict(as_dict(values.get(block_id)).get("value"))
