@@ -31,7 +31,8 @@ class Settings(BaseSettings):
 
     # Storage
     data_dir: Path = Field(default_factory=_default_data_dir, validation_alias=_env("DRAFTBOT_DATA_DIR"))
-    database_url: str | None = Field(None, validation_alias=_env("DRAFTBOT_DATABASE_URL"))
+    # Secret: a PostgreSQL URL carries its password.
+    database_url: SecretStr | None = Field(None, validation_alias=_env("DRAFTBOT_DATABASE_URL"))
 
     # Images
     provider: Literal["local", "openai", "gemini"] = Field(
@@ -87,8 +88,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
+        if self.database_url and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
         return f"sqlite+aiosqlite:///{self.data_dir / 'draftbot.db'}"
 
     @property

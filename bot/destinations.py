@@ -305,9 +305,12 @@ def resolve(text: str) -> Destination:
     return found
 
 
+SUGGEST_INPUT_LIMIT = 80  # destination names are short; fuzzy matching a long text would stall the ack
+
+
 def suggest(text: str, limit: int = 3) -> tuple[str, ...]:
     """Catalog names closest to ``text``: by spelling, then by shared words. Never a guess, a choice."""
-    normal = _normalise(text)
+    normal = _normalise(text[:SUGGEST_INPUT_LIMIT])
     scores: dict[str, float] = {}
     words = set(normal.split())
     for name, dest in _BY_NAME.items():
