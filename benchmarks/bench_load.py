@@ -47,19 +47,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # runnable from a checkout without installing the package
-    sys.path.insert(0, str(ROOT))
+from wiring import CHANNEL, PROXY_VARS, percentile, wired_bot  # benchmarks/, beside this script
 
 if TYPE_CHECKING:
     from bot.playground.fake_slack import FakeSlack
     from bot.playground.state import Change, Message
-    from bot.providers.base import GeneratedImage, GenerationRequest, ImageProvider
     from bot.runtime import Runtime
-    from bot.tiers import Ratio, Size, Tier
 
-SECRET = "bench-signing-secret-0123456789abcdef"
-CHANNEL = "C0GENERAL"
 REQUESTER = "U0ALICE"
 BRIEF = "a matte black water bottle, dramatic side light, empty title area for mobile cover"
 VARIANTS = 4  # what the brief above asks for (the default)
@@ -67,37 +61,7 @@ VOTE = "+1"
 ACK_BUDGET_MS = 3000.0  # Slack's deadline for acknowledging a request
 DRAFT_ID_RE = re.compile(r"draft #(\d+)")
 TALLY_RE = re.compile(r"\*(\d+)\*: (\d+)")
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 VOTE_KINDS = ("vote", "unvote")  # bot.audit.AuditKind: one event per counted reaction, added or removed
-
-
-# --- the bot and the fake Slack, wired as in bench_slack.py -----------------------------------------
-
-
-class SlowProvider:
-    """The local renderer behind a fixed round trip of ``latency`` seconds, like a remote model."""
-
-    name = "local-slow"
-    model = "draftbot-local-1"
-
-    def __init__(self, latency: float) -> None:
-        self.latency = latency
-        self.inner: ImageProvider | None = None  # set once the runtime's imaging pool exists
-        self.calls = 0
-
-    def target_size(self, ratio: Ratio, tier: Tier) -> Size:
-        assert self.inner is not None
-        return self.inner.target_size(ratio, tier)
-
-    async def generate(self, request: GenerationRequest) -> GeneratedImage:
-        assert self.inner is not None
-        self.calls += 1
-        await asyncio.sleep(self.latency)
-        return await self.inner.generate(request)
-
-    async def aclose(self) -> None:
-        if self.inner is not None:
-            await self.inner.aclose()
 
 
 def _metadata(message: Message) -> tuple[str | None, dict[str, Any]]:
@@ -172,51 +136,17 @@ class Bench:
 
 @contextlib.asynccontextmanager
 async def running(data_dir: Path, latency: float, users: list[str], **overrides: Any) -> AsyncIterator[Bench]:
-    """The fake Slack (``users`` in its workspace), the bot's HTTP app and worker, signed delivery between."""
-    from bot.config import Settings
-    from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, serve_fake_slack
-    from bot.playground.server import serve_asgi
+    """The bot and the fake Slack (see wiring.py) with ``users`` in its workspace, and a watch on messages."""
     from bot.playground.state import Workspace
-    from bot.providers.local import LocalProvider
-    from bot.runtime import build_runtime
-    from bot.slack_app import build_app
-    from bot.slack_publisher import SlackPublisher, build_client
-    from bot.web import build_web_app
 
     workspace = Workspace(default_users=[(REQUESTER, "alice"), *((u, u.lower()) for u in users)])
-    async with contextlib.AsyncExitStack() as stack:
-        fake = await stack.enter_async_context(serve_fake_slack(state=workspace))
-        assert fake.base_url is not None
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            data_dir=data_dir,
-            slack_bot_token=DEFAULT_BOT_TOKEN,
-            slack_signing_secret=SECRET,
-            slack_api_url=fake.base_url,
-            **overrides,
-        )
-        client = build_client(DEFAULT_BOT_TOKEN, fake.base_url)
-        publisher = SlackPublisher(
-            client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
-        )
-        provider = SlowProvider(latency)
-        runtime = await build_runtime(settings, publisher, provider=provider)
-        provider.inner = LocalProvider(runtime.imaging)  # as build_provider makes it, on the shared pool
-        stack.push_async_callback(runtime.aclose)
-        url = await stack.enter_async_context(serve_asgi(build_web_app(runtime, build_app(runtime))))
-        fake.connect_app(f"{url}/slack/events", SECRET)
+    async with wired_bot(data_dir, latency, workspace=workspace, **overrides) as (fake, runtime):
         watch = Watch(fake)
-        stack.callback(fake.state.add_listener(watch))
-        # Runs first on the way out: if work is still in flight (a timed-out wait), the fake would warn
-        # about every event it can no longer deliver to the stopped app.
-        stack.callback(logging.getLogger("bot.playground.fake_slack").setLevel, logging.ERROR)
-        yield Bench(fake, runtime, watch)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100): an observed value, so p99 of 50 samples is the worst."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+        stop_watching = fake.state.add_listener(watch)
+        try:
+            yield Bench(fake, runtime, watch)
+        finally:
+            stop_watching()
 
 
 def ack_line(label: str, seconds: list[float]) -> str:
