@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.audit import AuditKind, record, record_for
 from bot.cards import draft_card, draft_view
 from bot.command import DraftRequest
-from bot.generation import Generator, JobKind
+from bot.generation import Generator, JobKind, move_draft
 from bot.publisher import Publisher
 from bot.tiers import Tier
 from bot.workflow import (
@@ -474,7 +474,7 @@ class DraftService:
         self, session: AsyncSession, draft: Draft, expected: DraftStatus, new: DraftStatus, **values: object
     ) -> bool:
         """Move the draft on, unless someone else moved it between our read and this write."""
-        if not await queries.set_draft_status(session, draft.team_id, draft.id, expected, new, **values):
+        if not await move_draft(session, draft, expected, new, **values):
             return False
         await session.refresh(draft)
         return True

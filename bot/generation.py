@@ -26,7 +26,7 @@ from bot.providers.base import GenerationRequest, ImageProvider, Refused
 from bot.providers.limits import PerMinute
 from bot.publisher import DraftCard, Publisher
 from bot.tiers import Ratio, Size, Tier
-from bot.workflow import DraftStatus, VariantState, after_variants_settled
+from bot.workflow import DraftStatus, VariantState, after_variants_settled, transition
 from storage import jobqueue, queries
 from storage.blobs import BlobNotFound, BlobStore
 from storage.jobqueue import ClaimedJob
@@ -41,6 +41,15 @@ class JobKind(StrEnum):
     ANNOUNCE = "announce_draft"  # post the parent message
     GENERATE = "generate_image"  # one image at one tier: a 1K variant, the 2K review or the 4K final
     REFRESH = "refresh_parent"  # bring the parent message up to date
+
+
+async def move_draft(
+    session: AsyncSession, draft: Draft, expected: DraftStatus, new: DraftStatus, **values: object
+) -> bool:
+    """The one way a draft changes status: a move the state machine allows (anything else is a developer
+    error and raises), made as a compare-and-set, so of two concurrent moves exactly one wins."""
+    transition(expected, new)
+    return await queries.set_draft_status(session, draft.team_id, draft.id, expected, new, **values)
 
 
 @dataclass(frozen=True)
@@ -321,9 +330,7 @@ class Generator:
             if tier is Tier.EXPLORE:
                 await self._settle_variants(session, draft)
             elif tier is Tier.FINAL:
-                await queries.set_draft_status(
-                    session, draft.team_id, draft.id, DraftStatus.APPROVED, DraftStatus.FINAL
-                )
+                await move_draft(session, draft, DraftStatus.APPROVED, DraftStatus.FINAL)
             await self.enqueue(session, draft, JobKind.REFRESH)
         if tier is Tier.EXPLORE:
             try:
@@ -343,9 +350,7 @@ class Generator:
             return
         reason = None if outcome is DraftStatus.VOTING else "no variant could be generated"
         values = {"failure_reason": reason} if reason else {}
-        if await queries.set_draft_status(
-            session, draft.team_id, draft.id, DraftStatus.GENERATING, outcome, **values
-        ):
+        if await move_draft(session, draft, DraftStatus.GENERATING, outcome, **values):
             kind = AuditKind.VOTING_OPENED if outcome is DraftStatus.VOTING else AuditKind.DRAFT_FAILED
             posted = [v.number for v in explore if v.status == VariantState.POSTED]
             record_for(
@@ -414,10 +419,9 @@ class Generator:
                 await self._after_variant_lost(session, draft, tier, text)
             elif job.kind == JobKind.ANNOUNCE:
                 text = f"The draft could not be posted: {reason}"
-                if await queries.set_draft_status(
+                if await move_draft(
                     session,
-                    draft.team_id,
-                    draft.id,
+                    draft,
                     DraftStatus.GENERATING,
                     DraftStatus.FAILED,
                     failure_reason=text,
@@ -443,9 +447,7 @@ class Generator:
             await self._settle_variants(session, draft)
         else:
             stage = DraftStatus.REVIEWING if tier is Tier.REVIEW else DraftStatus.APPROVED
-            if await queries.set_draft_status(
-                session, draft.team_id, draft.id, stage, DraftStatus.FAILED, failure_reason=text
-            ):
+            if await move_draft(session, draft, stage, DraftStatus.FAILED, failure_reason=text):
                 record_for(
                     session,
                     draft,

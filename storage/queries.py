@@ -20,14 +20,6 @@ async def get_draft(session: AsyncSession, team_id: str, draft_id: int) -> Draft
     )
 
 
-async def draft_by_parent(session: AsyncSession, team_id: str, channel: str, ts: str) -> Draft | None:
-    return await session.scalar(
-        select(Draft)
-        .where(Draft.team_id == team_id, Draft.parent_channel == channel, Draft.parent_ts == ts)
-        .execution_options(**FRESH)
-    )
-
-
 async def lock_draft(session: AsyncSession, team_id: str, draft_id: int, *, shared: bool = False) -> None:
     """Hold a lock on the draft's row until the transaction ends (PostgreSQL; SQLite has one writer anyway).
 

@@ -415,3 +415,20 @@ async def test_a_failed_review_is_retried_at_2k(
         assert (draft_id, Tier.REVIEW, 1) in publisher.images
     finally:
         await runtime.aclose()
+
+
+async def test_every_status_change_goes_through_the_state_machine(runtime: Runtime, clock: FakeClock) -> None:
+    from bot.generation import move_draft
+    from bot.workflow import DraftStatus, IllegalTransition
+
+    draft_id = await new_draft(runtime, "a bell for feed post --n 1")
+    await drain(runtime, clock)
+    async with runtime.sessions.begin() as session:
+        draft = await queries.get_draft(session, TEAM, draft_id)
+        assert draft is not None
+        with pytest.raises(IllegalTransition):  # voting cannot jump to final
+            await move_draft(session, draft, DraftStatus.VOTING, DraftStatus.FINAL)
+        assert not await move_draft(
+            session, draft, DraftStatus.REVIEWING, DraftStatus.APPROVED
+        )  # not reviewing
+    assert await status(runtime, draft_id) == "voting"
