@@ -11,12 +11,22 @@ from pathlib import Path
 
 from bot import audit
 from bot.config import Settings
+from bot.errors import ConfigurationError
 from storage import db
 
 log = logging.getLogger("draftbot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; draftbot's configuration errors become a one-line message and exit status 1."""
+    try:
+        return _run(argv)
+    except ConfigurationError as err:
+        print(f"draftbot: {err}", file=sys.stderr)
+        return 1
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.audit import AuditKind, record, record_for
 from bot.cards import draft_card, draft_view
 from bot.command import DraftRequest
+from bot.errors import UnknownDraft
 from bot.generation import Generator, JobKind, move_draft
 from bot.publisher import Publisher
 from bot.tiers import Tier
@@ -519,9 +520,3 @@ _NO_REVIEW = Refusal("There is no 2K review to approve yet.", "review_not_ready"
 _LOST_RACE = Refusal(
     "Someone else changed this draft a moment ago; the thread shows where it is now.", "changed"
 )
-
-
-class UnknownDraft(LookupError):
-    def __init__(self, draft_id: int) -> None:
-        super().__init__(f"no such draft: {draft_id}")
-        self.draft_id = draft_id

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.errors import DraftbotError, PermanentFailure, RetryLater, Transient
 from storage import jobqueue
 from storage.jobqueue import ClaimedJob
 from storage.models import utcnow
@@ -39,23 +40,6 @@ __all__ = [
     "RetryLater",
     "default_worker_id",
 ]
-
-
-class RetryLater(Exception):
-    """A transient failure: try the job again, no sooner than ``retry_after`` seconds if given."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
-
-
-class PermanentFailure(Exception):
-    """Trying again cannot help: give the job up now."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -82,18 +66,18 @@ class _Failure:
 
 
 def _classify(exc: Exception) -> _Failure:
-    if isinstance(exc, PermanentFailure):
-        return _Failure(exc.message, retryable=False)
-    if isinstance(exc, RetryLater):
-        return _Failure(exc.message, retryable=True, retry_after=exc.retry_after)
-    if hasattr(exc, "retryable"):  # e.g. bot.providers.base.ProviderError, without importing it
-        retry_after = getattr(exc, "retry_after", None)
-        return _Failure(
-            f"{type(exc).__name__}: {exc}",
-            retryable=bool(exc.retryable),
-            retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
-        )
+    """Retry by type: a :class:`Transient` error is tried again, any other of ours is given up at once, and an
+    exception that is not ours (a database outage, a bug) is tried again until the attempts run out."""
+    if isinstance(exc, Transient):
+        return _Failure(_reason(exc), retryable=True, retry_after=exc.retry_after)
+    if isinstance(exc, DraftbotError):
+        return _Failure(_reason(exc), retryable=False)
     return _Failure(repr(exc), retryable=True)
+
+
+def _reason(exc: DraftbotError) -> str:
+    # Job control errors say it in words; the others keep their type, which the audit trail shows.
+    return exc.message if isinstance(exc, RetryLater | PermanentFailure) else f"{type(exc).__name__}: {exc}"
 
 
 def default_worker_id() -> str:

@@ -11,17 +11,13 @@ from collections.abc import AsyncIterator
 import uvicorn
 
 from bot.config import Settings
+from bot.errors import MissingSetting
 from bot.runtime import Runtime, build_runtime, running_worker
 from bot.slack_app import build_app
 from bot.slack_publisher import SlackPublisher, build_client
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
-
-
-class MissingSetting(SystemExit):
-    def __init__(self, names: str, why: str) -> None:
-        super().__init__(f"draftbot: {names} must be set {why}. See the README's 'Install in Slack'.")
 
 
 @contextlib.asynccontextmanager

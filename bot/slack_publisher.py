@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
+from bot.errors import SlackError, Transient
 from bot.publisher import DraftCard, ImageCard, MessageRef
 
 log = logging.getLogger(__name__)
@@ -41,23 +42,20 @@ def build_client(token: str, base_url: str, *, timeout: float = 30.0) -> AsyncWe
     )
 
 
-class FileNotReady(RuntimeError):
+class FileNotReady(SlackError, Transient):
     """Slack had not finished processing an upload in time; the job will try again."""
 
 
-class PostOutcomeUnknown(RuntimeError):
+class PostOutcomeUnknown(SlackError, Transient):
     """``chat.postMessage`` timed out or lost its connection: Slack may still post the message.
 
-    The job runner retries it (``retryable``), but no sooner than ``retry_after``, so that a message still
-    on its way is in the thread by the time the retry looks for it by its metadata; posting again at once
-    would race it and show the image twice.
+    The job runner retries it (it is :class:`Transient`), but no sooner than ``retry_after``, so that a
+    message still on its way is in the thread by the time the retry looks for it by its metadata; posting
+    again at once would race it and show the image twice.
     """
 
-    retryable = True
-
     def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after)
 
 
 # How long a post whose answer never came may still take to appear, at least (or the client's timeout).

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.errors import IllegalTransition
+
 
 class DraftStatus(StrEnum):
     GENERATING = "generating"  # 1K variants on their way
@@ -47,10 +49,6 @@ TRANSITIONS: Mapping[DraftStatus, frozenset[DraftStatus]] = {
     DraftStatus.FAILED: frozenset({DraftStatus.GENERATING, DraftStatus.REVIEWING, DraftStatus.APPROVED}),
     DraftStatus.CANCELLED: frozenset(),
 }
-
-
-class IllegalTransition(Exception):
-    """A developer error: code asked for a move the state machine does not have."""
 
 
 def transition(current: DraftStatus, target: DraftStatus) -> DraftStatus:

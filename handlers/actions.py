@@ -16,7 +16,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import blocks
-from bot.drafts import ActionResult, Done, UnknownDraft
+from bot.drafts import ActionResult, Done
+from bot.errors import UnknownDraft
 from bot.runtime import Runtime
 from handlers.commands import as_dict, slack_id
 

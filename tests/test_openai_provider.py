@@ -18,6 +18,7 @@ from PIL import Image, ImageChops, ImageStat
 from bot import imaging
 from bot.config import Settings
 from bot.destinations import ImageFormat
+from bot.errors import ConfigurationError
 from bot.generation import prepare
 from bot.playground.server import serve_asgi
 from bot.providers.base import (
@@ -149,7 +150,7 @@ def multipart_of(
 def test_a_missing_key_is_a_configuration_error(key: str | None) -> None:
     with pytest.raises(OpenAIConfigError, match="OPENAI_API_KEY is not set") as caught:
         OpenAIProvider(make_settings(openai_api_key=key))
-    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, ConfigurationError)
 
 
 async def test_model_is_configuration_and_repr_has_no_key(

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from bot import audit
 from bot.config import Settings
-from bot.drafts import Done, UnknownDraft
+from bot.drafts import Done
+from bot.errors import UnknownDraft
 from bot.publisher import DraftCard, ImageCard, MessageRef, RecordingPublisher
 from bot.runtime import Runtime, build_runtime
 from bot.tiers import Tier

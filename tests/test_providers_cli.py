@@ -51,3 +51,12 @@ def test_start_up_stops_with_the_setting_to_fix(tmp_path: object) -> None:
     settings = Settings(_env_file=None, provider="openai")  # type: ignore[call-arg]
     with pytest.raises(ProviderNotConfigured, match="OPENAI_API_KEY"):
         build_provider(settings)
+
+
+def test_the_cli_turns_a_configuration_error_into_a_message_and_exit_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+) -> None:
+    monkeypatch.setenv("DRAFTBOT_DATA_DIR", str(tmp_path))
+    assert main(["serve", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("draftbot: SLACK_SIGNING_SECRET must be set") and "Traceback" not in err

@@ -326,7 +326,7 @@ async def test_teams_never_see_each_other(runtime: Runtime, clock: FakeClock) ->
         team_id="T2", channel=CHANNEL, ts=ts, user="U1", emoji="+1", bot_user=None
     )
     assert other is None
-    from bot.drafts import UnknownDraft
+    from bot.errors import UnknownDraft
 
     with pytest.raises(UnknownDraft):
         await runtime.drafts.request_upgrade(team_id="T2", draft_id=draft_id, user=REQ)
@@ -418,8 +418,9 @@ async def test_a_failed_review_is_retried_at_2k(
 
 
 async def test_every_status_change_goes_through_the_state_machine(runtime: Runtime, clock: FakeClock) -> None:
+    from bot.errors import IllegalTransition
     from bot.generation import move_draft
-    from bot.workflow import DraftStatus, IllegalTransition
+    from bot.workflow import DraftStatus
 
     draft_id = await new_draft(runtime, "a bell for feed post --n 1")
     await drain(runtime, clock)

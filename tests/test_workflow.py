@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.errors import IllegalTransition
 from bot.workflow import (
     TRANSITIONS,
     DraftStatus,
     DraftView,
-    IllegalTransition,
     Policy,
     Reaction,
     Refusal,

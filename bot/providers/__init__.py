@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.errors import ConfigurationError
 from bot.imaging import ImagingPool
 from bot.providers.base import ImageProvider
 from bot.providers.local import LocalProvider
@@ -12,11 +13,8 @@ from bot.providers.local import LocalProvider
 PROVIDERS = ("local", "openai", "gemini")
 
 
-class ProviderNotConfigured(SystemExit):
+class ProviderNotConfigured(ConfigurationError):
     """The chosen provider lacks a setting it needs: stop at start-up with the setting's name."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"draftbot: {message}")
 
 
 def build_provider(settings: Settings, pool: ImagingPool | None = None) -> ImageProvider:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.destinations import SafeZone
+from bot.errors import ConfigurationError, DraftbotError, Transient
 from bot.tiers import Ratio, Size, Tier
 
 
@@ -52,14 +53,11 @@ class ImageProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
-class ProviderError(Exception):
-    """Base of provider failures. ``retryable`` says whether the job runner may try again."""
-
-    retryable = False
+class ProviderError(DraftbotError):
+    """Base of provider failures; the job runner tries again by type (:class:`Transient`)."""
 
     def __init__(self, message: str, *, provider: str = "", retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.provider = provider
         self.retry_after = retry_after
 
@@ -73,21 +71,17 @@ class Refused(ProviderError):
         self.stage = stage
 
 
-class RateLimited(ProviderError):
-    retryable = True
+class RateLimited(ProviderError, Transient):
+    """429 or a quota that refills: wait ``retry_after`` and try again."""
 
 
-class Unavailable(ProviderError):
+class Unavailable(ProviderError, Transient):
     """5xx, overloaded, timeouts, connection errors."""
 
-    retryable = True
 
-
-class ModelNotFound(ProviderError):
+class ModelNotFound(ProviderError, ConfigurationError):
     """The configured model is unknown or retired: a configuration error, not worth a retry."""
 
 
-class BadOutput(ProviderError):
+class BadOutput(ProviderError, Transient):
     """No image, an undecodable one, or one far from the asked shape."""
-
-    retryable = True

@@ -40,6 +40,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import SecretStr
 
 from bot.config import Settings
+from bot.errors import ConfigurationError
 from bot.providers.base import (
     BadOutput,
     GeneratedImage,
@@ -112,7 +113,7 @@ _USAGE_FIELDS: Final = (
 )
 
 
-class GeminiConfigError(RuntimeError):
+class GeminiConfigError(ConfigurationError):
     """The gemini provider cannot be built from these settings (raised at start-up, not per image)."""
 
 

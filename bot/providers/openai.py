@@ -27,6 +27,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.config import Settings
+from bot.errors import ConfigurationError
 from bot.providers.base import (
     BadOutput,
     GeneratedImage,
@@ -242,7 +243,7 @@ def _fit_note(generated: Size, target: Size, ratio: Ratio, why: str) -> str:
 # --- the provider ------------------------------------------------------------------------------------
 
 
-class OpenAIConfigError(ValueError):
+class OpenAIConfigError(ConfigurationError):
     """The OpenAI provider cannot be built from these settings (raised at start-up)."""
 
 
