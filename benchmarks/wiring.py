@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:  # runnable from a checkout without installing the
     sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
+    from bot.imaging import ImagingPool
     from bot.playground.fake_slack import FakeSlack
     from bot.playground.state import Workspace
     from bot.providers.base import GeneratedImage, GenerationRequest, ImageProvider
@@ -31,29 +32,24 @@ PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_pro
 
 
 class SlowProvider:
-    """The local renderer behind a fixed round trip of ``latency`` seconds, like a remote model."""
+    """An image provider behind a fixed round trip of ``latency`` seconds, like a remote model."""
 
-    name = "local-slow"
-    model = "draftbot-local-1"
-
-    def __init__(self, latency: float) -> None:
+    def __init__(self, inner: ImageProvider, latency: float) -> None:
+        self.inner = inner
         self.latency = latency
-        self.inner: ImageProvider | None = None  # set once the runtime's imaging pool exists
+        self.name, self.model = f"{inner.name}-slow", inner.model
         self.calls = 0
 
     def target_size(self, ratio: Ratio, tier: Tier) -> Size:
-        assert self.inner is not None
         return self.inner.target_size(ratio, tier)
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
-        assert self.inner is not None
         self.calls += 1
         await asyncio.sleep(self.latency)
         return await self.inner.generate(request)
 
     async def aclose(self) -> None:
-        if self.inner is not None:
-            await self.inner.aclose()
+        await self.inner.aclose()
 
 
 @contextlib.asynccontextmanager
@@ -64,11 +60,12 @@ async def wired_bot(
     from bot.config import Settings
     from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, serve_fake_slack
     from bot.playground.server import serve_asgi
-    from bot.providers.local import LocalProvider
-    from bot.runtime import build_runtime
-    from bot.slack_app import build_app
-    from bot.slack_publisher import SlackPublisher, build_client
+    from bot.providers import build_provider
+    from bot.runtime import open_runtime
     from bot.web import build_web_app
+
+    def slow_provider(settings: Settings, pool: ImagingPool) -> ImageProvider:
+        return SlowProvider(build_provider(settings, pool), latency)  # the local renderer, on the shared pool
 
     async with contextlib.AsyncExitStack() as stack:
         fake = await stack.enter_async_context(serve_fake_slack(state=workspace))
@@ -79,17 +76,11 @@ async def wired_bot(
             slack_bot_token=DEFAULT_BOT_TOKEN,
             slack_signing_secret=SECRET,
             slack_api_url=fake.base_url,
+            provider="local",
             **overrides,
         )
-        client = build_client(DEFAULT_BOT_TOKEN, fake.base_url)
-        publisher = SlackPublisher(
-            client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
-        )
-        provider = SlowProvider(latency)
-        runtime = await build_runtime(settings, publisher, provider=provider)
-        provider.inner = LocalProvider(runtime.imaging)  # as build_provider makes it, on the shared pool
-        stack.push_async_callback(runtime.aclose)
-        url = await stack.enter_async_context(serve_asgi(build_web_app(runtime, build_app(runtime))))
+        runtime = await stack.enter_async_context(open_runtime(settings, provider=slow_provider))
+        url = await stack.enter_async_context(serve_asgi(build_web_app(runtime)))
         fake.connect_app(f"{url}/slack/events", SECRET)
         # Runs first on the way out: if work is still in flight (a timed-out wait), the fake would warn
         # about every event it can no longer deliver to the stopped app.

@@ -38,7 +38,7 @@ async def run_demo(settings: Settings, text: str, *, out_dir: Path | None = None
         return 0
 
     publisher = RecordingPublisher()
-    runtime = await build_runtime(settings, publisher)
+    runtime = await build_runtime(settings, publisher=publisher)
     try:
         drafts, sessions = runtime.drafts, runtime.sessions
         draft_id = await drafts.create_draft(

@@ -1,7 +1,9 @@
-"""The app factory: build every service from :class:`Settings`, once, and hand them down.
+"""The composition root: build every service from :class:`Settings`, once, and hand them down.
 
-Nothing is created at import time, so tests, the playground and production each choose their own
-database, provider and publisher.
+Every entry point builds its runtime here: ``draftbot serve``, Socket Mode, ``draftbot worker``, the
+playground, the demo, the test harness and the benchmarks. Nothing is created at import time, so each
+chooses its own database, provider and Slack endpoint through the settings (and, for tests, the few
+arguments below). It is the one module of :mod:`bot` that knows the listeners in :mod:`handlers`.
 """
 
 from __future__ import annotations
@@ -12,20 +14,28 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.drafts import DraftService
+from bot.errors import MissingSetting
 from bot.generation import Generator
 from bot.imaging import ImagingPool
 from bot.jobs import JobRunner, default_worker_id
 from bot.providers import build_provider
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
+from bot.slack_app import build_bolt_app
+from bot.slack_publisher import SlackPublisher, build_client
 from bot.workflow import Policy
+from handlers import register_all
 from storage import db, jobqueue
 from storage.blobs import BlobStore, FileBlobStore
 from storage.models import utcnow
+
+# How an entry point that brings its own provider makes it, on the runtime's imaging pool.
+ProviderFactory = Callable[[Settings, ImagingPool], ImageProvider]
 
 
 @dataclass
@@ -40,6 +50,13 @@ class Runtime:
     generator: Generator
     drafts: DraftService
     runner: JobRunner
+    slack: AsyncApp | None  # the Bolt app, with every listener; None when the runtime has no Slack
+
+    def slack_app(self) -> AsyncApp:
+        """The Bolt app, for the entry points that serve Slack requests."""
+        if self.slack is None:
+            raise MissingSetting("SLACK_BOT_TOKEN", "to talk to Slack")
+        return self.slack
 
     async def drain(
         self, *, wait: Callable[[float], Awaitable[None]] = asyncio.sleep, max_rounds: int = 10_000
@@ -62,22 +79,40 @@ class Runtime:
 
 async def build_runtime(
     settings: Settings,
-    publisher: Publisher,
     *,
-    provider: ImageProvider | None = None,
+    publisher: Publisher | None = None,
+    provider: ProviderFactory = build_provider,
     migrate: bool = True,
     clock: Callable[[], datetime] | None = None,
 ) -> Runtime:
+    """Everything draftbot runs on, from the settings.
+
+    With ``SLACK_BOT_TOKEN`` set, the publisher talks to Slack (or whatever ``SLACK_API_URL`` points at) and
+    the Bolt app shares its client. Without it there is no Slack: give a ``publisher`` (the demo and the
+    service tests record what would have been posted).
+    """
+    token = settings.slack_bot_token
+    slack_client = (
+        build_client(token.get_secret_value(), settings.slack_api_url, timeout=settings.slack_timeout_seconds)
+        if token is not None
+        else None
+    )
+    if publisher is None:
+        if slack_client is None:
+            raise MissingSetting("SLACK_BOT_TOKEN", "to talk to Slack")
+        publisher = SlackPublisher(
+            slack_client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
+        )
     engine = db.create_engine(settings.resolved_database_url)
     if migrate:
         await db.upgrade(engine)
     sessions = db.session_factory(engine)
     pool = ImagingPool(settings.imaging_threads)
-    provider = provider or build_provider(settings, pool)
+    image_provider = provider(settings, pool)
     blobs = FileBlobStore(settings.blob_dir)
     generator = Generator(
         sessions,
-        provider,
+        image_provider,
         blobs,
         pool,
         publisher,
@@ -104,7 +139,32 @@ async def build_runtime(
         vote_emoji=settings.vote_emoji,
         approve_emoji=settings.approve_emoji,
     )
-    return Runtime(settings, engine, sessions, blobs, provider, pool, publisher, generator, drafts, runner)
+    slack = None
+    if slack_client is not None:
+        slack = build_bolt_app(settings, slack_client)
+        register_all(slack, drafts, default_variants=settings.default_variants)
+    return Runtime(
+        settings, engine, sessions, blobs, image_provider, pool, publisher, generator, drafts, runner, slack
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    publisher: Publisher | None = None,
+    provider: ProviderFactory = build_provider,
+    migrate: bool = True,
+    clock: Callable[[], datetime] | None = None,
+) -> AsyncIterator[Runtime]:
+    """:func:`build_runtime` for the length of a block, closed on the way out."""
+    runtime = await build_runtime(
+        settings, publisher=publisher, provider=provider, migrate=migrate, clock=clock
+    )
+    try:
+        yield runtime
+    finally:
+        await runtime.aclose()
 
 
 @contextlib.asynccontextmanager

@@ -3,47 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
 
 import uvicorn
 
 from bot.config import Settings
 from bot.errors import MissingSetting
-from bot.runtime import Runtime, build_runtime, running_worker
-from bot.slack_app import build_app
-from bot.slack_publisher import SlackPublisher, build_client
+from bot.runtime import open_runtime, running_worker
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
 
 
-@contextlib.asynccontextmanager
-async def slack_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """A runtime whose publisher talks to Slack (or anything at ``SLACK_API_URL``)."""
-    if settings.slack_bot_token is None:
-        raise MissingSetting("SLACK_BOT_TOKEN", "to talk to Slack")
-    client = build_client(
-        settings.slack_bot_token.get_secret_value(),
-        settings.slack_api_url,
-        timeout=settings.slack_timeout_seconds,
-    )
-    publisher = SlackPublisher(client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji)
-    runtime = await build_runtime(settings, publisher)
-    try:
-        yield runtime
-    finally:
-        await runtime.aclose()
-
-
 async def serve_http(settings: Settings, *, host: str, port: int) -> None:
     if settings.slack_signing_secret is None:
         raise MissingSetting("SLACK_SIGNING_SECRET", "to verify requests in HTTP mode")
-    async with slack_runtime(settings) as runtime:
-        web = build_web_app(runtime, build_app(runtime))
-        server = uvicorn.Server(uvicorn.Config(web, host=host, port=port, log_level="info", lifespan="on"))
+    async with open_runtime(settings) as runtime:
+        server = uvicorn.Server(
+            uvicorn.Config(build_web_app(runtime), host=host, port=port, log_level="info", lifespan="on")
+        )
         log.info("draftbot is listening on http://%s:%d/slack/events", host, port)
         await server.serve()
 
@@ -53,8 +32,8 @@ async def run_socket_mode(settings: Settings) -> None:
 
     if settings.slack_app_token is None:
         raise MissingSetting("SLACK_APP_TOKEN", "for Socket Mode")
-    async with slack_runtime(settings) as runtime, running_worker(runtime):
-        handler = AsyncSocketModeHandler(build_app(runtime), settings.slack_app_token.get_secret_value())
+    async with open_runtime(settings) as runtime, running_worker(runtime):
+        handler = AsyncSocketModeHandler(runtime.slack_app(), settings.slack_app_token.get_secret_value())
         log.info("draftbot is connected to Slack over Socket Mode")
         await handler.connect_async()  # type: ignore[no-untyped-call]
         await _until_signalled()
@@ -62,7 +41,7 @@ async def run_socket_mode(settings: Settings) -> None:
 
 
 async def run_worker(settings: Settings) -> None:
-    async with slack_runtime(settings) as runtime:
+    async with open_runtime(settings) as runtime:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         log.info("draftbot worker %s is running jobs", runtime.runner.worker_id)

@@ -1,6 +1,7 @@
-"""Build the Bolt app: the Slack client pointed at ``SLACK_API_URL``, signature checks, the listeners.
+"""The Bolt app: the Slack client pointed at ``SLACK_API_URL``, signature checks, the error net.
 
-The same app serves Slack over HTTP (``draftbot serve``), over Socket Mode, and the playground.
+The same app serves Slack over HTTP (``draftbot serve``), over Socket Mode, and the playground. Its
+listeners are registered by the composition root (:mod:`bot.runtime`).
 """
 
 from __future__ import annotations
@@ -10,24 +11,20 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime import Runtime
-from bot.slack_publisher import SlackPublisher
-from handlers import register_all
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing changed. Please try again in a moment."
 
 
-def build_app(runtime: Runtime) -> AsyncApp:
-    """The Bolt app for a runtime whose publisher is a :class:`SlackPublisher` (its client is shared)."""
-    publisher = runtime.publisher
-    if not isinstance(publisher, SlackPublisher):
-        raise TypeError("the Slack app needs a runtime built with a SlackPublisher")
-    secret = runtime.settings.slack_signing_secret
+def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+    """A Bolt app that answers through ``client`` (the publisher's, so both share one connection pool)."""
+    secret = settings.slack_signing_secret
     app = AsyncApp(
-        client=publisher.client,
+        client=client,
         signing_secret=secret.get_secret_value() if secret else "",
         # Socket Mode requests are not signed; HTTP ones always are (and are refused when they aren't).
         request_verification_enabled=secret is not None,
@@ -35,7 +32,6 @@ def build_app(runtime: Runtime) -> AsyncApp:
         process_before_response=False,
     )
     app.error(on_error)
-    register_all(app, runtime)
     return app
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl
 
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest
+from slack_bolt.async_app import AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.payload_utils import (
     to_action,
@@ -32,8 +32,9 @@ from bot.runtime import Runtime, running_worker
 log = logging.getLogger(__name__)
 
 
-def build_web_app(runtime: Runtime, slack: AsyncApp, *, run_worker: bool = True) -> Starlette:
-    secret = runtime.settings.slack_signing_secret  # the one build_app gives Bolt
+def build_web_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
+    slack = runtime.slack_app()
+    secret = runtime.settings.slack_signing_secret  # the one the Bolt app verifies with, too
     verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     async def events(request: Request) -> Response:

@@ -1,18 +1,23 @@
-"""Slack listeners: parse the payload, acknowledge fast, hand the work to :mod:`bot`.
+"""Slack listeners: parse the payload, acknowledge fast, hand the work to the service they use.
 
-Each module exposes ``register(app, runtime)``; :func:`register_all` wires them all.
+Each module exposes ``register(app, <the service it uses>)``; :func:`register_all` wires them all and is
+called by the composition root (:mod:`bot.runtime`) only. Helpers every listener uses live in
+:mod:`handlers.shared`.
 """
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.runtime import Runtime
+from bot.drafts import DraftService
 from handlers import actions, commands, reactions, views
 
-LISTENER_MODULES = (commands, reactions, actions, views)
+SLASH_COMMANDS = commands.COMMANDS
+BOT_EVENTS = reactions.EVENTS
 
 
-def register_all(app: AsyncApp, runtime: Runtime) -> None:
-    for module in LISTENER_MODULES:
-        module.register(app, runtime)
+def register_all(app: AsyncApp, drafts: DraftService, *, default_variants: int) -> None:
+    commands.register(app, drafts, default_variants=default_variants)
+    reactions.register(app, drafts)
+    actions.register(app, drafts)
+    views.register(app, drafts)

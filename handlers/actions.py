@@ -16,25 +16,21 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import blocks
-from bot.drafts import ActionResult, Done
+from bot.drafts import ActionResult, Done, DraftService
 from bot.errors import UnknownDraft
-from bot.runtime import Runtime
-from handlers.commands import as_dict, slack_id
+from handlers.shared import NOTHING_CHANGED, as_dict, slack_id
 
 log = logging.getLogger(__name__)
 
 Action = Callable[[str, int, str, str | None], Awaitable[ActionResult]]
 NOT_FOUND = "I can't find that draft in this workspace any more."
 NOT_A_DRAFT = "That button doesn't belong to a draft I know."
-SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing changed. Please try again in a moment."
 
 # ``<draft id>`` or ``<draft id>:<variant>``, ASCII digits only (str.isdigit also accepts "²" and "١").
 _VALUE = re.compile(r"([0-9]{1,12})(?::([0-9]{1,3}))?")
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
-    drafts = runtime.drafts
-
+def register(app: AsyncApp, drafts: DraftService) -> None:
     async def upgrade(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
         return await drafts.request_upgrade(team_id=team, draft_id=draft_id, user=user)
 
@@ -67,7 +63,7 @@ def _listener(handler: Action) -> Callable[..., Awaitable[None]]:
             text = await _press(handler, body)
         except Exception:
             log.exception("a button press failed")
-            text = SOMETHING_WENT_WRONG
+            text = NOTHING_CHANGED
         try:
             await respond(text=text, response_type="ephemeral", replace_original=False)
         except Exception as err:  # no response_url in the payload, or it expired: nobody left to tell

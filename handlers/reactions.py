@@ -11,28 +11,29 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.runtime import Runtime
-from handlers.commands import slack_id
+from bot.drafts import DraftService
+from handlers.shared import slack_id
 
-EVENTS = ("reaction_added", "reaction_removed")
+REACTION_ADDED, REACTION_REMOVED = "reaction_added", "reaction_removed"
+EVENTS = (REACTION_ADDED, REACTION_REMOVED)  # what manifest.yml subscribes to (tests/test_manifest.py)
 
 # Slack's message ts and event_ts, e.g. "1360782804.083113". Votes are ordered by event_ts, so anything
 # else (garbage, "1e999") is treated as unknown rather than compared.
 _SLACK_TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
-    @app.event("reaction_added")
+def register(app: AsyncApp, drafts: DraftService) -> None:
+    @app.event(REACTION_ADDED)
     async def reaction_added(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
         if target := _target(event, body, context):
-            await runtime.drafts.reaction_added(**target, bot_user=context.bot_user_id)
+            await drafts.reaction_added(**target, bot_user=context.bot_user_id)
 
-    @app.event("reaction_removed")
+    @app.event(REACTION_REMOVED)
     async def reaction_removed(
         event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         if target := _target(event, body, context):
-            await runtime.drafts.reaction_removed(**target, bot_user=context.bot_user_id)
+            await drafts.reaction_removed(**target, bot_user=context.bot_user_id)
 
 
 def _target(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> dict[str, str] | None:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import blocks
 from bot.command import from_form
+from bot.drafts import DraftService
 from bot.errors import UserInputError
-from bot.runtime import Runtime
-from handlers.commands import SOMETHING_WENT_WRONG, Answer, as_dict, clean_text, slack_id
+from handlers.shared import NOTHING_DRAFTED, Answer, acknowledge_once, as_dict, clean_text, slack_id
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +30,21 @@ ERROR_LIMIT = 150  # characters Slack shows beside a field
 _COUNT = re.compile(r"[0-9]{1,3}")
 
 
-def register(app: AsyncApp, runtime: Runtime) -> None:
+def register(app: AsyncApp, drafts: DraftService) -> None:
     @app.view(blocks.DRAFT_MODAL)
     async def draft_form(ack: AsyncAck, body: dict[str, Any]) -> None:
-        acked = False
-
-        async def answer(**kwargs: Any) -> None:
-            nonlocal acked
-            acked = True
-            await ack(**kwargs)
-
-        try:
-            await _submit(runtime, answer, body)
-        except Exception:
-            log.exception("the /draft form listener failed")
-            if not acked:
-                await ack(response_action="errors", errors={"prompt": SOMETHING_WENT_WRONG[:ERROR_LIMIT]})
+        await acknowledge_once(
+            ack,
+            partial(_submit, drafts, body=body),
+            what="/draft form",
+            on_failure={
+                "response_action": "errors",
+                "errors": {"prompt": NOTHING_DRAFTED[:ERROR_LIMIT]},
+            },
+        )
 
 
-async def _submit(runtime: Runtime, ack: Answer, body: dict[str, Any]) -> None:
+async def _submit(drafts: DraftService, ack: Answer, *, body: dict[str, Any]) -> None:
     view = as_dict(body.get("view"))
     values = as_dict(as_dict(view.get("state")).get("values"))
     prompt = clean_text(_field(values, "prompt").get("value"))
@@ -72,12 +69,12 @@ async def _submit(runtime: Runtime, ack: Answer, body: dict[str, Any]) -> None:
         return
     text = f"{request.prompt} for {request.destination_name} --n {request.n_variants}"
     try:
-        await runtime.drafts.create_draft(
+        await drafts.create_draft(
             team_id=team, channel_id=channel, requester=user, request=request, command_text=text
         )
     except Exception:
         log.exception("could not store a /draft form from %s in %s", user, team)
-        await ack(response_action="errors", errors={"prompt": SOMETHING_WENT_WRONG[:ERROR_LIMIT]})
+        await ack(response_action="errors", errors={"prompt": NOTHING_DRAFTED[:ERROR_LIMIT]})
         return
     await ack()
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.imaging import ImagingPool
+from bot.providers.base import ImageProvider
 from bot.publisher import RecordingPublisher
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import ProviderFactory, Runtime, build_runtime
 
 # The throwaway PostgreSQL server: fixtures postgres_cluster and postgres_url (see tests/postgres.py).
 pytest_plugins = ("tests.postgres",)
@@ -37,6 +39,15 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "DRAFTBOT_APPROVERS",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+def provided(image_provider: ImageProvider) -> ProviderFactory:
+    """For :func:`build_runtime`: use this provider, whatever the settings say."""
+
+    def factory(_settings: Settings, _pool: ImagingPool) -> ImageProvider:
+        return image_provider
+
+    return factory
 
 
 class FakeClock:
@@ -69,7 +80,7 @@ def publisher() -> RecordingPublisher:
 async def runtime(
     settings: Settings, publisher: RecordingPublisher, clock: FakeClock
 ) -> AsyncIterator[Runtime]:
-    rt = await build_runtime(settings, publisher, clock=clock)
+    rt = await build_runtime(settings, publisher=publisher, clock=clock)
     yield rt
     await rt.aclose()
 

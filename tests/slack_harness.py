@@ -18,13 +18,13 @@ from bot.playground.delivery import SlackDelivery
 from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, FakeSlack, serve_fake_slack
 from bot.playground.server import serve_asgi
 from bot.playground.state import Message, Workspace
+from bot.providers import build_provider
 from bot.providers.base import ImageProvider
 from bot.publisher import MessageRef
-from bot.runtime import Runtime, build_runtime
-from bot.slack_app import build_app
-from bot.slack_publisher import SlackPublisher, build_client
+from bot.runtime import Runtime, open_runtime
 from bot.tiers import Size
 from bot.web import build_web_app
+from tests.conftest import provided
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0GENERAL"
@@ -134,13 +134,9 @@ async def running_bot(
         if fake is None:
             fake = await stack.enter_async_context(serve_fake_slack(state=Workspace(default_users=USERS)))
         settings = wire_settings(data_dir, fake, **overrides)
-        assert fake.base_url is not None
-        client = build_client(DEFAULT_BOT_TOKEN, fake.base_url, timeout=settings.slack_timeout_seconds)
-        publisher = SlackPublisher(
-            client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
+        runtime = await stack.enter_async_context(
+            open_runtime(settings, provider=provided(image_provider) if image_provider else build_provider)
         )
-        runtime = await build_runtime(settings, publisher, provider=image_provider)
-        stack.push_async_callback(runtime.aclose)
-        url = await stack.enter_async_context(serve_asgi(build_web_app(runtime, build_app(runtime))))
+        url = await stack.enter_async_context(serve_asgi(build_web_app(runtime)))
         fake.connect_app(f"{url}/slack/events", SECRET)
         yield Wire(fake, runtime, url)

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from bot import blocks
-from handlers import commands, reactions
+from handlers import BOT_EVENTS, SLASH_COMMANDS
 from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, running_bot, wait_for
 
 MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
@@ -50,10 +50,10 @@ def test_manifest_fits_slacks_limits() -> None:
 
 def test_commands_and_events_match_the_listeners() -> None:
     manifest_commands = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
-    assert manifest_commands == set(commands.COMMANDS)
-    assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == set(reactions.EVENTS)
+    assert manifest_commands == set(SLASH_COMMANDS)
+    assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == set(BOT_EVENTS)
     assert "commands" in bot_scopes()
-    for event in reactions.EVENTS:
+    for event in BOT_EVENTS:
         assert EVENT_SCOPES[event] in bot_scopes()
 
 

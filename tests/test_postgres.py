@@ -426,7 +426,7 @@ async def test_simultaneous_enqueues_of_one_key_leave_one_queued_job(db_url: str
 @pytest.fixture
 async def second_runtime(settings: Settings, clock: FakeClock) -> AsyncIterator[Runtime]:
     """Another process on the same database: its own engine, connections and publisher."""
-    runtime = await build_runtime(settings, RecordingPublisher(), clock=clock, migrate=False)
+    runtime = await build_runtime(settings, publisher=RecordingPublisher(), clock=clock, migrate=False)
     yield runtime
     await runtime.aclose()
 
@@ -590,7 +590,7 @@ async def test_voting_opens_when_the_last_variants_are_posted_at_once(
     settings: Settings, clock: FakeClock
 ) -> None:
     publisher = SimultaneousPosts(4)
-    runtime = await build_runtime(settings, publisher, clock=clock)
+    runtime = await build_runtime(settings, publisher=publisher, clock=clock)
     try:
         draft_id = await new_draft(runtime, "a lighthouse for feed post --n 4")
         await drain(runtime, clock)

@@ -24,7 +24,7 @@ from bot.runtime import Runtime, build_runtime
 from bot.tiers import Size, Tier
 from bot.workflow import Refusal
 from storage import queries
-from tests.conftest import FakeClock, drain
+from tests.conftest import FakeClock, drain, provided
 
 TEAM, CHANNEL, REQ = "T1", "C1", "UREQ"
 
@@ -193,7 +193,7 @@ async def test_refusals_are_audited_and_change_nothing(
     settings: Settings, publisher: RecordingPublisher, clock: FakeClock
 ) -> None:
     strict = settings.model_copy(update={"approvers": frozenset({"UAPP"}), "allow_self_approval": False})
-    runtime = await build_runtime(strict, publisher, clock=clock)
+    runtime = await build_runtime(strict, publisher=publisher, clock=clock)
     try:
         draft_id = await new_draft(runtime, "a lamp for product board --n 2")
         await drain(runtime, clock)
@@ -263,7 +263,7 @@ async def test_refused_variant_is_reported_and_the_rest_arrive(
     settings: Settings, publisher: RecordingPublisher, clock: FakeClock
 ) -> None:
     provider = FlakyProvider()
-    runtime = await build_runtime(settings, publisher, provider=provider, clock=clock)
+    runtime = await build_runtime(settings, publisher=publisher, provider=provided(provider), clock=clock)
     try:
         req = replace(request("a storm at sea for story --seed 100"))
         provider.refuse_seeds = {101}  # variant 2
@@ -292,7 +292,7 @@ async def test_provider_down_retries_then_fails_the_draft_with_a_reason(
 ) -> None:
     provider = FlakyProvider(down=True)
     limited = settings.model_copy(update={"job_max_attempts": 3})
-    runtime = await build_runtime(limited, publisher, provider=provider, clock=clock)
+    runtime = await build_runtime(limited, publisher=publisher, provider=provided(provider), clock=clock)
     try:
         draft_id = await new_draft(runtime, "a fox for avatar --n 2")
         await drain(runtime, clock)
@@ -372,7 +372,7 @@ async def test_a_failed_draft_can_be_retried_once_the_provider_is_back(
 ) -> None:
     provider = FlakyProvider(down=True)
     limited = settings.model_copy(update={"job_max_attempts": 2})
-    runtime = await build_runtime(limited, publisher, provider=provider, clock=clock)
+    runtime = await build_runtime(limited, publisher=publisher, provider=provided(provider), clock=clock)
     try:
         draft_id = await new_draft(runtime, "a lantern for avatar --n 2")
         await drain(runtime, clock)
@@ -398,7 +398,7 @@ async def test_a_failed_review_is_retried_at_2k(
 ) -> None:
     provider = FlakyProvider()
     limited = settings.model_copy(update={"job_max_attempts": 2})
-    runtime = await build_runtime(limited, publisher, provider=provider, clock=clock)
+    runtime = await build_runtime(limited, publisher=publisher, provider=provided(provider), clock=clock)
     try:
         draft_id = await new_draft(runtime, "a comet for banner --n 1")
         await drain(runtime, clock)

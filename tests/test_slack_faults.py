@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 
 from bot import audit
 from bot.blocks import IMAGE_EVENT
-from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, FakeSlack, serve_fake_slack
+from bot.playground.fake_slack import serve_fake_slack
 from bot.playground.state import Message, Workspace
 from bot.providers.base import GeneratedImage, GenerationRequest
 from bot.providers.local import LocalProvider
-from bot.slack_publisher import SlackPublisher, build_client
+from bot.slack_publisher import SlackPublisher
 from bot.tiers import Ratio, Size, Tier
 from storage.models import Job
 from tests.slack_harness import ALICE, CHANNEL, USERS, Wire, running_bot, wait_for
@@ -68,24 +68,10 @@ async def bot(tmp_path: Path, **overrides: Any) -> AsyncIterator[tuple[Wire, Gat
         serve_fake_slack(state=Workspace(default_users=USERS)) as fake,
         running_bot(tmp_path / "data", image_provider=provider, fake=fake, **overrides) as wire,
     ):
-        _honour_slack_timeout(wire, fake)
         try:
             yield wire, provider
         finally:
             provider.release()  # nothing may stay parked at shutdown
-
-
-def _honour_slack_timeout(wire: Wire, fake: FakeSlack) -> None:
-    """The harness builds its client with the default timeout; give the publisher one that uses the
-    ``slack_timeout_seconds`` setting, as ``draftbot serve`` does."""
-    publisher = wire.runtime.publisher
-    assert isinstance(publisher, SlackPublisher)
-    wanted = int(max(1, round(wire.runtime.settings.slack_timeout_seconds)))
-    if publisher.client.timeout != wanted:
-        assert fake.base_url is not None
-        publisher.client = build_client(
-            DEFAULT_BOT_TOKEN, fake.base_url, timeout=wire.runtime.settings.slack_timeout_seconds
-        )
 
 
 async def start(wire: Wire) -> tuple[int, Message]:

@@ -27,8 +27,6 @@ from bot.playground.persist import load_workspace, save_workspace
 from bot.playground.server import serve_asgi
 from bot.playground.state import Workspace
 from bot.runtime import Runtime, build_runtime
-from bot.slack_app import build_app
-from bot.slack_publisher import SlackPublisher, build_client
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -64,11 +62,7 @@ async def running_playground(
                 "slack_api_url": fake.base_url,
             }
         )
-        client = build_client(DEFAULT_BOT_TOKEN, fake.base_url)
-        publisher = SlackPublisher(
-            client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
-        )
-        runtime = await build_runtime(bot_settings, publisher)
+        runtime = await build_runtime(bot_settings)
 
         async def audit_rows(draft_id: int | None) -> list[dict[str, Any]]:
             return [row async for row in audit.events(runtime.sessions, draft_id=draft_id)]
@@ -76,7 +70,7 @@ async def running_playground(
         install_playground(fake, audit=audit_rows)
         saver = asyncio.create_task(_keep_saving(fake.state, saved), name="playground-saver")
         try:
-            async with serve_asgi(build_web_app(runtime, build_app(runtime))) as bot_url:
+            async with serve_asgi(build_web_app(runtime)) as bot_url:
                 fake.connect_app(f"{bot_url}/slack/events", signing_secret)
                 yield Playground(fake.origin, fake, runtime)
         finally:
