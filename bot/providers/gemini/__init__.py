@@ -23,6 +23,7 @@ from bot.providers.gemini.catalogue import (
     plan_size,
 )
 from bot.providers.gemini.client import (
+    INLINE_TYPES,
     MAX_INLINE_REFERENCE_BYTES,
     MIN_LONG_EDGE_FRACTION,
     RATIO_MISMATCH_TOLERANCE,
@@ -46,6 +47,7 @@ __all__ = [
     "GEMINI_31_FLASH",
     "GEMINI_31_FLASH_LITE",
     "IMAGE_SIZES",
+    "INLINE_TYPES",
     "MAX_INLINE_REFERENCE_BYTES",
     "MAX_MESSAGE_CHARS",
     "MIN_LONG_EDGE_FRACTION",

@@ -63,21 +63,8 @@ class GeminiConfigError(ConfigurationError):
     """The gemini provider cannot be built from these settings (raised at start-up, not per image)."""
 
 
-def sniff_mime(data: bytes) -> str | None:
-    """The MIME type of image bytes Gemini accepts inline, from their magic numbers."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:8] == b"ftyp":
-        brand = data[8:12]
-        if brand in (b"heic", b"heix", b"heim", b"heis"):
-            return "image/heic"
-        if brand in (b"mif1", b"msf1", b"heif"):
-            return "image/heif"
-    return None
+# The image types Gemini takes inline; a reference of any other type is re-encoded as JPEG first.
+INLINE_TYPES: Final = frozenset({"image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"})
 
 
 def _reencode_reference(data: bytes) -> tuple[str, bytes]:
@@ -226,9 +213,9 @@ class GeminiProvider:
                 )
                 references = references[:limit]
         parts.append({"text": text})
-        for data in references:
-            mime = sniff_mime(data)
-            if mime is None or len(data) > MAX_INLINE_REFERENCE_BYTES:
+        for reference in references:
+            mime, data = reference.content_type, reference.data
+            if mime not in INLINE_TYPES or len(data) > MAX_INLINE_REFERENCE_BYTES:
                 before = len(data)
                 mime, data = await asyncio.to_thread(_reencode_reference, data)
                 notes.append(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
+from bot import imaging
 from bot.config import Settings
 from bot.errors import ConfigurationError
 from bot.providers.base import (
@@ -26,6 +27,7 @@ from bot.providers.base import (
     GenerationRequest,
     ImageProvider,
     ProviderError,
+    Reference,
 )
 from bot.providers.http import build_http_client, decode_base64_image, transport_errors
 from bot.providers.openai.catalogue import SizePlan, model_spec, plan_size
@@ -114,7 +116,7 @@ class OpenAIProvider:
             raise BadOutput("OpenAI answered with a body that is not a JSON object", provider=self.name)
         data = _first_image(body)
         image = decode_base64_image(data.get("b64_json"), provider=self.name)
-        if _sniff_image(image) is None:
+        if imaging.sniff(image) not in _IMAGE_TYPES:
             raise BadOutput("OpenAI's image data is not a PNG, JPEG or WEBP image", provider=self.name)
         notes = [plan.note] if plan.note else []
         return GeneratedImage(
@@ -163,8 +165,8 @@ class OpenAIProvider:
         if self.spec.input_fidelity:
             fields["input_fidelity"] = "high"
         files = [
-            ("image[]", _reference_part(number, data, provider=self.name))
-            for number, data in enumerate(request.references, start=1)
+            ("image[]", _reference_part(number, reference, provider=self.name))
+            for number, reference in enumerate(request.references, start=1)
         ]
         return await self._post("edits", plan, data=fields, files=files)
 
@@ -243,30 +245,21 @@ def _check_prompt(prompt: str) -> None:
         )
 
 
-_IMAGE_TYPES = {"png": ("image/png", "png"), "jpeg": ("image/jpeg", "jpg"), "webp": ("image/webp", "webp")}
+# The image types the Images API takes, with the file extension each part is named with.
+_IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
-def _sniff_image(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
-def _reference_part(number: int, data: bytes, *, provider: str) -> tuple[str, bytes, str]:
-    """``(filename, bytes, content type)`` for one ``image[]`` part, typed from the bytes themselves."""
-    kind = _sniff_image(data)
-    if kind is None:
+def _reference_part(number: int, reference: Reference, *, provider: str) -> tuple[str, bytes, str]:
+    """``(filename, bytes, content type)`` for one ``image[]`` part, typed by the reference's content type."""
+    extension = _IMAGE_TYPES.get(reference.content_type)
+    if extension is None:
         raise ProviderError("the reference image is not a PNG, JPEG or WEBP file", provider=provider)
+    data = reference.data
     if len(data) > MAX_REFERENCE_BYTES:
         raise ProviderError(
             f"the reference image is {len(data) / 1e6:.0f} MB; OpenAI takes at most 50 MB", provider=provider
         )
-    content_type, extension = _IMAGE_TYPES[kind]
-    return (f"reference-{number}.{extension}", data, content_type)
+    return (f"reference-{number}.{extension}", data, reference.content_type)
 
 
 if TYPE_CHECKING:
