@@ -22,7 +22,7 @@ from bot.cards import draft_card, image_card
 from bot.destinations import ImageFormat, SafeZone
 from bot.jobs import Handler, PermanentFailure, RetryLater
 from bot.providers.base import BadOutput as ProviderBadOutput
-from bot.providers.base import GenerationRequest, ImageProvider, Refused
+from bot.providers.base import GenerationRequest, ImageProvider, Reference, Refused
 from bot.providers.limits import PerMinute
 from bot.publisher import DraftCard, Publisher
 from bot.tiers import Ratio, Size, Tier
@@ -251,7 +251,7 @@ class Generator:
                 )
         return True
 
-    async def _reference(self, source: Variant) -> bytes:
+    async def _reference(self, source: Variant) -> Reference:
         """The stored image an upgrade starts from, checked before any provider sees it. A missing,
         damaged or unreadable file can't get better by trying again: the upgrade fails at once, saying why."""
         what = f"the {source.tier} image {source.number} this upgrade starts from"
@@ -269,7 +269,7 @@ class Generator:
             await self.pool.run(imaging.decode, data, max_pixels=self.max_pixels)
         except imaging.BadImage:  # its message speaks to someone uploading a file; this one is ours
             raise PermanentFailure(f"{what} can't be read as an image any more; {again}") from None
-        return data
+        return Reference(data, source.content_type) if source.content_type else Reference.of(data)
 
     async def _ready_to_post(
         self, job: ClaimedJob, tier: Tier, number: int

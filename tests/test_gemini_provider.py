@@ -26,6 +26,7 @@ from bot.providers.base import (
     ModelNotFound,
     ProviderError,
     RateLimited,
+    Reference,
     Refused,
     Unavailable,
 )
@@ -134,7 +135,7 @@ def make_request(
         tier=tier,
         seed=7,
         size=size,
-        references=references,
+        references=tuple(Reference.of(data) for data in references),
         transparent=transparent,
     )
 

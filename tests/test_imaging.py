@@ -58,6 +58,31 @@ def mean_difference(a: Image.Image, b: Image.Image) -> float:
 
 
 @pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp"), ("GIF", "image/gif")],
+)
+def test_sniff_names_the_mime_type_from_the_bytes(fmt: str, mime: str) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 40, 40)).save(buf, fmt)
+    assert imaging.sniff(buf.getvalue()) == mime
+
+
+@pytest.mark.parametrize(
+    ("data", "mime"),
+    [
+        (b"\0\0\0\x18ftypheic\0\0\0\0", "image/heic"),
+        (b"\0\0\0\x18ftypmif1\0\0\0\0", "image/heif"),
+        (b"", None),
+        (b"RIFF", None),
+        (b"not an image", None),
+        (b"BM" + bytes(60), None),  # BMP: Pillow reads it, but no provider takes it as it is
+    ],
+)
+def test_sniff_knows_heic_and_says_none_for_anything_else(data: bytes, mime: str | None) -> None:
+    assert imaging.sniff(data) == mime
+
+
+@pytest.mark.parametrize(
     "data",
     [b"", b"hello, not an image", b"<svg xmlns='http://www.w3.org/2000/svg'/>", bytes(range(256)) * 4],
     ids=["empty", "text", "svg", "binary"],

@@ -11,7 +11,7 @@ from PIL import Image, ImageChops, ImageFilter, ImageStat
 from bot import imaging
 from bot.destinations import SafeZone
 from bot.imaging import ImagingPool
-from bot.providers.base import GenerationRequest
+from bot.providers.base import GenerationRequest, Reference
 from bot.providers.local import (
     SHADOW_REACH,
     LocalProvider,
@@ -47,7 +47,7 @@ def request(
         size=local_size(ratio, tier),
         transparent=transparent,
         safe_zone=safe_zone,
-        references=references,
+        references=tuple(Reference.of(data) for data in references),
     )
 
 

@@ -28,6 +28,7 @@ from bot.providers.base import (
     ModelNotFound,
     ProviderError,
     RateLimited,
+    Reference,
     Refused,
     Unavailable,
 )
@@ -95,7 +96,7 @@ def request(
         tier=tier,
         seed=7,
         size=local_size(ratio, tier),
-        references=references,
+        references=tuple(Reference.of(data) for data in references),
         transparent=transparent,
     )
 

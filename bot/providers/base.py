@@ -11,7 +11,28 @@ from typing import Protocol
 
 from bot.destinations import SafeZone
 from bot.errors import ConfigurationError, DraftbotError, Transient
+from bot.imaging import sniff
 from bot.tiers import Ratio, Size, Tier
+
+# The content type of bytes whose format no one knows; providers treat it as "not an image we take".
+UNKNOWN_CONTENT_TYPE = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An image a provider works from (the winner, when upgrading) and its MIME type, e.g. ``image/png``.
+
+    The caller says what it is (the stored variant's ``content_type``); providers trust that rather than
+    sniffing the bytes again.
+    """
+
+    data: bytes = field(repr=False)
+    content_type: str
+
+    @classmethod
+    def of(cls, data: bytes) -> Reference:
+        """``data`` with its type read from the bytes (:func:`bot.imaging.sniff`)."""
+        return cls(data, sniff(data) or UNKNOWN_CONTENT_TYPE)
 
 
 @dataclass(frozen=True)
@@ -21,7 +42,7 @@ class GenerationRequest:
     tier: Tier
     seed: int
     size: Size  # the exact target; the provider may return something else and we fit it
-    references: tuple[bytes, ...] = ()  # the winner, when upgrading
+    references: tuple[Reference, ...] = ()  # the winner, when upgrading
     transparent: bool = False
     safe_zone: SafeZone = SafeZone.TOP
 

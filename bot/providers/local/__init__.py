@@ -1,0 +1,34 @@
+"""The offline default provider: an abstract poster-style layout draft drawn with Pillow.
+
+It is not a generative model and never claims to be one. It gives a team something concrete to vote on
+(palette from the prompt, a bold subject shape, the headline-safe zone kept clear) with no network and no
+cost, and it is deterministic: the same prompt and seed give the same composition at 1K, 2K and 4K, so
+upgrading a winner redraws it sharper rather than differently.
+
+- :mod:`.palette`: colours from the prompt's words
+- :mod:`.compose`: the layout, in resolution-free units (every random choice)
+- :mod:`.paint`: drawing a composition with Pillow at an exact size
+- :mod:`.provider`: :class:`LocalProvider`, the :class:`~bot.providers.base.ImageProvider`
+"""
+
+from __future__ import annotations
+
+from bot.providers.local.compose import SHADOW_REACH, Composition, Shape, ShapeKind, compose
+from bot.providers.local.paint import MAX_RENDER_PIXELS, MIN_RENDER_SIDE, render, render_bytes
+from bot.providers.local.palette import Palette, build_palette
+from bot.providers.local.provider import LocalProvider
+
+__all__ = [
+    "MAX_RENDER_PIXELS",
+    "MIN_RENDER_SIDE",
+    "SHADOW_REACH",
+    "Composition",
+    "LocalProvider",
+    "Palette",
+    "Shape",
+    "ShapeKind",
+    "build_palette",
+    "compose",
+    "render",
+    "render_bytes",
+]
