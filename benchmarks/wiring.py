@@ -19,11 +19,10 @@ if str(ROOT) not in sys.path:  # runnable from a checkout without installing the
     sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from bot.playground.fake_slack import FakeSlack
-    from bot.playground.state import Workspace
     from bot.providers.base import GeneratedImage, GenerationRequest, ImageProvider
     from bot.runtime import Runtime
     from bot.tiers import Ratio, Size, Tier
+    from fakes.slack import FakeSlack, Workspace
 
 SECRET = "bench-signing-secret-0123456789abcdef"
 CHANNEL = "C0GENERAL"
@@ -62,13 +61,13 @@ async def wired_bot(
 ) -> AsyncIterator[tuple[FakeSlack, Runtime]]:
     """The fake Slack, the bot's HTTP app and worker, and signed delivery between them."""
     from bot.config import Settings
-    from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, serve_fake_slack
-    from bot.playground.server import serve_asgi
     from bot.providers.local import LocalProvider
     from bot.runtime import build_runtime
     from bot.slack_app import build_app
     from bot.slack_publisher import SlackPublisher, build_client
     from bot.web import build_web_app
+    from fakes.asgi import serve_asgi
+    from fakes.slack import DEFAULT_BOT_TOKEN, serve_fake_slack
 
     async with contextlib.AsyncExitStack() as stack:
         fake = await stack.enter_async_context(serve_fake_slack(state=workspace))
@@ -93,7 +92,7 @@ async def wired_bot(
         fake.connect_app(f"{url}/slack/events", SECRET)
         # Runs first on the way out: if work is still in flight (a timed-out wait), the fake would warn
         # about every event it can no longer deliver to the stopped app.
-        stack.callback(logging.getLogger("bot.playground.fake_slack").setLevel, logging.ERROR)
+        stack.callback(logging.getLogger("fakes.slack").setLevel, logging.ERROR)
         yield fake, runtime
 
 

@@ -14,10 +14,6 @@ from typing import Any, TypeVar
 from bot import imaging
 from bot.blocks import DRAFT_EVENT, IMAGE_EVENT
 from bot.config import Settings
-from bot.playground.delivery import SlackDelivery
-from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, FakeSlack, serve_fake_slack
-from bot.playground.server import serve_asgi
-from bot.playground.state import Message, Workspace
 from bot.providers.base import ImageProvider
 from bot.publisher import MessageRef
 from bot.runtime import Runtime, build_runtime
@@ -25,6 +21,8 @@ from bot.slack_app import build_app
 from bot.slack_publisher import SlackPublisher, build_client
 from bot.tiers import Size
 from bot.web import build_web_app
+from fakes.asgi import serve_asgi
+from fakes.slack import DEFAULT_BOT_TOKEN, FakeSlack, Message, SlackDelivery, Workspace, serve_fake_slack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0GENERAL"

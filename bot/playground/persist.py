@@ -14,7 +14,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from bot.playground.state import Workspace
+from fakes.slack import Workspace
 
 log = logging.getLogger(__name__)
 

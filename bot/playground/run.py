@@ -21,15 +21,14 @@ from pydantic import SecretStr
 
 from bot import audit
 from bot.config import Settings
-from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, FakeSlack, serve_fake_slack
-from bot.playground.page import install_playground
 from bot.playground.persist import load_workspace, save_workspace
-from bot.playground.server import serve_asgi
-from bot.playground.state import Workspace
 from bot.runtime import Runtime, build_runtime
 from bot.slack_app import build_app
 from bot.slack_publisher import SlackPublisher, build_client
 from bot.web import build_web_app
+from fakes.asgi import serve_asgi
+from fakes.slack import DEFAULT_BOT_TOKEN, FakeSlack, Workspace, serve_fake_slack
+from fakes.slack.page import install_playground
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 Point the real ``slack_sdk`` clients at it with ``base_url=fake.base_url``. It speaks the wire format
 slack_sdk uses: every method POSTed to ``/api/<method>``, parameters in the query string, a form-encoded,
 multipart or JSON body, the token as ``Authorization: Bearer``. Answers use Slack's documented shapes and
-error codes (HTTP 200 with ``ok: false``), except injected faults (429 with ``Retry-After``, 5xx, delays).
+error codes (HTTP 200 with ``ok: false``), except injected faults (:mod:`fakes.faults`, keyed by method name;
+``"upload"`` targets the upload URL and ``"response_url"`` the response URLs).
 
 Other routes:
 
@@ -32,9 +33,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from bot.playground.delivery import SlackDelivery
-from bot.playground.server import serve_asgi
-from bot.playground.state import (
+from fakes.asgi import serve_asgi
+from fakes.faults import Fault, Faults
+from fakes.slack.delivery import SlackDelivery
+from fakes.slack.state import (
     JSON,
     Channel,
     Clock,
@@ -52,71 +54,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BOT_TOKEN = "xoxb-playground-draftbot"
 DEFAULT_EVENTS = frozenset({"reaction_added", "reaction_removed"})
-
-
-# ------------------------------------------------------------------------------------------------ faults
-
-
-@dataclass
-class Fault:
-    """One injected failure. ``times=None`` keeps it forever."""
-
-    method: str
-    status: int | None = None
-    error: str | None = None
-    retry_after: int | None = None
-    delay: float | None = None
-    times: int | None = 1
-    hits: int = 0
-
-    @property
-    def exhausted(self) -> bool:
-        return self.times is not None and self.hits >= self.times
-
-
-class Faults:
-    """Runtime-switchable fault injection, keyed by Web API method name (``"*"`` matches everything).
-
-    Besides Web API methods, ``"upload"`` targets the upload URL and ``"response_url"`` the response URLs.
-    """
-
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-
-    def add(
-        self,
-        method: str,
-        *,
-        status: int | None = None,
-        error: str | None = None,
-        retry_after: int | None = None,
-        delay: float | None = None,
-        times: int | None = 1,
-    ) -> Fault:
-        """Queue a fault for ``method``.
-
-        ``status=429`` (+ ``retry_after``) -> rate limited; ``status=500`` -> HTTP 500;
-        ``error="x"`` -> HTTP 200 ``{"ok": false, "error": "x"}``; ``delay=s`` -> answer ``s`` seconds late.
-        """
-        if status is None and error is None and delay is None:
-            raise ValueError("a fault needs a status, an error or a delay")
-        fault = Fault(method, status, error, retry_after, delay, times)
-        self._faults.append(fault)
-        return fault
-
-    def take(self, method: str) -> Fault | None:
-        for fault in self._faults:
-            if fault.method in (method, "*") and not fault.exhausted:
-                fault.hits += 1
-                return fault
-        return None
-
-    def clear(self, method: str | None = None) -> None:
-        self._faults = [f for f in self._faults if method is not None and f.method != method]
-
-    @property
-    def pending(self) -> list[Fault]:
-        return [f for f in self._faults if not f.exhausted]
 
 
 # ------------------------------------------------------------------------------------- request parsing
@@ -501,15 +438,20 @@ class FakeSlack:
 
     @staticmethod
     async def _fault_response(fault: Fault, *, plain: bool = False) -> Response | None:
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault.status is None and fault.error is None:
+        """Slack's answer for a fault: JSON ``ok: false`` for Web API methods, plain text for the routes."""
+        await fault.wait()
+        if not fault.answers:
             return None
         status = fault.status or (400 if plain else 200)
+        headers = dict(fault.headers)
+        retry_after = fault.retry_after_header()
+        if retry_after is not None:
+            headers["Retry-After"] = retry_after
+        if fault.body is not None:
+            return Response(fault.body, status, headers=headers, media_type=fault.content_type)
         error = fault.error or (
             "ratelimited" if status == 429 else "fatal_error" if status >= 500 else "invalid_request"
         )
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
         if plain:
             return PlainTextResponse(error, status_code=status, headers=headers)
         return JSONResponse({"ok": False, "error": error}, status_code=status, headers=headers)

@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.playground import FakeSlack, ManualClock, serve_asgi, serve_fake_slack
+from fakes.asgi import serve_asgi
+from fakes.slack import FakeSlack, ManualClock, serve_fake_slack
 
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"
@@ -422,7 +423,7 @@ async def test_rate_limit_headers_and_other_faults(fake: FakeSlack, client: Asyn
     fake.faults.add("upload", status=500)
     with pytest.raises(Exception, match="500"):
         await client.files_upload_v2(content=b"abc", filename="a.txt")
-    assert fake.faults.pending == []
+    assert fake.faults.pending() == []
 
 
 # --------------------------------------------------------------------------------------------- response_url
@@ -729,7 +730,7 @@ async def test_playground_state_endpoint(fake: FakeSlack, client: AsyncWebClient
 
 
 def test_state_is_usable_without_http() -> None:
-    from bot.playground.state import SlackError, Workspace
+    from fakes.slack import SlackError, Workspace
 
     clock = ManualClock(1_700_000_000)
     state = Workspace(clock=clock)
