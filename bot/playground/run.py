@@ -21,7 +21,6 @@ from pydantic import SecretStr
 
 from bot import audit
 from bot.config import Settings
-from bot.playground.persist import load_workspace, save_workspace
 from bot.runtime import Runtime, build_runtime
 from bot.slack_app import build_app
 from bot.slack_publisher import SlackPublisher, build_client
@@ -43,7 +42,7 @@ class Playground:
 
 
 def workspace_file(settings: Settings) -> Path:
-    return settings.data_dir / "playground" / "workspace.pickle"
+    return settings.data_dir / "playground" / "workspace.json"
 
 
 @contextlib.asynccontextmanager
@@ -51,7 +50,7 @@ async def running_playground(
     settings: Settings, *, host: str = "127.0.0.1", port: int = 3000
 ) -> AsyncIterator[Playground]:
     saved = workspace_file(settings)
-    state = load_workspace(saved) or Workspace()
+    state = Workspace.load(saved) or Workspace()
     signing_secret = secrets.token_hex(16)  # new each start: only this process signs and verifies
     async with serve_fake_slack(host=host, port=port, state=state) as fake:
         if fake.base_url is None or fake.origin is None:
@@ -82,7 +81,7 @@ async def running_playground(
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await saver
-            save_workspace(fake.state, saved)
+            fake.state.save(saved)
             await runtime.aclose()
 
 
@@ -93,7 +92,7 @@ async def _keep_saving(state: Workspace, path: Path) -> None:
         await asyncio.sleep(SAVE_EVERY_SECONDS)
         if state.version != saved_version:
             saved_version = state.version
-            await asyncio.to_thread(save_workspace, state, path)
+            await asyncio.to_thread(state.save, path)
 
 
 async def run_playground(settings: Settings, *, host: str = "127.0.0.1", port: int = 3000) -> None:
