@@ -92,7 +92,7 @@ async def _keep_saving(state: Workspace, path: Path) -> None:
         await asyncio.sleep(SAVE_EVERY_SECONDS)
         if state.version != saved_version:
             saved_version = state.version
-            await asyncio.to_thread(state.save, path)
+            await asyncio.to_thread(state.capture(), path)  # captured here, written in a thread
 
 
 async def run_playground(settings: Settings, *, host: str = "127.0.0.1", port: int = 3000) -> None:

@@ -73,6 +73,18 @@ def test_a_loaded_workspace_carries_on_without_collisions(tmp_path: Path) -> Non
         loaded.consume_trigger(next(iter(state.triggers)))
 
 
+def test_a_capture_is_the_workspace_when_captured(tmp_path: Path) -> None:
+    """The playground captures on its loop and writes in a thread: later changes are not in the file."""
+    state = busy_workspace()
+    write = state.capture()
+    expected = state.snapshot()
+    state.post_message(CHANNEL, user=ALICE, text="after the capture")
+    state.add_reaction(CHANNEL, state.history(CHANNEL)[0].ts, "eyes", ALICE)
+    write(tmp_path / "workspace.json")
+    loaded = Workspace.load(tmp_path / "workspace.json", clock=ManualClock(1_700_000_000))
+    assert loaded is not None and loaded.snapshot() == expected
+
+
 def test_no_file_loads_nothing(tmp_path: Path) -> None:
     assert Workspace.load(tmp_path / "missing.json") is None
 

@@ -126,22 +126,32 @@ def blob_dir(path: Path) -> Path:
     return path.with_name(path.name + ".files")
 
 
-def save(workspace: Workspace, path: Path) -> None:
+def capture(workspace: Workspace) -> Callable[[Path], None]:
+    """Take the workspace as it is now; the returned ``write(path)`` may then run in another thread.
+
+    The document becomes JSON text here, on the workspace's own loop, so the loop changing the
+    workspace meanwhile cannot tear it; file contents are immutable ``bytes`` and are written later.
+    """
     document, blobs = dump(workspace)
-    blob_root = blob_dir(path)
-    blob_root.mkdir(parents=True, exist_ok=True)
-    for digest, content in blobs.items():
-        target = blob_root / digest
-        if not target.exists():
-            partial = target.with_suffix(".tmp")
-            partial.write_bytes(content)
-            os.replace(partial, target)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
-    os.replace(temporary, path)
-    for stale in blob_root.iterdir():
-        if stale.name not in blobs:
-            stale.unlink(missing_ok=True)
+    text = json.dumps(document, separators=(",", ":"))
+
+    def write(path: Path) -> None:
+        blob_root = blob_dir(path)
+        blob_root.mkdir(parents=True, exist_ok=True)
+        for digest, content in blobs.items():
+            target = blob_root / digest
+            if not target.exists():
+                partial = target.with_suffix(".tmp")
+                partial.write_bytes(content)
+                os.replace(partial, target)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+        for stale in blob_root.iterdir():
+            if stale.name not in blobs:
+                stale.unlink(missing_ok=True)
+
+    return write
 
 
 def load(path: Path, workspace: Workspace) -> Workspace | None:

@@ -10,7 +10,7 @@ and saves and loads itself (:mod:`.saved`).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -286,7 +286,11 @@ class Workspace:
 
     def save(self, path: Path) -> None:
         """Write the workspace to ``path`` atomically (format: :mod:`fakes.slack.state.saved`)."""
-        saved.save(self, path)
+        self.capture()(path)
+
+    def capture(self) -> Callable[[Path], None]:
+        """The workspace as it is now, as a ``write(path)`` that may run in a thread."""
+        return saved.capture(self)
 
     @classmethod
     def load(cls, path: Path, **settings: Any) -> Workspace | None:
