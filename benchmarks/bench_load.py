@@ -1,7 +1,7 @@
 """The bot under a burst of drafts and then a storm of votes: nothing may be lost or counted twice.
 
 Run ``python benchmarks/bench_load.py [--latency L] [--seed S]``. Wired like ``benchmarks/bench_slack.py``:
-one process serves the fake Slack (:mod:`bot.playground.fake_slack`) and the bot's HTTP app
+one process serves the fake Slack (:mod:`fakes.slack`) and the bot's HTTP app
 (:mod:`bot.web`) on loopback ports, signed deliveries between them, SQLite in a fresh temp dir, and the
 local renderer behind a fixed latency of L seconds per image.
 
@@ -50,9 +50,8 @@ from typing import TYPE_CHECKING, Any
 from wiring import CHANNEL, PROXY_VARS, percentile, wired_bot  # benchmarks/, beside this script
 
 if TYPE_CHECKING:
-    from bot.playground.fake_slack import FakeSlack
-    from bot.playground.state import Change, Message
     from bot.runtime import Runtime
+    from fakes.slack import Change, FakeSlack, Message
 
 REQUESTER = "U0ALICE"
 BRIEF = "a matte black water bottle, dramatic side light, empty title area for mobile cover"
@@ -137,7 +136,7 @@ class Bench:
 @contextlib.asynccontextmanager
 async def running(data_dir: Path, latency: float, users: list[str], **overrides: Any) -> AsyncIterator[Bench]:
     """The bot and the fake Slack (see wiring.py) with ``users`` in its workspace, and a watch on messages."""
-    from bot.playground.state import Workspace
+    from fakes.slack import Workspace
 
     workspace = Workspace(default_users=[(REQUESTER, "alice"), *((u, u.lower()) for u in users)])
     async with wired_bot(data_dir, latency, workspace=workspace, **overrides) as (fake, runtime):

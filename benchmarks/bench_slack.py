@@ -1,7 +1,7 @@
 """The bot over the real wire: how fast variants reach the thread, and how fast `/draft` is acknowledged.
 
 Run ``python benchmarks/bench_slack.py [--latency L]``. One process serves the fake Slack
-(:mod:`bot.playground.fake_slack`) and the bot's HTTP app (:mod:`bot.web`) on loopback ports, wired like
+(:mod:`fakes.slack`) and the bot's HTTP app (:mod:`bot.web`) on loopback ports, wired like
 ``tests/slack_harness.py`` wires them: signed slash commands in, Web API calls out, SQLite in a fresh
 temp dir. The image provider is the local renderer behind a fixed latency of L seconds per image, like a
 remote model's round trip.
@@ -43,9 +43,8 @@ from typing import TYPE_CHECKING, Any
 from wiring import CHANNEL, PROXY_VARS, percentile, wired_bot  # benchmarks/, beside this script
 
 if TYPE_CHECKING:
-    from bot.playground.fake_slack import FakeSlack
-    from bot.playground.state import Change
     from bot.runtime import Runtime
+    from fakes.slack import Change, FakeSlack
 
 USER = "U0ALICE"
 BRIEF = "a matte black water bottle, dramatic side light, empty title area for mobile cover"

@@ -20,11 +20,10 @@ if str(ROOT) not in sys.path:  # runnable from a checkout without installing the
 
 if TYPE_CHECKING:
     from bot.imaging import ImagingPool
-    from bot.playground.fake_slack import FakeSlack
-    from bot.playground.state import Workspace
     from bot.providers.base import GeneratedImage, GenerationRequest, ImageProvider
     from bot.runtime import Runtime
     from bot.tiers import Ratio, Size, Tier
+    from fakes.slack import FakeSlack, Workspace
 
 SECRET = "bench-signing-secret-0123456789abcdef"
 CHANNEL = "C0GENERAL"
@@ -58,11 +57,11 @@ async def wired_bot(
 ) -> AsyncIterator[tuple[FakeSlack, Runtime]]:
     """The fake Slack, the bot's HTTP app and worker, and signed delivery between them."""
     from bot.config import Settings
-    from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, serve_fake_slack
-    from bot.playground.server import serve_asgi
     from bot.providers import build_provider
     from bot.runtime import open_runtime
     from bot.web import build_web_app
+    from fakes.asgi import serve_asgi
+    from fakes.slack import DEFAULT_BOT_TOKEN, serve_fake_slack
 
     def slow_provider(settings: Settings, pool: ImagingPool) -> ImageProvider:
         return SlowProvider(build_provider(settings, pool), latency)  # the local renderer, on the shared pool
@@ -84,7 +83,7 @@ async def wired_bot(
         fake.connect_app(f"{url}/slack/events", SECRET)
         # Runs first on the way out: if work is still in flight (a timed-out wait), the fake would warn
         # about every event it can no longer deliver to the stopped app.
-        stack.callback(logging.getLogger("bot.playground.fake_slack").setLevel, logging.ERROR)
+        stack.callback(logging.getLogger("fakes.slack").setLevel, logging.ERROR)
         yield fake, runtime
 
 

@@ -14,16 +14,14 @@ from typing import Any, TypeVar
 from bot import imaging
 from bot.blocks import DRAFT_EVENT, IMAGE_EVENT
 from bot.config import Settings
-from bot.playground.delivery import SlackDelivery
-from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, FakeSlack, serve_fake_slack
-from bot.playground.server import serve_asgi
-from bot.playground.state import Message, Workspace
 from bot.providers import build_provider
 from bot.providers.base import ImageProvider
 from bot.publisher import MessageRef
 from bot.runtime import Runtime, open_runtime
 from bot.tiers import Size
 from bot.web import build_web_app
+from fakes.asgi import serve_asgi
+from fakes.slack import DEFAULT_BOT_TOKEN, FakeSlack, Message, SlackDelivery, Workspace, serve_fake_slack
 from tests.conftest import provided
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

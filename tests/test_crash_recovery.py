@@ -24,11 +24,10 @@ import httpx
 
 from bot import audit
 from bot.blocks import DRAFT_EVENT, IMAGE_EVENT
-from bot.playground.fake_slack import FakeSlack, serve_fake_slack
-from bot.playground.server import serve_asgi
-from bot.playground.state import Change, Message, Workspace
+from fakes.asgi import serve_asgi
+from fakes.openai import FakeOpenAI
+from fakes.slack import Change, FakeSlack, Message, Workspace, serve_fake_slack
 from storage import db
-from tests.fake_openai import FakeOpenAI
 from tests.slack_harness import ALICE, CHANNEL, SECRET, USERS, wait_for
 
 REPO = Path(__file__).resolve().parent.parent

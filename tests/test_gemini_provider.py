@@ -19,7 +19,6 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.destinations import ImageFormat
 from bot.generation import prepare
-from bot.playground.server import serve_asgi
 from bot.providers.base import (
     BadOutput,
     GenerationRequest,
@@ -39,7 +38,9 @@ from bot.providers.gemini import (
     capabilities_for,
 )
 from bot.tiers import Ratio, Size, Tier
-from tests.fake_gemini import FAKE_GEMINI_KEY, FakeGemini, Fault
+from fakes import gemini as faults
+from fakes.asgi import serve_asgi
+from fakes.gemini import FAKE_GEMINI_KEY, FakeGemini
 
 KEY = "AIzaSy-test-SECRET-key-9f8e7d6c"
 BASE = "https://generativelanguage.googleapis.com/v1beta"
@@ -737,13 +738,13 @@ async def test_faults_and_refusals_over_loopback(fake: tuple[FakeGemini, str], t
     request = make_request(SQUARE, Tier.EXPLORE, provider=provider)
     try:
         server.fail_next(
-            Fault.RATE_LIMITED,
-            Fault.OVERLOADED,
-            Fault.MODEL_NOT_FOUND,
-            Fault.BAD_BASE64,
-            Fault.NO_IMAGE,
-            Fault.WRONG_SIZE,
-            Fault.HTML_ERROR,
+            faults.rate_limited(),
+            faults.overloaded(),
+            faults.model_not_found(),
+            faults.bad_base64(),
+            faults.no_image(),
+            faults.wrong_size(),
+            faults.html_error(),
         )
         with pytest.raises(RateLimited) as limited:
             await provider.generate(request)

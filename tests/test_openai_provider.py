@@ -1,5 +1,5 @@
 """The OpenAI provider: wire mapping (respx, documented shapes), size policy, errors, and one real round
-trip over loopback against :class:`tests.fake_openai.FakeOpenAI`."""
+trip over loopback against :class:`fakes.openai.FakeOpenAI`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from bot.config import Settings
 from bot.destinations import ImageFormat
 from bot.errors import ConfigurationError
 from bot.generation import prepare
-from bot.playground.server import serve_asgi
 from bot.providers.base import (
     BadOutput,
     GeneratedImage,
@@ -42,7 +41,8 @@ from bot.providers.openai import (
     plan_size,
 )
 from bot.tiers import RATIO_TOLERANCE, Ratio, Size, Tier, local_size
-from tests.fake_openai import FakeOpenAI, parse_multipart
+from fakes.asgi import serve_asgi
+from fakes.openai import FakeOpenAI, parse_multipart
 
 BASE = "https://api.openai.test/v1"
 KEY = "sk-test-draftbot-5d41402abc4b2a76b9719d911017c592"

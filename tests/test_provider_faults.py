@@ -13,8 +13,8 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from bot import audit, blocks
-from bot.playground.server import serve_asgi
-from tests.fake_openai import FakeOpenAI
+from fakes.asgi import serve_asgi
+from fakes.openai import FakeOpenAI
 from tests.slack_harness import ALICE, CHANNEL, Wire, running_bot, wait_for
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from bot import audit, blocks
-from bot.playground.server import serve_asgi
 from bot.tiers import Ratio, Tier
-from tests.fake_gemini import FakeGemini
-from tests.fake_openai import FakeOpenAI
+from fakes.asgi import serve_asgi
+from fakes.gemini import FakeGemini
+from fakes.openai import FakeOpenAI
 from tests.slack_harness import ALICE, BOB, DAVE, Wire, running_bot, wait_for
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from bot import blocks
 from bot.config import Settings
-from bot.playground.fake_slack import DEFAULT_BOT_TOKEN
-from bot.playground.server import serve_asgi
-from tests.fake_openai import FakeOpenAI
+from fakes.asgi import serve_asgi
+from fakes.openai import FakeOpenAI
+from fakes.slack import DEFAULT_BOT_TOKEN
 from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, SECRET, Wire, running_bot, wait_for
 
 LIBRARIES = ("slack_bolt", "slack_sdk", "httpx", "httpcore", "sqlalchemy", "aiosqlite", "uvicorn", "aiohttp")

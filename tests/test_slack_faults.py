@@ -19,12 +19,11 @@ from sqlalchemy import func, select
 
 from bot import audit
 from bot.blocks import IMAGE_EVENT
-from bot.playground.fake_slack import serve_fake_slack
-from bot.playground.state import Message, Workspace
 from bot.providers.base import GeneratedImage, GenerationRequest
 from bot.providers.local import LocalProvider
 from bot.slack_publisher import SlackPublisher
 from bot.tiers import Ratio, Size, Tier
+from fakes.slack import Message, Workspace, serve_fake_slack
 from storage.models import Job
 from tests.slack_harness import ALICE, CHANNEL, USERS, Wire, running_bot, wait_for
 
@@ -147,7 +146,7 @@ async def test_429_with_retry_after_on_posting_and_uploading(tmp_path: Path) -> 
         ]
         provider.release()
         await assert_each_variant_once(wire, draft_id, parent)
-        assert exhausted(armed), faults.pending  # every fault was met, and waited out
+        assert exhausted(armed), faults.pending()  # every fault was met, and waited out
         # slack_sdk waited and retried inside the call: no job needed a second attempt.
         assert await max_attempts(wire) == 1
 
@@ -179,7 +178,7 @@ async def test_500s_on_posting_and_on_files_info(tmp_path: Path) -> None:
         ]
         provider.release()
         await assert_each_variant_once(wire, draft_id, parent)
-        assert exhausted(rest), faults.pending
+        assert exhausted(rest), faults.pending()
         assert await max_attempts(wire) >= 2
 
 

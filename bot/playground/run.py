@@ -21,13 +21,11 @@ from pydantic import SecretStr
 
 from bot import audit
 from bot.config import Settings
-from bot.playground.fake_slack import DEFAULT_BOT_TOKEN, FakeSlack, serve_fake_slack
-from bot.playground.page import install_playground
-from bot.playground.persist import load_workspace, save_workspace
-from bot.playground.server import serve_asgi
-from bot.playground.state import Workspace
 from bot.runtime import Runtime, build_runtime
 from bot.web import build_web_app
+from fakes.asgi import serve_asgi
+from fakes.slack import DEFAULT_BOT_TOKEN, FakeSlack, Workspace, serve_fake_slack
+from fakes.slack.page import install_playground
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +40,7 @@ class Playground:
 
 
 def workspace_file(settings: Settings) -> Path:
-    return settings.data_dir / "playground" / "workspace.pickle"
+    return settings.data_dir / "playground" / "workspace.json"
 
 
 @contextlib.asynccontextmanager
@@ -50,7 +48,7 @@ async def running_playground(
     settings: Settings, *, host: str = "127.0.0.1", port: int = 3000
 ) -> AsyncIterator[Playground]:
     saved = workspace_file(settings)
-    state = load_workspace(saved) or Workspace()
+    state = Workspace.load(saved) or Workspace()
     signing_secret = secrets.token_hex(16)  # new each start: only this process signs and verifies
     async with serve_fake_slack(host=host, port=port, state=state) as fake:
         if fake.base_url is None or fake.origin is None:
@@ -77,7 +75,7 @@ async def running_playground(
             saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await saver
-            save_workspace(fake.state, saved)
+            fake.state.save(saved)
             await runtime.aclose()
 
 
@@ -88,7 +86,7 @@ async def _keep_saving(state: Workspace, path: Path) -> None:
         await asyncio.sleep(SAVE_EVERY_SECONDS)
         if state.version != saved_version:
             saved_version = state.version
-            await asyncio.to_thread(save_workspace, state, path)
+            await asyncio.to_thread(state.capture(), path)  # captured here, written in a thread
 
 
 async def run_playground(settings: Settings, *, host: str = "127.0.0.1", port: int = 3000) -> None:

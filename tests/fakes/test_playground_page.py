@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.playground import FakeSlack, serve_asgi, serve_fake_slack
-from bot.playground.page import install_playground, playground_routes
+from fakes.asgi import serve_asgi
+from fakes.slack import FakeSlack, serve_fake_slack
+from fakes.slack.page import install_playground, playground_routes
 
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"

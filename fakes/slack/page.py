@@ -1,7 +1,7 @@
 """The playground web page: a Slack-like channel in the browser that drives the real bot.
 
 Everything the person does on the page reaches the app the way Slack would deliver it: as a signed
-request through :class:`~bot.playground.delivery.SlackDelivery` (slash commands, block actions, view
+request through :class:`~fakes.slack.delivery.SlackDelivery` (slash commands, block actions, view
 submissions) or as a state change plus an Events API callback (reactions, messages). The page itself is
 plain HTML/CSS/JS shipped as package data under ``static/`` and long-polls ``/playground/state``.
 
@@ -34,11 +34,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.playground.state import JSON, SlackError
+from fakes.slack.state import JSON, SlackError
 
 if TYPE_CHECKING:
-    from bot.playground.delivery import SlackDelivery
-    from bot.playground.fake_slack import FakeSlack
+    from fakes.slack.app import FakeSlack
+    from fakes.slack.delivery import SlackDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _static_file(name: str) -> tuple[bytes, str] | None:
     media_type = STATIC_TYPES.get(suffix)
     if media_type is None:
         return None
-    entry = resources.files(__package__ or "bot.playground").joinpath("static").joinpath(name)
+    entry = resources.files(__package__ or "fakes.slack").joinpath("static").joinpath(name)
     if not entry.is_file():
         return None
     return entry.read_bytes(), media_type

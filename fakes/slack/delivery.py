@@ -21,10 +21,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.playground.state import JSON, Clock, SlackError
+from fakes.slack.state import JSON, Clock, SlackError
 
 if TYPE_CHECKING:
-    from bot.playground.fake_slack import FakeSlack
+    from fakes.slack.app import FakeSlack
 
 logger = logging.getLogger(__name__)
 

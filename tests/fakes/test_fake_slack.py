@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.playground import FakeSlack, ManualClock, serve_asgi, serve_fake_slack
+from fakes.asgi import serve_asgi
+from fakes.slack import FakeSlack, ManualClock, SlackError, serve_fake_slack
 
 CHANNEL = "C0GENERAL"
 ALICE = "U0ALICE"
@@ -264,7 +265,7 @@ async def test_multipart_upload_is_accepted(fake: FakeSlack, client: AsyncWebCli
     assert fake.state.files[url["file_id"]].content == data
 
 
-async def test_reactions(client: AsyncWebClient) -> None:
+async def test_reactions(fake: FakeSlack, client: AsyncWebClient) -> None:
     msg = await client.chat_postMessage(channel=CHANNEL, text="vote")
     await client.reactions_add(channel=CHANNEL, timestamp=msg["ts"], name="+1")
     await client.reactions_add(channel=CHANNEL, timestamp=msg["ts"], name="thumbsup::skin-tone-3")
@@ -276,18 +277,12 @@ async def test_reactions(client: AsyncWebClient) -> None:
         await client.reactions_add(channel=CHANNEL, timestamp="1700000000.000001", name="+1")
     assert excinfo.value.response["error"] == "message_not_found"
 
-    got = await client.reactions_get(channel=CHANNEL, timestamp=msg["ts"], full=True)
-    assert got["type"] == "message"
-    assert got["message"]["reactions"] == [
-        {"name": "+1", "users": ["U0DRAFTBOT"], "count": 1},
-        {"name": "thumbsup::skin-tone-3", "users": ["U0DRAFTBOT"], "count": 1},
-    ]
-    await client.reactions_remove(channel=CHANNEL, timestamp=msg["ts"], name="+1")
-    with pytest.raises(SlackApiError) as excinfo:
-        await client.reactions_remove(channel=CHANNEL, timestamp=msg["ts"], name="+1")
-    assert excinfo.value.response["error"] == "no_reaction"
-    got = await client.reactions_get(channel=CHANNEL, timestamp=msg["ts"])
-    assert [r["name"] for r in got["message"]["reactions"]] == ["thumbsup::skin-tone-3"]
+    message = fake.state.get_message(CHANNEL, msg["ts"])
+    assert message.reactions == {"+1": ["U0DRAFTBOT"], "thumbsup::skin-tone-3": ["U0DRAFTBOT"]}
+    fake.state.remove_reaction(CHANNEL, msg["ts"], "+1", "U0DRAFTBOT")
+    with pytest.raises(SlackError, match="no_reaction"):
+        fake.state.remove_reaction(CHANNEL, msg["ts"], "+1", "U0DRAFTBOT")
+    assert list(message.reactions) == ["thumbsup::skin-tone-3"]
 
 
 async def test_chat_update_and_delete(fake: FakeSlack, client: AsyncWebClient) -> None:
@@ -305,14 +300,14 @@ async def test_chat_update_and_delete(fake: FakeSlack, client: AsyncWebClient) -
     for call, error in (
         (client.chat_update(channel=CHANNEL, ts=human.ts, text="x"), "cant_update_message"),
         (client.chat_update(channel=CHANNEL, ts="1700000000.000009", text="x"), "message_not_found"),
-        (client.chat_delete(channel=CHANNEL, ts=human.ts), "cant_delete_message"),
     ):
         with pytest.raises(SlackApiError) as excinfo:
             await call
         assert excinfo.value.response["error"] == error
-    link = await client.chat_getPermalink(channel=CHANNEL, message_ts=msg["ts"])
-    assert link["permalink"].endswith(f"/archives/{CHANNEL}/p{msg['ts'].replace('.', '')}")
-    await client.chat_delete(channel=CHANNEL, ts=msg["ts"])
+    # Deleting (a response_url's delete_original) is the bot's own messages only.
+    with pytest.raises(SlackError, match="cant_delete_message"):
+        fake.state.delete_message(CHANNEL, human.ts, by_user="U0DRAFTBOT")
+    fake.state.delete_message(CHANNEL, msg["ts"], by_user="U0DRAFTBOT")
     assert [m.ts for m in fake.messages(CHANNEL)] == [human.ts]
 
 
@@ -362,10 +357,9 @@ async def test_views(fake: FakeSlack, client: AsyncWebClient) -> None:
         with pytest.raises(SlackApiError) as excinfo:
             await client.views_open(trigger_id=trigger_id, view=bad_view)
         assert excinfo.value.response["error"] == error
-    updated = await client.views_update(view_id=opened["view"]["id"], view={**view, "private_metadata": "m"})
-    assert updated["view"]["private_metadata"] == "m"
-    home = await client.views_publish(user_id=ALICE, view={"type": "home", "blocks": []})
-    assert home["view"]["type"] == "home"
+    # response_action "update" of a view submission (see test_view_submission_response_actions)
+    updated = fake.state.update_view({**view, "private_metadata": "m"}, view_id=opened["view"]["id"])
+    assert fake.state.view_json(updated)["private_metadata"] == "m"
 
 
 async def test_expired_trigger() -> None:
@@ -422,7 +416,7 @@ async def test_rate_limit_headers_and_other_faults(fake: FakeSlack, client: Asyn
     fake.faults.add("upload", status=500)
     with pytest.raises(Exception, match="500"):
         await client.files_upload_v2(content=b"abc", filename="a.txt")
-    assert fake.faults.pending == []
+    assert fake.faults.pending() == []
 
 
 # --------------------------------------------------------------------------------------------- response_url
@@ -635,8 +629,7 @@ async def test_reactions_deliver_events(
     assert events[1]["item"] == {"type": "message", "channel": CHANNEL, "ts": msg["ts"]}
     assert events[1]["item_user"] == "U0DRAFTBOT"
     assert events[1]["reaction"] == "+1"
-    got = await client.reactions_get(channel=CHANNEL, timestamp=msg["ts"])
-    assert got["message"]["reactions"] == [{"name": "+1", "users": ["U0DRAFTBOT"], "count": 1}]
+    assert fake.state.get_message(CHANNEL, msg["ts"]).reactions == {"+1": ["U0DRAFTBOT"]}
 
 
 async def eventually(check: Any, max_wait: float = 5.0) -> None:
@@ -729,7 +722,7 @@ async def test_playground_state_endpoint(fake: FakeSlack, client: AsyncWebClient
 
 
 def test_state_is_usable_without_http() -> None:
-    from bot.playground.state import SlackError, Workspace
+    from fakes.slack import Workspace
 
     clock = ManualClock(1_700_000_000)
     state = Workspace(clock=clock)

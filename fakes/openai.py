@@ -1,4 +1,4 @@
-"""A stand-in for OpenAI's Images API, served on loopback in tests (``bot.playground.server.serve_asgi``).
+"""A stand-in for OpenAI's Images API, served on loopback (``fakes.asgi.serve_asgi``).
 
 It speaks the documented wire shapes of ``POST /v1/images/generations`` (JSON) and ``POST /v1/images/edits``
 (multipart/form-data, repeated ``image[]`` parts), checks the Bearer key, validates parameters the way
@@ -7,9 +7,10 @@ a gradient coloured by the prompt's hash for generations, the uploaded reference
 "composition preserved" is literally true).
 
 Switchable behaviours: prompts containing :attr:`FakeOpenAI.refuse_marker` are refused with the
-documented ``moderation_blocked`` 400, and :meth:`FakeOpenAI.fail_next` and friends queue faults (429
-with retry hints, 5xx, HTML error pages, malformed base64, a wrong-size image). Every request is recorded
-in :attr:`FakeOpenAI.requests`.
+documented ``moderation_blocked`` 400, and :attr:`FakeOpenAI.faults` (:mod:`fakes.faults`, targets
+``"generations"`` and ``"edits"``) holds injected faults; :meth:`FakeOpenAI.fail_next` and friends queue
+the usual ones (429 with retry hints, 5xx, HTML error pages, malformed base64, a wrong-size image). Every
+request is recorded in :attr:`FakeOpenAI.requests`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ import io
 import itertools
 import json
 import time
-from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from PIL import Image
 from starlette.applications import Starlette
@@ -31,6 +31,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from fakes.faults import Fault, Faults
+
 DEFAULT_API_KEY = "sk-fake-draftbot-7f3a9c1e5b2d4680"
 KNOWN_MODELS = frozenset(
     {"gpt-image-2", "gpt-image-2-2026-04-21", "gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini"}
@@ -38,7 +40,10 @@ KNOWN_MODELS = frozenset(
 FIXED_SIZES = frozenset({"1024x1024", "1536x1024", "1024x1536", "auto"})
 NO_INPUT_FIDELITY = frozenset({"gpt-image-2", "gpt-image-2-2026-04-21", "gpt-image-1-mini"})
 
-FaultKind = Literal["status", "malformed_base64", "wrong_size", "no_data"]
+# Kinds of fault that bend a successful answer (see _serve).
+MALFORMED_BASE64 = "malformed_base64"
+NO_DATA = "no_data"
+WRONG_SIZE = "wrong_size"
 
 
 @dataclass
@@ -63,16 +68,6 @@ class RecordedRequest:
     @property
     def images(self) -> list[Part]:
         return [p for p in self.files if p.name in ("image", "image[]")]
-
-
-@dataclass
-class Fault:
-    kind: FaultKind
-    status: int = 500
-    body: bytes | None = None
-    body_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    size: tuple[int, int] | None = None
 
 
 def error_body(message: str, *, type_: str, code: str | None, param: str | None = None) -> dict[str, Any]:
@@ -136,7 +131,7 @@ class FakeOpenAI:
         self.models = models
         self.refuse_marker = refuse_marker
         self.requests: list[RecordedRequest] = []
-        self.faults: deque[Fault] = deque()
+        self.faults = Faults()
         self._ids = itertools.count(1)
         self.app = Starlette(
             routes=[
@@ -160,7 +155,7 @@ class FakeOpenAI:
         retry_after_ms: str | None = None,
         should_retry: bool | None = None,
         html: bool = False,
-    ) -> None:
+    ) -> Fault:
         """Answer the next request with ``status`` and OpenAI's error shape (or an HTML page)."""
         headers: dict[str, str] = {}
         if retry_after is not None:
@@ -173,24 +168,22 @@ class FakeOpenAI:
             page = (
                 f"<html><head><title>{status} Bad Gateway</title></head><body><h1>{status}</h1></body></html>"
             )
-            self.faults.append(Fault("status", status, page.encode(), "text/html", headers))
-            return
-        kind = "requests" if status == 429 else "server_error" if status >= 500 else "invalid_request_error"
-        text = message or {429: "Rate limit reached for images per minute."}.get(status, f"Error {status}.")
-        body = json.dumps(error_body(text, type_=kind, code=code)).encode()
-        self.faults.append(Fault("status", status, body, "application/json", headers))
+            return self.faults.add(
+                status=status, body=page.encode(), content_type="text/html", headers=headers
+            )
+        return self.faults.add(status=status, error=code, message=message, headers=headers)
 
-    def malformed_next(self) -> None:
+    def malformed_next(self) -> Fault:
         """The next success carries ``b64_json`` that is not base64."""
-        self.faults.append(Fault("malformed_base64"))
+        return self.faults.add(kind=MALFORMED_BASE64)
 
-    def no_data_next(self) -> None:
+    def no_data_next(self) -> Fault:
         """The next success carries ``data: []``."""
-        self.faults.append(Fault("no_data"))
+        return self.faults.add(kind=NO_DATA)
 
-    def wrong_size_next(self, width: int, height: int) -> None:
+    def wrong_size_next(self, width: int, height: int) -> Fault:
         """The next image is drawn at ``width``×``height`` while ``size`` echoes the request."""
-        self.faults.append(Fault("wrong_size", size=(width, height)))
+        return self.faults.add(kind=WRONG_SIZE, size=(width, height))
 
     # --- endpoints ----------------------------------------------------------------------------------
 
@@ -207,7 +200,7 @@ class FakeOpenAI:
             return self._answer(
                 record, 400, error_body("Invalid JSON body.", type_="invalid_request_error", code=None)
             )
-        return self._serve(record, reference=None)
+        return await self._serve(record, reference=None)
 
     async def _edits(self, request: Request) -> Response:
         body = await request.body()
@@ -226,7 +219,7 @@ class FakeOpenAI:
             reference.load()
         except (OSError, SyntaxError, ValueError):
             return self._invalid(record, "Invalid image file or mode for image 1.", "invalid_image_format")
-        return self._serve(record, reference=reference)
+        return await self._serve(record, reference=reference)
 
     # --- shared ------------------------------------------------------------------------------------
 
@@ -280,16 +273,12 @@ class FakeOpenAI:
     def _request_id(self) -> str:
         return f"req_fake{next(self._ids):06d}"
 
-    def _serve(self, record: RecordedRequest, *, reference: Image.Image | None) -> Response:
-        fault = self.faults.popleft() if self.faults else None
-        if fault is not None and fault.kind == "status":
-            record.status = fault.status
-            return Response(
-                fault.body or b"",
-                fault.status,
-                headers={"x-request-id": self._request_id(), **fault.headers},
-                media_type=fault.body_type,
-            )
+    async def _serve(self, record: RecordedRequest, *, reference: Image.Image | None) -> Response:
+        fault = self.faults.take(record.endpoint)
+        if fault is not None:
+            await fault.wait()
+            if fault.answers:
+                return self._fault_answer(record, fault)
         fields = record.fields
         model = str(fields.get("model") or "")
         if model not in self.models:
@@ -347,12 +336,12 @@ class FakeOpenAI:
                 },
             )
 
-        drawn = fault.size if fault is not None and fault.kind == "wrong_size" and fault.size else size
+        drawn = fault.size if fault is not None and fault.kind == WRONG_SIZE and fault.size else size
         image = self._draw(prompt, drawn, reference, transparent)
         b64 = base64.b64encode(_encode(image, fmt)).decode()
-        if fault is not None and fault.kind == "malformed_base64":
+        if fault is not None and fault.kind == MALFORMED_BASE64:
             b64 = "%%not-base64%%" + b64[:40]
-        data = [] if fault is not None and fault.kind == "no_data" else [{"b64_json": b64}]
+        data = [] if fault is not None and fault.kind == NO_DATA else [{"b64_json": b64}]
         text_tokens = max(1, len(prompt) // 4)
         image_tokens = 0 if reference is None else 323 * len(record.images)
         output_tokens = max(1, size[0] * size[1] // 750)
@@ -371,6 +360,23 @@ class FakeOpenAI:
             },
         }
         return self._answer(record, 200, body)
+
+    def _fault_answer(self, record: RecordedRequest, fault: Fault) -> Response:
+        """An injected failure in OpenAI's error shape, unless the fault brings its own body."""
+        status = fault.status or 500
+        headers = {"x-request-id": self._request_id(), **fault.headers}
+        retry_after = fault.retry_after_header()
+        if retry_after is not None:
+            headers.setdefault("retry-after", retry_after)
+        record.status = status
+        if fault.body is not None:
+            return Response(fault.body, status, headers=headers, media_type=fault.content_type)
+        kind = "requests" if status == 429 else "server_error" if status >= 500 else "invalid_request_error"
+        text = fault.message or {429: "Rate limit reached for images per minute."}.get(
+            status, f"Error {status}."
+        )
+        body = json.dumps(error_body(text, type_=kind, code=fault.error)).encode()
+        return Response(body, status, headers=headers, media_type="application/json")
 
     def _size(self, model: str, text: str) -> tuple[int, int] | str:
         """The size to draw, or why ``text`` is not a size ``model`` accepts."""

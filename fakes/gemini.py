@@ -1,4 +1,4 @@
-"""A small stand-in for Gemini's ``generateContent`` image API, served on loopback in tests.
+"""A small stand-in for Gemini's ``generateContent`` image API, served on loopback.
 
 It speaks the documented wire shape (camelCase JSON, ``x-goog-api-key``, ``candidates[0].content.parts``),
 draws real images with Pillow at the official pixel size for (aspectRatio, imageSize), and, like 3 Pro,
@@ -11,7 +11,9 @@ Behaviours to switch on:
 * a prompt containing :attr:`FakeGemini.refuse_word` is refused like Google does, with HTTP 200 and
   ``finishReason: IMAGE_SAFETY``; one containing :attr:`FakeGemini.block_word` is blocked at the input
   (no candidates, ``promptFeedback.blockReason``);
-* :meth:`FakeGemini.fail_next` queues faults (:class:`Fault`) that the next requests meet, one each.
+* :attr:`FakeGemini.faults` (:mod:`fakes.faults`, target ``"generateContent"``) holds injected faults;
+  :meth:`FakeGemini.fail_next` queues presets (:func:`rate_limited`, :func:`overloaded`...) that the next
+  requests meet, one each.
 
 Its pixel table is its own copy of Google's, not the provider's, so a wrong table in the provider shows.
 """
@@ -23,9 +25,7 @@ import base64
 import hashlib
 import io
 import json
-from collections import deque
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -34,6 +34,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from fakes.faults import Fault, Faults
 
 FAKE_GEMINI_KEY = "fake-gemini-key-5d1c0a7e"
 PREFIX = "/v1beta"
@@ -73,14 +75,62 @@ MODELS: dict[str, dict[str, dict[str, tuple[int, int]]]] = {
 }
 
 
-class Fault(StrEnum):
-    RATE_LIMITED = "rate_limited"  # 429 RESOURCE_EXHAUSTED with RetryInfo "2s"
-    OVERLOADED = "overloaded"  # 503 UNAVAILABLE "The model is overloaded"
-    MODEL_NOT_FOUND = "model_not_found"  # 404 NOT_FOUND
-    BAD_BASE64 = "bad_base64"  # a final image part whose data is not base64
-    NO_IMAGE = "no_image"  # 200, finishReason NO_IMAGE, text only
-    WRONG_SIZE = "wrong_size"  # imageConfig ignored: a 1024×1024 image whatever was asked
-    HTML_ERROR = "html_error"  # 502 from a proxy, with an HTML body
+TARGET = "generateContent"
+MODEL_NOT_FOUND = "model_not_found"
+BAD_BASE64 = "bad_base64"
+NO_IMAGE = "no_image"
+WRONG_SIZE = "wrong_size"
+
+
+# Presets: the faults Gemini is known to produce, for FakeGemini.fail_next.
+
+
+def rate_limited() -> Fault:
+    """429 RESOURCE_EXHAUSTED with a QuotaFailure and RetryInfo ``"2s"``."""
+    return Fault(
+        TARGET,
+        status=429,
+        error="RESOURCE_EXHAUSTED",
+        message="You exceeded your current quota, please check your plan and billing details.",
+        retry_after=2,
+    )
+
+
+def overloaded() -> Fault:
+    """503 UNAVAILABLE "The model is overloaded"."""
+    return Fault(
+        TARGET, status=503, error="UNAVAILABLE", message="The model is overloaded. Please try again later."
+    )
+
+
+def model_not_found() -> Fault:
+    """404 NOT_FOUND, as for a model that does not exist."""
+    return Fault(TARGET, kind=MODEL_NOT_FOUND)
+
+
+def bad_base64() -> Fault:
+    """A final image part whose data is not base64."""
+    return Fault(TARGET, kind=BAD_BASE64)
+
+
+def no_image() -> Fault:
+    """200, finishReason NO_IMAGE, text only."""
+    return Fault(TARGET, kind=NO_IMAGE)
+
+
+def wrong_size() -> Fault:
+    """imageConfig ignored: a 1024×1024 image whatever was asked."""
+    return Fault(TARGET, kind=WRONG_SIZE, size=(1024, 1024))
+
+
+def html_error() -> Fault:
+    """502 from a proxy, with an HTML body."""
+    return Fault(
+        TARGET,
+        status=502,
+        body=b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+        content_type="text/html",
+    )
 
 
 @dataclass(frozen=True)
@@ -113,6 +163,22 @@ class RecordedRequest:
 def _error(code: int, status: str, message: str, *details: dict[str, Any]) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "status": status, "details": list(details)}}
     return JSONResponse(body, status_code=code)
+
+
+def _fault_answer(fault: Fault) -> Response:
+    """An injected failure in Google's error shape (``error.code/message/status/details``)."""
+    status = fault.status or 500
+    if fault.body is not None:
+        return Response(fault.body, status, headers=fault.headers, media_type=fault.content_type)
+    details: list[dict[str, Any]] = []
+    if fault.error == "RESOURCE_EXHAUSTED":
+        details.append({"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []})
+    if fault.retry_after is not None:
+        retry = f"{fault.retry_after_header()}s"
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry})
+    response = _error(status, fault.error or "INTERNAL", fault.message or "Internal error.", *details)
+    response.headers.update(fault.headers)
+    return response
 
 
 def _encode(img: Image.Image, mime: str) -> bytes:
@@ -165,7 +231,7 @@ class FakeGemini:
         self.mime = mime
         self.prefix = prefix
         self.requests: list[RecordedRequest] = []
-        self.faults: deque[Fault] = deque()
+        self.faults = Faults()
         self.app = Starlette(
             routes=[Route(f"{prefix}/models/{{model}}:generateContent", self._generate, methods=["POST"])]
         )
@@ -173,8 +239,9 @@ class FakeGemini:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
-    def fail_next(self, *faults: Fault) -> None:
-        self.faults.extend(faults)
+    def fail_next(self, *faults: Fault) -> list[Fault]:
+        """Queue ``faults`` (presets of this module, or any :class:`~fakes.faults.Fault`) in order."""
+        return [self.faults.put(fault) for fault in faults]
 
     async def _generate(self, request: Request) -> Response:
         model = request.path_params["model"]
@@ -194,26 +261,20 @@ class FakeGemini:
                 "API key not valid. Please pass a valid API key.",
                 {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"},
             )
-        fault = self.faults.popleft() if self.faults else None
-        if fault is Fault.MODEL_NOT_FOUND or model not in MODELS:
+        fault = self.faults.take(TARGET)
+        if fault is not None:
+            await fault.wait()
+        if model not in MODELS or (fault is not None and fault.kind == MODEL_NOT_FOUND):
             return _error(
                 404,
                 "NOT_FOUND",
                 f"models/{model} is not found for API version v1beta, "
                 "or is not supported for generateContent.",
             )
-        if fault is Fault.RATE_LIMITED:
-            return _error(
-                429,
-                "RESOURCE_EXHAUSTED",
-                "You exceeded your current quota, please check your plan and billing details.",
-                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
-                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"},
-            )
-        if fault is Fault.OVERLOADED:
-            return _error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
-        if fault is Fault.HTML_ERROR:
-            return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", 502, media_type="text/html")
+        if fault is not None and fault.answers:
+            return _fault_answer(fault)
+        bend = fault.kind if fault is not None else None
+        drawn = fault.size if fault is not None else None
 
         table = MODELS[model]
         config = body.get("generationConfig", {}).get("imageConfig", {})
@@ -237,18 +298,18 @@ class FakeGemini:
                 "index": 0,
             }
             return JSONResponse({"candidates": [candidate], "usageMetadata": usage, "modelVersion": model})
-        if fault is Fault.NO_IMAGE:
+        if bend == NO_IMAGE:
             candidate = {
                 "content": {"role": "model", "parts": [{"text": "I could not draw that."}]},
                 "finishReason": "NO_IMAGE",
             }
             return JSONResponse({"candidates": [candidate], "usageMetadata": usage, "modelVersion": model})
 
-        size = (1024, 1024) if fault is Fault.WRONG_SIZE else table[ratio][image_size]
+        size = drawn if bend == WRONG_SIZE and drawn else table[ratio][image_size]
         inline = [p["inlineData"] for p in parts if "inlineData" in p]
         reference = base64.b64decode(inline[0]["data"]) if inline else None
         thought, final = await asyncio.to_thread(_render, prompt, size, reference, self.mime)
-        final_data = "not*base64!" if fault is Fault.BAD_BASE64 else base64.b64encode(final).decode()
+        final_data = "not*base64!" if bend == BAD_BASE64 else base64.b64encode(final).decode()
         out_tokens = 2000 if image_size == "4K" else 1120
         usage = {
             **usage,
