@@ -418,8 +418,8 @@ async def test_a_failed_review_is_retried_at_2k(
 
 
 async def test_every_status_change_goes_through_the_state_machine(runtime: Runtime, clock: FakeClock) -> None:
+    from bot.drafts import move_draft
     from bot.errors import IllegalTransition
-    from bot.generation import move_draft
     from bot.workflow import DraftStatus
 
     draft_id = await new_draft(runtime, "a bell for feed post --n 1")

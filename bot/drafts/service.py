@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.audit import AuditKind, record, record_for
 from bot.cards import draft_card, draft_view
 from bot.command import DraftRequest
+from bot.drafts.moves import move_draft
 from bot.errors import UnknownDraft
-from bot.generation import Generator, JobKind, move_draft
+from bot.jobs import Doorbell, JobKind, enqueue, enqueue_many
 from bot.publisher import Publisher
 from bot.tiers import Tier
 from bot.workflow import (
@@ -71,16 +72,18 @@ class DraftService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        generator: Generator,
+        doorbell: Doorbell,
         publisher: Publisher,
         policy: Policy,
         *,
+        max_attempts: int,
         vote_emoji: str,
         approve_emoji: str,
         rng: random.Random | None = None,
     ) -> None:
         self.sessions = sessions
-        self.generator = generator
+        self.doorbell = doorbell
+        self.max_attempts = max_attempts
         self.publisher = publisher
         self.policy = policy
         self.vote_emoji = vote_emoji
@@ -143,8 +146,10 @@ class DraftService:
                 hints=request.hints,
             )
             generate = [(JobKind.GENERATE, {"tier": str(Tier.EXPLORE), "number": n}) for n in numbers]
-            await self.generator.enqueue_many(session, draft, [(JobKind.ANNOUNCE, {}), *generate])
-        self.generator.wake()
+            await enqueue_many(
+                session, draft, [(JobKind.ANNOUNCE, {}), *generate], max_attempts=self.max_attempts
+            )
+        self.doorbell.ring()
         return draft.id
 
     async def reject_input(self, *, team_id: str, user: str, text: str, reason: str) -> None:
@@ -293,8 +298,8 @@ class DraftService:
             )
             if decision.change is VoteChange.UNCHANGED:
                 return decision
-            await self.generator.enqueue(session, draft, JobKind.REFRESH)
-        self.generator.wake()
+            await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
+        self.doorbell.ring()
         return decision
 
     # --- upgrade to 2K -----------------------------------------------------------------------------
@@ -359,7 +364,7 @@ class DraftService:
             tally=upgrade.counts,
             chosen_by_requester=upgrade.chosen_by_requester,
         )
-        self.generator.wake()
+        self.doorbell.ring()
         return Done(
             f"Voting closed. Variant {upgrade.winner} is being regenerated at 2K for review.", draft.id
         )
@@ -378,7 +383,7 @@ class DraftService:
                 return self._refuse(session, draft, user, "approve", _LOST_RACE)
             await self._regenerate(session, draft, review, Tier.FINAL)
             record_for(session, draft, AuditKind.APPROVED, user, variant=review.number)
-        self.generator.wake()
+        self.doorbell.ring()
         return Done("Approved. The 4K final is on its way.", draft_id)
 
     async def retry(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
@@ -409,12 +414,12 @@ class DraftService:
             jobs = [(JobKind.GENERATE, {"tier": image.tier, "number": image.number}) for image in again]
             if not draft.parent_ts:  # the parent was never posted: post it first
                 jobs.insert(0, (JobKind.ANNOUNCE, {}))
-            await self.generator.enqueue_many(session, draft, jobs)
-            await self.generator.enqueue(session, draft, JobKind.REFRESH)
+            await enqueue_many(session, draft, jobs, max_attempts=self.max_attempts)
+            await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
             record_for(
                 session, draft, AuditKind.RETRIED, user, tier=plan.tier, images=[v.number for v in again]
             )
-        self.generator.wake()
+        self.doorbell.ring()
         return Done("Trying again.", draft_id)
 
     async def reject(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
@@ -426,8 +431,8 @@ class DraftService:
             if not await self._advance(session, draft, DraftStatus.REVIEWING, DraftStatus.REJECTED):
                 return self._refuse(session, draft, user, "reject", _LOST_RACE)
             record_for(session, draft, AuditKind.REJECTED, user)
-            await self.generator.enqueue(session, draft, JobKind.REFRESH)
-        self.generator.wake()
+            await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
+        self.doorbell.ring()
         return Done("Rejected. No 4K will be made.", draft_id)
 
     # --- helpers -----------------------------------------------------------------------------------
@@ -445,8 +450,15 @@ class DraftService:
                 source_variant_id=source.id,
             )
         )
-        await self.generator.enqueue(session, draft, JobKind.GENERATE, tier=str(tier), number=source.number)
-        await self.generator.enqueue(session, draft, JobKind.REFRESH)
+        await enqueue(
+            session,
+            draft,
+            JobKind.GENERATE,
+            tier=str(tier),
+            number=source.number,
+            max_attempts=self.max_attempts,
+        )
+        await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
 
     async def _tell(self, team_id: str, draft_id: int, user: str, text: str) -> None:
         async with self.sessions() as session:

@@ -10,9 +10,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,14 +18,15 @@ from bot import imaging
 from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import draft_card, image_card
 from bot.destinations import ImageFormat, SafeZone
-from bot.jobs import Handler, PermanentFailure, RetryLater
+from bot.drafts.moves import move_draft
+from bot.jobs import Doorbell, Handler, JobKind, PermanentFailure, RetryLater, enqueue
 from bot.providers.base import BadOutput as ProviderBadOutput
 from bot.providers.base import GenerationRequest, ImageProvider, Refused
 from bot.providers.limits import PerMinute
 from bot.publisher import DraftCard, Publisher
 from bot.tiers import Ratio, Size, Tier
-from bot.workflow import DraftStatus, VariantState, after_variants_settled, transition
-from storage import jobqueue, queries
+from bot.workflow import DraftStatus, VariantState, after_variants_settled
+from storage import queries
 from storage.blobs import BlobNotFound, BlobStore
 from storage.jobqueue import ClaimedJob
 from storage.models import Draft, Variant
@@ -35,21 +34,6 @@ from storage.models import Draft, Variant
 log = logging.getLogger(__name__)
 
 PARENT_WAIT_SECONDS, PARENT_WAIT_STEPS = 3.0, 30
-
-
-class JobKind(StrEnum):
-    ANNOUNCE = "announce_draft"  # post the parent message
-    GENERATE = "generate_image"  # one image at one tier: a 1K variant, the 2K review or the 4K final
-    REFRESH = "refresh_parent"  # bring the parent message up to date
-
-
-async def move_draft(
-    session: AsyncSession, draft: Draft, expected: DraftStatus, new: DraftStatus, **values: object
-) -> bool:
-    """The one way a draft changes status: a move the state machine allows (anything else is a developer
-    error and raises), made as a compare-and-set, so of two concurrent moves exactly one wins."""
-    transition(expected, new)
-    return await queries.set_draft_status(session, draft.team_id, draft.id, expected, new, **values)
 
 
 @dataclass(frozen=True)
@@ -76,12 +60,12 @@ class Generator:
         blobs: BlobStore,
         pool: imaging.ImagingPool,
         publisher: Publisher,
+        doorbell: Doorbell,
         *,
         provider_concurrency: int,
         images_per_minute: int = 0,
         max_pixels: int,
         max_attempts: int,
-        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.sessions = sessions
         self.provider = provider
@@ -90,7 +74,7 @@ class Generator:
         self.publisher = publisher
         self.max_pixels = max_pixels
         self.max_attempts = max_attempts
-        self.wake = wake
+        self.doorbell = doorbell
         self._provider_slots = asyncio.Semaphore(provider_concurrency)
         self._pace = PerMinute(images_per_minute)
 
@@ -101,31 +85,6 @@ class Generator:
             JobKind.GENERATE: self.generate,
             JobKind.REFRESH: self.refresh,
         }
-
-    async def enqueue(self, session: AsyncSession, draft: Draft, kind: JobKind, **payload: object) -> None:
-        """Ask for a job in the caller's transaction. Parent refreshes collapse into one queued job."""
-        dedupe = f"refresh:{draft.id}" if kind is JobKind.REFRESH else None
-        await jobqueue.enqueue(
-            session,
-            team_id=draft.team_id,
-            kind=kind,
-            payload={"draft_id": draft.id, **payload},
-            draft_id=draft.id,
-            max_attempts=self.max_attempts,
-            dedupe_key=dedupe,
-        )
-
-    async def enqueue_many(
-        self, session: AsyncSession, draft: Draft, jobs: list[tuple[JobKind, dict[str, object]]]
-    ) -> None:
-        """Several jobs for one draft in one statement (the ack of `/draft` waits for this commit)."""
-        await jobqueue.enqueue_many(
-            session,
-            team_id=draft.team_id,
-            draft_id=draft.id,
-            max_attempts=self.max_attempts,
-            jobs=[(str(kind), {"draft_id": draft.id, **payload}) for kind, payload in jobs],
-        )
 
     # --- jobs --------------------------------------------------------------------------------------
 
@@ -148,8 +107,8 @@ class Generator:
                 ts=ref.ts,
             )
             # Variants finished before the parent existed could not say so on it.
-            await self.enqueue(session, draft, JobKind.REFRESH)
-        self.wake()
+            await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
+        self.doorbell.ring()
 
     async def refresh(self, job: ClaimedJob) -> None:
         async with self.sessions() as session:
@@ -331,13 +290,13 @@ class Generator:
                 await self._settle_variants(session, draft)
             elif tier is Tier.FINAL:
                 await move_draft(session, draft, DraftStatus.APPROVED, DraftStatus.FINAL)
-            await self.enqueue(session, draft, JobKind.REFRESH)
+            await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
         if tier is Tier.EXPLORE:
             try:
                 await self.publisher.invite_votes(ref)
             except Exception:  # a convenience: people can still add the reaction themselves
                 log.warning("could not add the vote emoji to variant %s of draft %s", number, job.payload)
-        self.wake()
+        self.doorbell.ring()
 
     async def _settle_variants(self, session: AsyncSession, draft: Draft) -> None:
         """When the last 1K variant settles, open voting (or fail the draft if none made it)."""
@@ -389,7 +348,7 @@ class Generator:
             await self._after_variant_lost(session, draft, Tier(variant.tier), text)
             card = await draft_card(session, await self._reload(session, draft))
         await self.publisher.post_notice(card, text)
-        self.wake()
+        self.doorbell.ring()
 
     async def give_up(self, job: ClaimedJob, reason: str) -> None:
         """The job runner ran out of attempts (or met a permanent error): record it and say so."""
@@ -440,7 +399,7 @@ class Generator:
             card = await draft_card(session, await self._reload(session, draft))
         if card.parent:
             await self.publisher.post_notice(card, text)
-        self.wake()
+        self.doorbell.ring()
 
     async def _after_variant_lost(self, session: AsyncSession, draft: Draft, tier: Tier, text: str) -> None:
         if tier is Tier.EXPLORE:
@@ -455,7 +414,7 @@ class Generator:
                     SYSTEM,
                     reason=text,
                 )
-        await self.enqueue(session, draft, JobKind.REFRESH)
+        await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
 
     # --- helpers -----------------------------------------------------------------------------------
 
