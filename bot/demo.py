@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import audit, imaging
 from bot.command import DraftRequest, help_text, parse
 from bot.config import Settings
+from bot.drafts import ReactionEvent
 from bot.errors import UserInputError
 from bot.publisher import RecordingPublisher
 from bot.runtime import build_runtime
@@ -58,14 +59,10 @@ async def run_demo(settings: Settings, text: str, *, out_dir: Path | None = None
             print("no variant could be generated; see the audit trail")
             return 1
         for voter, variant in zip(TEAMMATES, [posted[0], posted[-1], posted[-1]], strict=True):
-            await drafts.reaction_added(
-                team_id=TEAM,
-                channel=CHANNEL,
-                ts=str(variant.slack_ts),
-                user=voter,
-                emoji=settings.vote_emoji,
-                bot_user=None,
+            vote = ReactionEvent(
+                team_id=TEAM, channel=CHANNEL, ts=str(variant.slack_ts), user=voter, emoji=settings.vote_emoji
             )
+            await drafts.reaction_added(vote, bot_user=None)
         outcome = await drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQUESTER)
         print(f"→ upgrade: {outcome.reason if isinstance(outcome, Refusal) else outcome.message}")
         await runtime.drain()

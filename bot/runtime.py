@@ -22,7 +22,7 @@ from bot.drafts import DraftService
 from bot.errors import MissingSetting
 from bot.generation import Generator
 from bot.imaging import ImagingPool
-from bot.jobs import JobRunner, default_worker_id
+from bot.jobs import Doorbell, JobRunner, default_worker_id
 from bot.providers import build_provider
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
@@ -110,12 +110,14 @@ async def build_runtime(
     pool = ImagingPool(settings.imaging_threads)
     image_provider = provider(settings, pool)
     blobs = FileBlobStore(settings.blob_dir)
+    doorbell = Doorbell()  # rung by whatever enqueues jobs, waited on by the runner
     generator = Generator(
         sessions,
         image_provider,
         blobs,
         pool,
         publisher,
+        doorbell,
         provider_concurrency=settings.provider_concurrency,
         images_per_minute=settings.images_per_minute,
         max_pixels=settings.max_reference_pixels,
@@ -129,13 +131,14 @@ async def build_runtime(
         concurrency=settings.job_concurrency,
         on_give_up=generator.give_up,
         clock=clock or utcnow,
+        doorbell=doorbell,
     )
-    generator.wake = runner.wake
     drafts = DraftService(
         sessions,
-        generator,
+        doorbell,
         publisher,
         Policy(approvers=settings.approvers, allow_self_approval=settings.allow_self_approval),
+        max_attempts=settings.job_max_attempts,
         vote_emoji=settings.vote_emoji,
         approve_emoji=settings.approve_emoji,
     )

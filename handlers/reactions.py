@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.drafts import DraftService
+from bot.drafts import DraftService, ReactionEvent
 from handlers.shared import slack_id
 
 REACTION_ADDED, REACTION_REMOVED = "reaction_added", "reaction_removed"
@@ -25,37 +25,39 @@ _SLACK_TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 def register(app: AsyncApp, drafts: DraftService) -> None:
     @app.event(REACTION_ADDED)
     async def reaction_added(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
-        if target := _target(event, body, context):
-            await drafts.reaction_added(**target, bot_user=context.bot_user_id)
+        if reaction := _target(event, body, context):
+            await drafts.reaction_added(reaction, bot_user=context.bot_user_id)
 
     @app.event(REACTION_REMOVED)
     async def reaction_removed(
         event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        if target := _target(event, body, context):
-            await drafts.reaction_removed(**target, bot_user=context.bot_user_id)
+        if reaction := _target(event, body, context):
+            await drafts.reaction_removed(reaction, bot_user=context.bot_user_id)
 
 
-def _target(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> dict[str, str] | None:
-    """The vote's fields, or None when the reaction isn't on a message or a field is missing or malformed."""
+def _target(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> ReactionEvent | None:
+    """The reaction, or None when it isn't on a message or a field is missing or malformed."""
     item = event.get("item")
     if not isinstance(item, dict) or item.get("type") != "message":
         return None  # reactions on files and file comments are not votes
-    event_id = slack_id(body.get("event_id"))
-    values = {
-        "team_id": slack_id(context.team_id) or slack_id(body.get("team_id")),
-        "channel": slack_id(item.get("channel")),
-        "ts": _timestamp(item.get("ts")),
-        "user": slack_id(event.get("user")),
-        "emoji": event.get("reaction"),
-        "dedupe_key": f"event:{event_id}" if event_id else None,
-        "event_ts": _timestamp(event.get("event_ts")),
-    }
-    if not all(
-        isinstance(values[key], str) and values[key] for key in ("team_id", "channel", "ts", "user", "emoji")
-    ):
+    team_id = slack_id(context.team_id) or slack_id(body.get("team_id"))
+    channel = slack_id(item.get("channel"))
+    ts = _timestamp(item.get("ts"))
+    user = slack_id(event.get("user"))
+    emoji = event.get("reaction")
+    if not (team_id and channel and ts and user and isinstance(emoji, str) and emoji):
         return None
-    return {key: str(value) for key, value in values.items() if value is not None}
+    event_id = slack_id(body.get("event_id"))
+    return ReactionEvent(
+        team_id=team_id,
+        channel=channel,
+        ts=ts,
+        user=user,
+        emoji=emoji,
+        dedupe_key=f"event:{event_id}" if event_id else None,
+        event_ts=_timestamp(event.get("event_ts")),
+    )
 
 
 def _timestamp(value: object) -> str | None:

@@ -707,7 +707,7 @@ async def test_an_unreadable_reference_is_a_permanent_failure(runtime: Runtime) 
     key = await runtime.blobs.put(b"not a jpeg at all", content_type="image/jpeg")
     source = Variant(tier=Tier.EXPLORE, number=3, blob_key=key, sha256=None)
     with pytest.raises(PermanentFailure, match="1K image 3 this upgrade starts from can't be read"):
-        await runtime.generator._reference(source)
+        await runtime.generator.making.reference(source)
 
 
 async def test_a_corrupt_winner_fails_the_upgrade_with_a_clear_message(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.jobs import Backoff, JobRunner, PermanentFailure, RetryLater
+from bot.jobs import Backoff, Doorbell, JobRunner, PermanentFailure, RetryLater
 from bot.providers.base import RateLimited, Refused
 from storage import jobqueue
 from storage.db import create_engine, session_factory, upgrade
@@ -415,6 +415,25 @@ async def test_run_forever_refills_slots_without_waiting_for_the_batch(
     stop.set()
     await asyncio.wait_for(worker, timeout=5)
     assert sorted(done) == ["late", "q1", "q2", "q3", "slow"]
+
+
+async def test_a_ring_of_the_shared_doorbell_wakes_an_idle_runner(sessions: Sessions, clock: Clock) -> None:
+    """What enqueues jobs gets the runner's doorbell at construction, not the runner: ringing it is enough."""
+    bell = Doorbell()
+    done = asyncio.Event()
+
+    async def handler(job: ClaimedJob) -> None:
+        done.set()
+
+    jobs = runner(sessions, clock, {"work": handler}, poll_interval=5, doorbell=bell)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(jobs.run_forever(stop))
+    await asyncio.sleep(0.1)  # idle: claimed nothing, now waiting up to the 5 s poll interval
+    await enqueue(sessions, clock)
+    bell.ring()
+    await asyncio.wait_for(done.wait(), timeout=2)
+    stop.set()
+    await asyncio.wait_for(worker, timeout=5)
 
 
 async def test_stopping_cancels_jobs_past_the_grace_period_and_hands_them_back(

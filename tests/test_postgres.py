@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from bot import audit
 from bot.config import Settings
-from bot.drafts import Done
+from bot.drafts import Done, ReactionEvent
 from bot.errors import UnknownDraft
 from bot.publisher import DraftCard, ImageCard, MessageRef, RecordingPublisher
 from bot.runtime import Runtime, build_runtime
@@ -452,7 +452,8 @@ async def test_simultaneous_votes_by_one_person_keep_the_latest(
 
     def react(rt: Runtime, number: int, at: str) -> Awaitable[object]:
         return rt.drafts.reaction_added(
-            team_id=TEAM, channel=CHANNEL, ts=ts[number], user="U1", emoji="+1", bot_user=None, event_ts=at
+            ReactionEvent(team_id=TEAM, channel=CHANNEL, ts=ts[number], user="U1", emoji="+1", event_ts=at),
+            bot_user=None,
         )
 
     async def race(
@@ -503,14 +504,16 @@ async def test_many_voters_at_once(runtime: Runtime, second_runtime: Runtime, cl
             rt = runtime if (i + j) % 2 else second_runtime
             calls.append(
                 rt.drafts.reaction_added(
-                    team_id=TEAM,
-                    channel=CHANNEL,
-                    ts=ts[number],
-                    user=user,
-                    emoji="+1",
+                    ReactionEvent(
+                        team_id=TEAM,
+                        channel=CHANNEL,
+                        ts=ts[number],
+                        user=user,
+                        emoji="+1",
+                        event_ts=f"300.{j}",
+                        dedupe_key=f"event:{user}:{j}",
+                    ),
                     bot_user=None,
-                    event_ts=f"300.{j}",
-                    dedupe_key=f"event:{user}:{j}",
                 )
             )
             expected[user] = number
@@ -532,7 +535,7 @@ async def test_a_vote_cast_while_voting_closes_is_counted_or_refused(
 
     def react(user: str) -> Awaitable[object]:
         return second_runtime.drafts.reaction_added(
-            team_id=TEAM, channel=CHANNEL, ts=ts[2], user=user, emoji="+1", bot_user=None
+            ReactionEvent(team_id=TEAM, channel=CHANNEL, ts=ts[2], user=user, emoji="+1"), bot_user=None
         )
 
     async with runtime.engine.connect() as holder:
@@ -628,17 +631,14 @@ async def test_two_teams_share_a_database_and_nothing_else(runtime: Runtime, clo
         for key in ("event:Ev1", "event:Ev2"):  # the same Slack event ids in both workspaces
             number = 1 if key.endswith("1") else 2
             await runtime.drafts.reaction_added(
-                team_id=team,
-                channel=CHANNEL,
-                ts=ts[number],
-                user="U1",
-                emoji="+1",
+                ReactionEvent(
+                    team_id=team, channel=CHANNEL, ts=ts[number], user="U1", emoji="+1", dedupe_key=key
+                ),
                 bot_user=None,
-                dedupe_key=key,
             )
     assert (
         await runtime.drafts.reaction_added(
-            team_id="T2", channel=CHANNEL, ts=our_ts[1], user="U9", emoji="+1", bot_user=None
+            ReactionEvent(team_id="T2", channel=CHANNEL, ts=our_ts[1], user="U9", emoji="+1"), bot_user=None
         )
         is None
     )

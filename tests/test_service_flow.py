@@ -16,7 +16,7 @@ import pytest
 from bot import audit, imaging
 from bot.command import DraftRequest, parse
 from bot.config import Settings
-from bot.drafts import Done
+from bot.drafts import Done, ReactionEvent
 from bot.providers.base import GeneratedImage, GenerationRequest, Refused, Unavailable
 from bot.providers.local import LocalProvider
 from bot.publisher import RecordingPublisher
@@ -47,10 +47,10 @@ async def variant_ts(runtime: Runtime, draft_id: int, tier: Tier = Tier.EXPLORE)
 
 
 async def vote(runtime: Runtime, ts: str, user: str, *, remove: bool = False, emoji: str = "+1") -> object:
-    kwargs = dict(team_id=TEAM, channel=CHANNEL, ts=ts, user=user, emoji=emoji, bot_user="UBOT")
+    event = ReactionEvent(team_id=TEAM, channel=CHANNEL, ts=ts, user=user, emoji=emoji)
     if remove:
-        return await runtime.drafts.reaction_removed(**kwargs)  # type: ignore[arg-type]
-    return await runtime.drafts.reaction_added(**kwargs)  # type: ignore[arg-type]
+        return await runtime.drafts.reaction_removed(event, bot_user="UBOT")
+    return await runtime.drafts.reaction_added(event, bot_user="UBOT")
 
 
 async def status(runtime: Runtime, draft_id: int) -> str:
@@ -323,7 +323,7 @@ async def test_teams_never_see_each_other(runtime: Runtime, clock: FakeClock) ->
     await drain(runtime, clock)
     ts = (await variant_ts(runtime, draft_id))[1]
     other = await runtime.drafts.reaction_added(
-        team_id="T2", channel=CHANNEL, ts=ts, user="U1", emoji="+1", bot_user=None
+        ReactionEvent(team_id="T2", channel=CHANNEL, ts=ts, user="U1", emoji="+1"), bot_user=None
     )
     assert other is None
     from bot.errors import UnknownDraft
@@ -341,7 +341,8 @@ async def test_out_of_order_reactions_keep_the_latest_intent(runtime: Runtime, c
     async def react(user: str, number: int, at: str, *, remove: bool = False) -> None:
         handle = runtime.drafts.reaction_removed if remove else runtime.drafts.reaction_added
         await handle(
-            team_id=TEAM, channel=CHANNEL, ts=ts[number], user=user, emoji="+1", bot_user=None, event_ts=at
+            ReactionEvent(team_id=TEAM, channel=CHANNEL, ts=ts[number], user=user, emoji="+1", event_ts=at),
+            bot_user=None,
         )
 
     # U1 voted 1 then 2, but the deliveries arrive the other way round.
@@ -358,10 +359,13 @@ async def test_a_redelivered_event_changes_nothing(runtime: Runtime, clock: Fake
     draft_id = await new_draft(runtime, "a kettle for feed post --n 2")
     await drain(runtime, clock)
     ts = await variant_ts(runtime, draft_id)
-    first = dict(team_id=TEAM, channel=CHANNEL, user="U1", emoji="+1", bot_user=None)
-    await runtime.drafts.reaction_added(ts=ts[1], dedupe_key="event:Ev1", **first)  # type: ignore[arg-type]
-    await runtime.drafts.reaction_added(ts=ts[2], dedupe_key="event:Ev2", **first)  # type: ignore[arg-type]
-    again = await runtime.drafts.reaction_added(ts=ts[1], dedupe_key="event:Ev1", **first)  # type: ignore[arg-type]
+    first = ReactionEvent(
+        team_id=TEAM, channel=CHANNEL, ts=ts[1], user="U1", emoji="+1", dedupe_key="event:Ev1"
+    )
+    second = replace(first, ts=ts[2], dedupe_key="event:Ev2")
+    await runtime.drafts.reaction_added(first, bot_user=None)
+    await runtime.drafts.reaction_added(second, bot_user=None)
+    again = await runtime.drafts.reaction_added(first, bot_user=None)
     assert getattr(again, "why_ignored", "") == "already processed"
     async with runtime.sessions() as session:
         assert await queries.votes_of(session, TEAM, draft_id) == {"U1": 2}
@@ -418,8 +422,8 @@ async def test_a_failed_review_is_retried_at_2k(
 
 
 async def test_every_status_change_goes_through_the_state_machine(runtime: Runtime, clock: FakeClock) -> None:
+    from bot.drafts import move_draft
     from bot.errors import IllegalTransition
-    from bot.generation import move_draft
     from bot.workflow import DraftStatus
 
     draft_id = await new_draft(runtime, "a bell for feed post --n 1")

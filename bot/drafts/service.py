@@ -1,40 +1,37 @@
 """What people do to drafts: ask for one, vote, upgrade, break a tie, approve, reject.
 
 Each action is one transaction: read the state, ask :mod:`bot.workflow` what to do, write the change,
-its audit event and the jobs it needs together. Publishing happens in jobs, after the commit.
+its audit event and the jobs it needs together. Publishing happens in jobs, after the commit. A vote is
+counted by :mod:`bot.drafts.votes`.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import time
 from collections import Counter
-from dataclasses import dataclass
 
 from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import AuditKind, record, record_for
 from bot.cards import draft_card, draft_view
 from bot.command import DraftRequest
+from bot.drafts.moves import move_draft
+from bot.drafts.results import ActionResult, Done
+from bot.drafts.votes import Ballot, ReactionEvent, same_emoji
 from bot.errors import UnknownDraft
-from bot.generation import Generator, JobKind, move_draft
+from bot.jobs import Doorbell, JobKind, enqueue, enqueue_many
 from bot.publisher import Publisher
 from bot.tiers import Tier
 from bot.workflow import (
     DraftStatus,
     Policy,
-    Reaction,
     Refusal,
     TieBreakNeeded,
     Upgrade,
     VariantState,
-    VoteChange,
     VoteDecision,
-    current_vote,
-    decide_reaction,
     decide_retry,
     decide_tie_break,
     decide_upgrade,
@@ -42,50 +39,33 @@ from bot.workflow import (
     may_reject,
 )
 from storage import queries
-from storage.models import Draft, ProcessedRequest, Variant, Vote, VoteReaction
+from storage.models import Draft, Variant
 
 log = logging.getLogger(__name__)
-
-SKIN_TONE = "::skin-tone-"
-EMOJI_ALIASES = {"thumbsup": "+1", "thumbs_up": "+1", "heavy_check_mark": "white_check_mark"}
-
-
-def same_emoji(reaction: str, configured: str) -> bool:
-    """``+1::skin-tone-3`` and ``thumbsup`` are the same vote as ``+1``."""
-    base = reaction.split(SKIN_TONE, 1)[0]
-    return EMOJI_ALIASES.get(base, base) == EMOJI_ALIASES.get(configured, configured)
-
-
-@dataclass(frozen=True)
-class Done:
-    """The action happened; ``message`` tells the person who asked (ephemeral)."""
-
-    message: str
-    draft_id: int
-
-
-ActionResult = Done | Refusal
 
 
 class DraftService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        generator: Generator,
+        doorbell: Doorbell,
         publisher: Publisher,
         policy: Policy,
         *,
+        max_attempts: int,
         vote_emoji: str,
         approve_emoji: str,
         rng: random.Random | None = None,
     ) -> None:
         self.sessions = sessions
-        self.generator = generator
+        self.doorbell = doorbell
+        self.max_attempts = max_attempts
         self.publisher = publisher
         self.policy = policy
         self.vote_emoji = vote_emoji
         self.approve_emoji = approve_emoji
         self._rng = rng or random.SystemRandom()
+        self._ballot = Ballot(sessions, doorbell, max_attempts=max_attempts)
 
     # --- a new draft -------------------------------------------------------------------------------
 
@@ -143,8 +123,10 @@ class DraftService:
                 hints=request.hints,
             )
             generate = [(JobKind.GENERATE, {"tier": str(Tier.EXPLORE), "number": n}) for n in numbers]
-            await self.generator.enqueue_many(session, draft, [(JobKind.ANNOUNCE, {}), *generate])
-        self.generator.wake()
+            await enqueue_many(
+                session, draft, [(JobKind.ANNOUNCE, {}), *generate], max_attempts=self.max_attempts
+            )
+        self.doorbell.ring()
         return draft.id
 
     async def reject_input(self, *, team_id: str, user: str, text: str, reason: str) -> None:
@@ -157,145 +139,29 @@ class DraftService:
     # --- votes -------------------------------------------------------------------------------------
 
     async def reaction_added(
-        self,
-        *,
-        team_id: str,
-        channel: str,
-        ts: str,
-        user: str,
-        emoji: str,
-        bot_user: str | None,
-        dedupe_key: str | None = None,
-        event_ts: str | None = None,
+        self, event: ReactionEvent, *, bot_user: str | None
     ) -> VoteDecision | ActionResult | None:
-        """A reaction on one of our messages: a vote on a 1K variant, or an approval on the 2K review.
-
-        ``dedupe_key`` (the Slack event id) makes a redelivered event change nothing."""
+        """A reaction on one of our messages: a vote on a 1K variant, or an approval on the 2K review."""
         async with self.sessions() as session:
-            variant = await queries.variant_by_message(session, team_id, channel, ts)
+            variant = await queries.variant_by_message(session, event.team_id, event.channel, event.ts)
         if variant is None:
             return None
-        if variant.tier == Tier.REVIEW and same_emoji(emoji, self.approve_emoji) and user != bot_user:
-            result = await self.approve(team_id=team_id, draft_id=variant.draft_id, user=user)
+        user = event.user
+        if variant.tier == Tier.REVIEW and same_emoji(event.emoji, self.approve_emoji) and user != bot_user:
+            result = await self.approve(team_id=event.team_id, draft_id=variant.draft_id, user=user)
             if isinstance(result, Refusal) and result.code != "wrong_status":
-                await self._tell(team_id, variant.draft_id, user, result.reason)  # no response_url here
+                await self._tell(event.team_id, variant.draft_id, user, result.reason)  # no response_url here
             return result
-        if variant.tier != Tier.EXPLORE or not same_emoji(emoji, self.vote_emoji):
+        if variant.tier != Tier.EXPLORE or not same_emoji(event.emoji, self.vote_emoji):
             return None
-        return await self._vote(
-            team_id, variant, user, bot_user, adding=True, dedupe_key=dedupe_key, event_ts=event_ts
-        )
+        return await self._ballot.count(event, variant, bot_user=bot_user, adding=True)
 
-    async def reaction_removed(
-        self,
-        *,
-        team_id: str,
-        channel: str,
-        ts: str,
-        user: str,
-        emoji: str,
-        bot_user: str | None,
-        dedupe_key: str | None = None,
-        event_ts: str | None = None,
-    ) -> VoteDecision | None:
+    async def reaction_removed(self, event: ReactionEvent, *, bot_user: str | None) -> VoteDecision | None:
         async with self.sessions() as session:
-            variant = await queries.variant_by_message(session, team_id, channel, ts)
-        if variant is None or variant.tier != Tier.EXPLORE or not same_emoji(emoji, self.vote_emoji):
+            variant = await queries.variant_by_message(session, event.team_id, event.channel, event.ts)
+        if variant is None or variant.tier != Tier.EXPLORE or not same_emoji(event.emoji, self.vote_emoji):
             return None
-        return await self._vote(
-            team_id, variant, user, bot_user, adding=False, dedupe_key=dedupe_key, event_ts=event_ts
-        )
-
-    async def _vote(
-        self,
-        team_id: str,
-        variant: Variant,
-        voter: str,
-        bot_user: str | None,
-        *,
-        adding: bool,
-        dedupe_key: str | None,
-        event_ts: str | None,
-    ) -> VoteDecision:
-        for attempt in range(3):  # two reactions by one person at the same instant race for one row
-            try:
-                return await self._vote_once(
-                    team_id, variant, voter, bot_user, adding=adding, dedupe_key=dedupe_key, event_ts=event_ts
-                )
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _vote_once(
-        self,
-        team_id: str,
-        variant: Variant,
-        voter: str,
-        bot_user: str | None,
-        *,
-        adding: bool,
-        dedupe_key: str | None,
-        event_ts: str | None,
-    ) -> VoteDecision:
-        async with self.sessions.begin() as session:
-            # Shared with other votes, exclusive of closing the vote (request_upgrade): a vote either counts
-            # in the tally or sees voting closed, also on PostgreSQL where both run at once.
-            await queries.lock_draft(session, team_id, variant.draft_id, shared=True)
-            draft = await queries.get_draft(session, team_id, variant.draft_id)
-            if draft is None:
-                raise LookupError(f"variant {variant.id} belongs to no draft of team {team_id}")
-            # The person's vote row first: it is their lock (PostgreSQL). Their reactions can't be: one that
-            # another transaction adds meanwhile is neither locked nor seen by that read.
-            vote = await queries.get_vote(session, team_id, draft.id, voter)
-            rows = {
-                row.variant_number: row
-                for row in await queries.reactions_of(session, team_id, draft.id, voter)
-            }
-            reactions = [
-                Reaction(n, _slack_time(r.added_at), _slack_time(r.removed_at)) for n, r in rows.items()
-            ]
-            if dedupe_key is not None:
-                if await queries.already_processed(session, team_id, dedupe_key):
-                    current = current_vote(reactions)
-                    return VoteDecision(VoteChange.IGNORED, current, current, "already processed")
-                # Recorded with the vote it causes: both land, or neither does and a redelivery may try again.
-                session.add(ProcessedRequest(team_id=team_id, key=dedupe_key))
-            at = _slack_time(event_ts) or time.time()
-            decision = decide_reaction(
-                draft_view(draft), voter, variant.number, reactions, added=adding, at=at, bot_user=bot_user
-            )
-            if decision.reaction is None:  # ignored: the bot's own, voting closed, no such variant
-                return decision
-            row = rows.get(variant.number) or VoteReaction(
-                team_id=team_id, draft_id=draft.id, voter_id=voter, variant_number=variant.number
-            )
-            row.added_at = _ts(decision.reaction.added_at)
-            row.removed_at = _ts(decision.reaction.removed_at)
-            session.add(row)
-            if vote is None:  # their first: a concurrent first vote makes one of us retry (IntegrityError)
-                session.add(
-                    Vote(team_id=team_id, draft_id=draft.id, voter_id=voter, variant_number=decision.variant)
-                )
-            else:
-                vote.variant_number = decision.variant
-            # Every counted reaction is kept, with Slack's time: sorted by it, the trail is the true history
-            # even when deliveries arrived out of order.
-            record_for(
-                session,
-                draft,
-                AuditKind.VOTE if adding else AuditKind.UNVOTE,
-                voter,
-                variant=variant.number,
-                event_ts=event_ts,
-                previous=decision.previous,
-                now=decision.variant,
-            )
-            if decision.change is VoteChange.UNCHANGED:
-                return decision
-            await self.generator.enqueue(session, draft, JobKind.REFRESH)
-        self.generator.wake()
-        return decision
+        return await self._ballot.count(event, variant, bot_user=bot_user, adding=False)
 
     # --- upgrade to 2K -----------------------------------------------------------------------------
 
@@ -359,7 +225,7 @@ class DraftService:
             tally=upgrade.counts,
             chosen_by_requester=upgrade.chosen_by_requester,
         )
-        self.generator.wake()
+        self.doorbell.ring()
         return Done(
             f"Voting closed. Variant {upgrade.winner} is being regenerated at 2K for review.", draft.id
         )
@@ -378,7 +244,7 @@ class DraftService:
                 return self._refuse(session, draft, user, "approve", _LOST_RACE)
             await self._regenerate(session, draft, review, Tier.FINAL)
             record_for(session, draft, AuditKind.APPROVED, user, variant=review.number)
-        self.generator.wake()
+        self.doorbell.ring()
         return Done("Approved. The 4K final is on its way.", draft_id)
 
     async def retry(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
@@ -409,12 +275,12 @@ class DraftService:
             jobs = [(JobKind.GENERATE, {"tier": image.tier, "number": image.number}) for image in again]
             if not draft.parent_ts:  # the parent was never posted: post it first
                 jobs.insert(0, (JobKind.ANNOUNCE, {}))
-            await self.generator.enqueue_many(session, draft, jobs)
-            await self.generator.enqueue(session, draft, JobKind.REFRESH)
+            await enqueue_many(session, draft, jobs, max_attempts=self.max_attempts)
+            await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
             record_for(
                 session, draft, AuditKind.RETRIED, user, tier=plan.tier, images=[v.number for v in again]
             )
-        self.generator.wake()
+        self.doorbell.ring()
         return Done("Trying again.", draft_id)
 
     async def reject(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
@@ -426,8 +292,8 @@ class DraftService:
             if not await self._advance(session, draft, DraftStatus.REVIEWING, DraftStatus.REJECTED):
                 return self._refuse(session, draft, user, "reject", _LOST_RACE)
             record_for(session, draft, AuditKind.REJECTED, user)
-            await self.generator.enqueue(session, draft, JobKind.REFRESH)
-        self.generator.wake()
+            await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
+        self.doorbell.ring()
         return Done("Rejected. No 4K will be made.", draft_id)
 
     # --- helpers -----------------------------------------------------------------------------------
@@ -445,8 +311,15 @@ class DraftService:
                 source_variant_id=source.id,
             )
         )
-        await self.generator.enqueue(session, draft, JobKind.GENERATE, tier=str(tier), number=source.number)
-        await self.generator.enqueue(session, draft, JobKind.REFRESH)
+        await enqueue(
+            session,
+            draft,
+            JobKind.GENERATE,
+            tier=str(tier),
+            number=source.number,
+            max_attempts=self.max_attempts,
+        )
+        await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
 
     async def _tell(self, team_id: str, draft_id: int, user: str, text: str) -> None:
         async with self.sessions() as session:
@@ -502,18 +375,6 @@ _RETRIABLE = {
     Tier.REVIEW: {VariantState.FAILED, VariantState.REFUSED},
     Tier.FINAL: {VariantState.FAILED, VariantState.REFUSED},
 }
-
-
-def _slack_time(ts: str | None) -> float | None:
-    """Slack's ``event_ts`` ("1700000000.123456") in seconds; a float keeps the microseconds at this scale."""
-    try:
-        return float(ts) if ts else None
-    except ValueError:
-        return None
-
-
-def _ts(at: float | None) -> str | None:
-    return None if at is None else f"{at:.6f}"
 
 
 _NO_REVIEW = Refusal("There is no 2K review to approve yet.", "review_not_ready")

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import DraftbotError, PermanentFailure, RetryLater, Transient
+from bot.jobs.doorbell import Doorbell
 from storage import jobqueue
 from storage.jobqueue import ClaimedJob
 from storage.models import utcnow
@@ -98,6 +99,7 @@ class JobRunner:
         backoff: Backoff | None = None,
         on_give_up: GiveUpHook | None = None,
         poll_interval: float = 0.5,
+        doorbell: Doorbell | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -110,12 +112,12 @@ class JobRunner:
         self._backoff = backoff or Backoff()
         self._on_give_up = on_give_up
         self._poll_interval = poll_interval
-        self._wake = asyncio.Event()
+        self.doorbell = doorbell or Doorbell()
         self._in_flight: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
-        """Tell a sleeping :meth:`run_forever` that a job was just enqueued."""
-        self._wake.set()
+        """Tell a sleeping :meth:`run_forever` that a job was just enqueued (rings :attr:`doorbell`)."""
+        self.doorbell.ring()
 
     async def run_once(self) -> int:
         """Claim up to the free slots, run those jobs concurrently, and return how many ran."""
@@ -157,7 +159,7 @@ class JobRunner:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _claim(self, slots: int) -> list[ClaimedJob]:
-        self._wake.clear()  # before claiming: a wake during the claim must not be lost
+        self.doorbell.clear()  # before claiming: a wake during the claim must not be lost
         if slots < 1:
             return []
         return await jobqueue.claim(
@@ -177,7 +179,7 @@ class JobRunner:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Sleep until woken, stopped, a slot frees up, or the poll interval passes."""
-        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        waiters = [asyncio.create_task(self.doorbell.wait()), asyncio.create_task(stop.wait())]
         try:
             await asyncio.wait(
                 [*waiters, *self._in_flight], timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED

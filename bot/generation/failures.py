@@ -1,0 +1,142 @@
+"""The failure policy: what a refused image, or a job that gave up, means for its draft, and who is told.
+
+A lost 1K variant may still leave voting to open (or fail the draft when it was the last); a lost 2K review
+or 4K final fails the draft. Either way the parent is refreshed and the thread says why.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.audit import SYSTEM, AuditKind, record_for
+from bot.cards import draft_card
+from bot.drafts.moves import move_draft
+from bot.generation.lookup import image_of, reloaded
+from bot.generation.posting import settle_variants
+from bot.jobs import Doorbell, JobKind, enqueue
+from bot.providers.base import Refused
+from bot.publisher import Publisher
+from bot.tiers import Tier
+from bot.workflow import DraftStatus, VariantState
+from storage import queries
+from storage.jobqueue import ClaimedJob
+from storage.models import Draft, Variant
+
+log = logging.getLogger(__name__)
+
+
+class Failures:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        publisher: Publisher,
+        doorbell: Doorbell,
+        *,
+        max_attempts: int,
+    ) -> None:
+        self.sessions = sessions
+        self.publisher = publisher
+        self.doorbell = doorbell
+        self.max_attempts = max_attempts
+
+    async def refused(self, draft: Draft, variant: Variant, refusal: Refused) -> None:
+        """The provider's safety system refused the image: record it, settle the draft, say why."""
+        what = _describe(Tier(variant.tier), variant.number)
+        category = f" (category: {refusal.category})" if refusal.category else ""
+        text = (
+            f"{what} was refused by {refusal.provider or 'the provider'}'s safety system{category}: "
+            f"{refusal.message} Edit the prompt and try again with a new `/draft`."
+        )
+        async with self.sessions.begin() as session:
+            if not await queries.set_variant(
+                session, variant.id, VariantState.PENDING, status=VariantState.REFUSED, error=text
+            ):
+                return
+            record_for(
+                session,
+                draft,
+                AuditKind.GENERATION_REFUSED,
+                SYSTEM,
+                tier=variant.tier,
+                number=variant.number,
+                provider=refusal.provider,
+                category=refusal.category,
+                stage=refusal.stage,
+                message=refusal.message,
+            )
+            await self._after_variant_lost(session, draft, Tier(variant.tier), text)
+            card = await draft_card(session, await reloaded(session, draft))
+        await self.publisher.post_notice(card, text)
+        self.doorbell.ring()
+
+    async def give_up(self, job: ClaimedJob, reason: str) -> None:
+        """The job runner ran out of attempts (or met a permanent error): record it and say so."""
+        async with self.sessions.begin() as session:
+            draft = await queries.get_draft(session, job.team_id, int(str(job.payload["draft_id"])))
+            if draft is None:
+                return
+            if job.kind == JobKind.GENERATE:
+                tier, number = image_of(job)
+                variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
+                if variant is None or VariantState(variant.status).is_settled:
+                    return
+                text = f"{_describe(tier, number)} could not be made: {reason}"
+                await queries.set_variant(
+                    session, variant.id, variant.status, status=VariantState.FAILED, error=reason
+                )
+                record_for(
+                    session,
+                    draft,
+                    AuditKind.GENERATION_FAILED,
+                    SYSTEM,
+                    tier=tier,
+                    number=number,
+                    reason=reason,
+                    attempts=job.attempts,
+                )
+                await self._after_variant_lost(session, draft, tier, text)
+            elif job.kind == JobKind.ANNOUNCE:
+                text = f"The draft could not be posted: {reason}"
+                if await move_draft(
+                    session,
+                    draft,
+                    DraftStatus.GENERATING,
+                    DraftStatus.FAILED,
+                    failure_reason=text,
+                ):
+                    record_for(
+                        session,
+                        draft,
+                        AuditKind.DRAFT_FAILED,
+                        SYSTEM,
+                        reason=reason,
+                    )
+                return
+            else:
+                log.warning("job %s (%s) for draft %s gave up: %s", job.id, job.kind, draft.id, reason)
+                return
+            card = await draft_card(session, await reloaded(session, draft))
+        if card.parent:
+            await self.publisher.post_notice(card, text)
+        self.doorbell.ring()
+
+    async def _after_variant_lost(self, session: AsyncSession, draft: Draft, tier: Tier, text: str) -> None:
+        if tier is Tier.EXPLORE:
+            await settle_variants(session, draft)
+        else:
+            stage = DraftStatus.REVIEWING if tier is Tier.REVIEW else DraftStatus.APPROVED
+            if await move_draft(session, draft, stage, DraftStatus.FAILED, failure_reason=text):
+                record_for(
+                    session,
+                    draft,
+                    AuditKind.DRAFT_FAILED,
+                    SYSTEM,
+                    reason=text,
+                )
+        await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
+
+
+def _describe(tier: Tier, number: int) -> str:
+    return {Tier.EXPLORE: f"Variant {number}", Tier.REVIEW: "The 2K review", Tier.FINAL: "The 4K final"}[tier]

@@ -1,0 +1,86 @@
+"""The generation jobs, by kind: which handler runs each, and who hears when one gives up.
+
+A variant's path reads top to bottom: :meth:`Generator.generate` reads the job's image, the maker makes
+and stores it (or hands back a refusal for the failure policy), and the poster posts it and settles
+what it settles.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.errors import PermanentFailure
+from bot.generation.failures import Failures
+from bot.generation.lookup import draft_of, image_of
+from bot.generation.making import Maker
+from bot.generation.posting import Poster
+from bot.imaging import ImagingPool
+from bot.jobs import Doorbell, Handler, JobKind
+from bot.providers.base import ImageProvider
+from bot.publisher import Publisher
+from bot.workflow import DraftStatus, VariantState
+from storage import queries
+from storage.blobs import BlobStore
+from storage.jobqueue import ClaimedJob
+from storage.models import Variant
+
+
+class Generator:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        provider: ImageProvider,
+        blobs: BlobStore,
+        pool: ImagingPool,
+        publisher: Publisher,
+        doorbell: Doorbell,
+        *,
+        provider_concurrency: int,
+        images_per_minute: int = 0,
+        max_pixels: int,
+        max_attempts: int,
+    ) -> None:
+        self.sessions = sessions
+        self.making = Maker(
+            sessions,
+            provider,
+            blobs,
+            pool,
+            provider_concurrency=provider_concurrency,
+            images_per_minute=images_per_minute,
+            max_pixels=max_pixels,
+        )
+        self.posting = Poster(sessions, blobs, publisher, doorbell, max_attempts=max_attempts)
+        self.failures = Failures(sessions, publisher, doorbell, max_attempts=max_attempts)
+
+    @property
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            JobKind.ANNOUNCE: self.posting.announce,
+            JobKind.GENERATE: self.generate,
+            JobKind.REFRESH: self.posting.refresh,
+        }
+
+    async def generate(self, job: ClaimedJob) -> None:
+        """One image: made (unless a previous attempt made it), then posted. Re-running it is safe."""
+        tier, number = image_of(job)
+        async with self.sessions() as session:
+            draft = await draft_of(session, job)
+            variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
+            if variant is None:
+                raise PermanentFailure(f"draft {draft.id} has no {tier} image {number}")
+            if VariantState(variant.status).is_settled or DraftStatus(draft.status).is_terminal:
+                return
+            source = (
+                await session.get(Variant, variant.source_variant_id) if variant.source_variant_id else None
+            )
+        if variant.status == VariantState.PENDING:
+            refusal = await self.making.make(draft, variant, source)
+            if refusal is not None:
+                await self.failures.refused(draft, variant, refusal)
+                return  # refused: told and recorded
+        await self.posting.post_image(job, tier, number)
+
+    async def give_up(self, job: ClaimedJob, reason: str) -> None:
+        """The job runner's give-up hook: the failure policy decides what it means for the draft."""
+        await self.failures.give_up(job, reason)
