@@ -42,7 +42,7 @@ async def run_demo(settings: Settings, text: str, *, out_dir: Path | None = None
     runtime = await build_runtime(settings, publisher=publisher)
     try:
         drafts, sessions = runtime.drafts, runtime.sessions
-        draft_id = await drafts.create_draft(
+        draft_id = await drafts.intake.create_draft(
             team_id=TEAM, channel_id=CHANNEL, requester=REQUESTER, request=request, command_text=text
         )
         print(f"/draft {text}")
@@ -62,12 +62,12 @@ async def run_demo(settings: Settings, text: str, *, out_dir: Path | None = None
             vote = ReactionEvent(
                 team_id=TEAM, channel=CHANNEL, ts=str(variant.slack_ts), user=voter, emoji=settings.vote_emoji
             )
-            await drafts.reaction_added(vote, bot_user=None)
-        outcome = await drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQUESTER)
+            await drafts.reactions.reaction_added(vote, bot_user=None)
+        outcome = await drafts.decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQUESTER)
         print(f"→ upgrade: {outcome.reason if isinstance(outcome, Refusal) else outcome.message}")
         await runtime.drain()
         approver = next(iter(settings.approvers), APPROVER)
-        outcome = await drafts.approve(team_id=TEAM, draft_id=draft_id, user=approver)
+        outcome = await drafts.decisions.approve(team_id=TEAM, draft_id=draft_id, user=approver)
         print(f"→ approve: {outcome.reason if isinstance(outcome, Refusal) else outcome.message}")
         await runtime.drain()
 

@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.drafts import DraftService
+from bot.drafts import Desk, DraftService
 from bot.errors import MissingSetting
 from bot.generation import Generator
 from bot.imaging import ImagingPool
@@ -133,15 +133,9 @@ async def build_runtime(
         clock=clock or utcnow,
         doorbell=doorbell,
     )
-    drafts = DraftService(
-        sessions,
-        doorbell,
-        publisher,
-        Policy(approvers=settings.approvers, allow_self_approval=settings.allow_self_approval),
-        max_attempts=settings.job_max_attempts,
-        vote_emoji=settings.vote_emoji,
-        approve_emoji=settings.approve_emoji,
-    )
+    policy = Policy(approvers=settings.approvers, allow_self_approval=settings.allow_self_approval)
+    desk = Desk(sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts)
+    drafts = DraftService.over(desk, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji)
     slack = None
     if slack_client is not None:
         slack = build_bolt_app(settings, slack_client)

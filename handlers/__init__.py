@@ -17,7 +17,7 @@ BOT_EVENTS = reactions.EVENTS
 
 
 def register_all(app: AsyncApp, drafts: DraftService, *, default_variants: int) -> None:
-    commands.register(app, drafts, default_variants=default_variants)
-    reactions.register(app, drafts)
-    actions.register(app, drafts)
-    views.register(app, drafts)
+    commands.register(app, drafts.intake, default_variants=default_variants)
+    views.register(app, drafts.intake)
+    reactions.register(app, drafts.reactions)
+    actions.register(app, drafts.decisions)

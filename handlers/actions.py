@@ -16,7 +16,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import blocks
-from bot.drafts import ActionResult, Done, DraftService
+from bot.drafts import ActionResult, Decisions, Done
 from bot.errors import UnknownDraft
 from handlers.shared import NOTHING_CHANGED, as_dict, slack_id
 
@@ -30,21 +30,23 @@ NOT_A_DRAFT = "That button doesn't belong to a draft I know."
 _VALUE = re.compile(r"([0-9]{1,12})(?::([0-9]{1,3}))?")
 
 
-def register(app: AsyncApp, drafts: DraftService) -> None:
+def register(app: AsyncApp, decisions: Decisions) -> None:
     async def upgrade(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
-        return await drafts.request_upgrade(team_id=team, draft_id=draft_id, user=user)
+        return await decisions.request_upgrade(team_id=team, draft_id=draft_id, user=user)
 
     async def choose(team: str, draft_id: int, user: str, number: str | None) -> ActionResult:
-        return await drafts.choose_tied(team_id=team, draft_id=draft_id, user=user, number=int(number or 0))
+        return await decisions.choose_tied(
+            team_id=team, draft_id=draft_id, user=user, number=int(number or 0)
+        )
 
     async def approve(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
-        return await drafts.approve(team_id=team, draft_id=draft_id, user=user)
+        return await decisions.approve(team_id=team, draft_id=draft_id, user=user)
 
     async def reject(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
-        return await drafts.reject(team_id=team, draft_id=draft_id, user=user)
+        return await decisions.reject(team_id=team, draft_id=draft_id, user=user)
 
     async def retry(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
-        return await drafts.retry(team_id=team, draft_id=draft_id, user=user)
+        return await decisions.retry(team_id=team, draft_id=draft_id, user=user)
 
     for action_id, handler in (
         (blocks.RETRY, retry),

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.command import MAX_PROMPT_CHARS, DraftRequest, HelpRequest, help_text, parse, usage_text
-from bot.drafts import DraftService
+from bot.drafts import Intake
 from bot.errors import UserInputError
 from handlers.shared import NOTHING_DRAFTED, Answer, acknowledge_once, clean_text, slack_id
 
@@ -35,15 +35,15 @@ DRAFT = "/draft"
 COMMANDS = (DRAFT,)  # what manifest.yml declares (tests/test_manifest.py checks it)
 
 
-def register(app: AsyncApp, drafts: DraftService, *, default_variants: int) -> None:
+def register(app: AsyncApp, intake: Intake, *, default_variants: int) -> None:
     @app.command(DRAFT)
     async def draft_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        work = partial(_draft, drafts, default_variants, command=command, client=client)
+        work = partial(_draft, intake, default_variants, command=command, client=client)
         await acknowledge_once(ack, work, what="/draft", on_failure={"text": NOTHING_DRAFTED})
 
 
 async def _draft(
-    drafts: DraftService,
+    intake: Intake,
     default_variants: int,
     ack: Answer,
     *,
@@ -65,19 +65,19 @@ async def _draft(
             "Keep the subject, light, composition and mood; drop the rest."
         )
         await ack(text=reason)
-        await drafts.reject_input(team_id=team, user=user, text=text, reason=reason)
+        await intake.reject_input(team_id=team, user=user, text=text, reason=reason)
         return
     try:
         request = parse(text, default_variants=default_variants)
     except UserInputError as err:
         await ack(text=blocks.escape(err.message))
-        await drafts.reject_input(team_id=team, user=user, text=text, reason=err.message)
+        await intake.reject_input(team_id=team, user=user, text=text, reason=err.message)
         return
     if isinstance(request, HelpRequest):
         await ack(text="How to use /draft", blocks=blocks.text_blocks(help_text()))
         return
     try:
-        draft_id = await drafts.create_draft(
+        draft_id = await intake.create_draft(
             team_id=team, channel_id=channel, requester=user, request=request, command_text=text
         )
     except Exception:

@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.drafts import DraftService, ReactionEvent
+from bot.drafts import ReactionEvent, Reactions
 from handlers.shared import slack_id
 
 REACTION_ADDED, REACTION_REMOVED = "reaction_added", "reaction_removed"
@@ -22,18 +22,18 @@ EVENTS = (REACTION_ADDED, REACTION_REMOVED)  # what manifest.yml subscribes to (
 _SLACK_TS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
-def register(app: AsyncApp, drafts: DraftService) -> None:
+def register(app: AsyncApp, reactions: Reactions) -> None:
     @app.event(REACTION_ADDED)
     async def reaction_added(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
         if reaction := _target(event, body, context):
-            await drafts.reaction_added(reaction, bot_user=context.bot_user_id)
+            await reactions.reaction_added(reaction, bot_user=context.bot_user_id)
 
     @app.event(REACTION_REMOVED)
     async def reaction_removed(
         event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         if reaction := _target(event, body, context):
-            await drafts.reaction_removed(reaction, bot_user=context.bot_user_id)
+            await reactions.reaction_removed(reaction, bot_user=context.bot_user_id)
 
 
 def _target(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> ReactionEvent | None:

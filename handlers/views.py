@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import blocks
 from bot.command import from_form
-from bot.drafts import DraftService
+from bot.drafts import Intake
 from bot.errors import UserInputError
 from handlers.shared import NOTHING_DRAFTED, Answer, acknowledge_once, as_dict, clean_text, slack_id
 
@@ -30,12 +30,12 @@ ERROR_LIMIT = 150  # characters Slack shows beside a field
 _COUNT = re.compile(r"[0-9]{1,3}")
 
 
-def register(app: AsyncApp, drafts: DraftService) -> None:
+def register(app: AsyncApp, intake: Intake) -> None:
     @app.view(blocks.DRAFT_MODAL)
     async def draft_form(ack: AsyncAck, body: dict[str, Any]) -> None:
         await acknowledge_once(
             ack,
-            partial(_submit, drafts, body=body),
+            partial(_submit, intake, body=body),
             what="/draft form",
             on_failure={
                 "response_action": "errors",
@@ -44,7 +44,7 @@ def register(app: AsyncApp, drafts: DraftService) -> None:
         )
 
 
-async def _submit(drafts: DraftService, ack: Answer, *, body: dict[str, Any]) -> None:
+async def _submit(intake: Intake, ack: Answer, *, body: dict[str, Any]) -> None:
     view = as_dict(body.get("view"))
     values = as_dict(as_dict(view.get("state")).get("values"))
     prompt = clean_text(_field(values, "prompt").get("value"))
@@ -69,7 +69,7 @@ async def _submit(drafts: DraftService, ack: Answer, *, body: dict[str, Any]) ->
         return
     text = f"{request.prompt} for {request.destination_name} --n {request.n_variants}"
     try:
-        await drafts.create_draft(
+        await intake.create_draft(
             team_id=team, channel_id=channel, requester=user, request=request, command_text=text
         )
     except Exception:

@@ -451,7 +451,7 @@ async def test_simultaneous_votes_by_one_person_keep_the_latest(
     ts = await variant_ts(runtime, draft_id)
 
     def react(rt: Runtime, number: int, at: str) -> Awaitable[object]:
-        return rt.drafts.reaction_added(
+        return rt.drafts.reactions.reaction_added(
             ReactionEvent(team_id=TEAM, channel=CHANNEL, ts=ts[number], user="U1", emoji="+1", event_ts=at),
             bot_user=None,
         )
@@ -503,7 +503,7 @@ async def test_many_voters_at_once(runtime: Runtime, second_runtime: Runtime, cl
         for j, number in enumerate(random.sample([1, 2, 3], 3)):
             rt = runtime if (i + j) % 2 else second_runtime
             calls.append(
-                rt.drafts.reaction_added(
+                rt.drafts.reactions.reaction_added(
                     ReactionEvent(
                         team_id=TEAM,
                         channel=CHANNEL,
@@ -534,7 +534,7 @@ async def test_a_vote_cast_while_voting_closes_is_counted_or_refused(
     await service_flow.vote(runtime, ts[1], "U1")
 
     def react(user: str) -> Awaitable[object]:
-        return second_runtime.drafts.reaction_added(
+        return second_runtime.drafts.reactions.reaction_added(
             ReactionEvent(team_id=TEAM, channel=CHANNEL, ts=ts[2], user=user, emoji="+1"), bot_user=None
         )
 
@@ -543,7 +543,7 @@ async def test_a_vote_cast_while_voting_closes_is_counted_or_refused(
         await holder.begin()
         await queries.lock_draft(AsyncSession(bind=holder), TEAM, draft_id)
         upgrade = asyncio.ensure_future(
-            runtime.drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ)
+            runtime.drafts.decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ)
         )
         await wait_for_lock_waiters(holder, 1)
         votes = [asyncio.ensure_future(react(user)) for user in ("U2", "U3")]
@@ -607,7 +607,7 @@ async def test_voting_opens_when_the_last_variants_are_posted_at_once(
 
 async def test_two_teams_share_a_database_and_nothing_else(runtime: Runtime, clock: FakeClock) -> None:
     drafts = {
-        team: await runtime.drafts.create_draft(
+        team: await runtime.drafts.intake.create_draft(
             team_id=team,
             channel_id=CHANNEL,
             requester=REQ,
@@ -630,14 +630,14 @@ async def test_two_teams_share_a_database_and_nothing_else(runtime: Runtime, clo
     for team, ts in (("T1", our_ts), ("T2", their_ts)):
         for key in ("event:Ev1", "event:Ev2"):  # the same Slack event ids in both workspaces
             number = 1 if key.endswith("1") else 2
-            await runtime.drafts.reaction_added(
+            await runtime.drafts.reactions.reaction_added(
                 ReactionEvent(
                     team_id=team, channel=CHANNEL, ts=ts[number], user="U1", emoji="+1", dedupe_key=key
                 ),
                 bot_user=None,
             )
     assert (
-        await runtime.drafts.reaction_added(
+        await runtime.drafts.reactions.reaction_added(
             ReactionEvent(team_id="T2", channel=CHANNEL, ts=our_ts[1], user="U9", emoji="+1"), bot_user=None
         )
         is None
@@ -648,7 +648,8 @@ async def test_two_teams_share_a_database_and_nothing_else(runtime: Runtime, clo
         assert await queries.votes_of(session, "T2", theirs) == {"U1": 2}
 
     # Actions: the other team cannot move our draft on, not even with our draft's id.
-    for action in (runtime.drafts.request_upgrade, runtime.drafts.approve, runtime.drafts.reject):
+    decisions = runtime.drafts.decisions
+    for action in (decisions.request_upgrade, decisions.approve, decisions.reject):
         with pytest.raises(UnknownDraft):
             await action(team_id="T2", draft_id=ours, user=REQ)
     async with runtime.sessions.begin() as session:
@@ -656,7 +657,9 @@ async def test_two_teams_share_a_database_and_nothing_else(runtime: Runtime, clo
     assert await status(runtime, ours) == "voting"
 
     # Our own upgrade touches nothing of theirs.
-    assert isinstance(await runtime.drafts.request_upgrade(team_id="T1", draft_id=ours, user=REQ), Done)
+    assert isinstance(
+        await runtime.drafts.decisions.request_upgrade(team_id="T1", draft_id=ours, user=REQ), Done
+    )
     await drain(runtime, clock)
     assert await status(runtime, ours) == "reviewing"
     async with runtime.sessions() as session:

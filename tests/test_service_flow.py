@@ -36,7 +36,7 @@ def request(text: str) -> DraftRequest:
 
 
 async def new_draft(runtime: Runtime, text: str) -> int:
-    return await runtime.drafts.create_draft(
+    return await runtime.drafts.intake.create_draft(
         team_id=TEAM, channel_id=CHANNEL, requester=REQ, request=request(text), command_text=text
     )
 
@@ -49,8 +49,8 @@ async def variant_ts(runtime: Runtime, draft_id: int, tier: Tier = Tier.EXPLORE)
 async def vote(runtime: Runtime, ts: str, user: str, *, remove: bool = False, emoji: str = "+1") -> object:
     event = ReactionEvent(team_id=TEAM, channel=CHANNEL, ts=ts, user=user, emoji=emoji)
     if remove:
-        return await runtime.drafts.reaction_removed(event, bot_user="UBOT")
-    return await runtime.drafts.reaction_added(event, bot_user="UBOT")
+        return await runtime.drafts.reactions.reaction_removed(event, bot_user="UBOT")
+    return await runtime.drafts.reactions.reaction_added(event, bot_user="UBOT")
 
 
 async def status(runtime: Runtime, draft_id: int) -> str:
@@ -89,7 +89,7 @@ async def test_full_loop_through_the_service(
     await drain(runtime, clock)
     assert publisher.of_kind("parent_update")[-1].detail["tally"] == {1: 1, 2: 0, 3: 2, 4: 0}
 
-    outcome = await runtime.drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ)
+    outcome = await runtime.drafts.decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ)
     assert isinstance(outcome, Done) and "Variant 3" in outcome.message
     await drain(runtime, clock)
     review, review_bytes = publisher.images[(draft_id, Tier.REVIEW, 3)]
@@ -100,7 +100,7 @@ async def test_full_loop_through_the_service(
     late = await vote(runtime, ts[1], "U6")
     assert getattr(late, "change", None) == "ignored"
 
-    outcome = await runtime.drafts.approve(team_id=TEAM, draft_id=draft_id, user="UAPPROVER")
+    outcome = await runtime.drafts.decisions.approve(team_id=TEAM, draft_id=draft_id, user="UAPPROVER")
     assert isinstance(outcome, Done)
     await drain(runtime, clock)
     final, final_bytes = publisher.images[(draft_id, Tier.FINAL, 3)]
@@ -163,7 +163,7 @@ async def test_tie_asks_the_requester_and_waits(
     await vote(runtime, ts[1], "U1")
     await vote(runtime, ts[2], "U2")
 
-    outcome = await runtime.drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ)
+    outcome = await runtime.drafts.decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ)
     assert isinstance(outcome, Done) and "tied" in outcome.message
     assert publisher.of_kind("tie_break")[-1].detail == {"tied": (1, 2), "votes": 1}
     await drain(runtime, clock)
@@ -174,12 +174,12 @@ async def test_tie_asks_the_requester_and_waits(
     ) not in publisher.images
     assert await status(runtime, draft_id) == "voting"
 
-    refused = await runtime.drafts.choose_tied(team_id=TEAM, draft_id=draft_id, user="U1", number=1)
+    refused = await runtime.drafts.decisions.choose_tied(team_id=TEAM, draft_id=draft_id, user="U1", number=1)
     assert isinstance(refused, Refusal)
-    not_tied = await runtime.drafts.choose_tied(team_id=TEAM, draft_id=draft_id, user=REQ, number=3)
+    not_tied = await runtime.drafts.decisions.choose_tied(team_id=TEAM, draft_id=draft_id, user=REQ, number=3)
     assert isinstance(not_tied, Refusal) and not_tied.code == "not_a_leader"
 
-    chosen = await runtime.drafts.choose_tied(team_id=TEAM, draft_id=draft_id, user=REQ, number=2)
+    chosen = await runtime.drafts.decisions.choose_tied(team_id=TEAM, draft_id=draft_id, user=REQ, number=2)
     assert isinstance(chosen, Done)
     await drain(runtime, clock)
     assert (draft_id, Tier.REVIEW, 2) in publisher.images
@@ -200,23 +200,23 @@ async def test_refusals_are_audited_and_change_nothing(
         ts = await variant_ts(runtime, draft_id)
         await vote(runtime, ts[2], "U1")
 
-        intruder = await runtime.drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user="U1")
+        intruder = await runtime.drafts.decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user="U1")
         assert isinstance(intruder, Refusal)
-        early = await runtime.drafts.approve(team_id=TEAM, draft_id=draft_id, user="UAPP")
+        early = await runtime.drafts.decisions.approve(team_id=TEAM, draft_id=draft_id, user="UAPP")
         assert isinstance(early, Refusal) and early.code == "wrong_status"
         assert await status(runtime, draft_id) == "voting"
 
         assert isinstance(
-            await runtime.drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ), Done
+            await runtime.drafts.decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ), Done
         )
-        again = await runtime.drafts.request_upgrade(
+        again = await runtime.drafts.decisions.request_upgrade(
             team_id=TEAM, draft_id=draft_id, user=REQ
         )  # double click
         assert isinstance(again, Refusal) and again.code == "wrong_status"
         await drain(runtime, clock)
 
         for user, code in (("U1", "not_approver"), (REQ, "not_approver")):
-            refusal = await runtime.drafts.approve(team_id=TEAM, draft_id=draft_id, user=user)
+            refusal = await runtime.drafts.decisions.approve(team_id=TEAM, draft_id=draft_id, user=user)
             assert isinstance(refusal, Refusal) and refusal.code == code
         assert await status(runtime, draft_id) == "reviewing"
 
@@ -267,7 +267,7 @@ async def test_refused_variant_is_reported_and_the_rest_arrive(
     try:
         req = replace(request("a storm at sea for story --seed 100"))
         provider.refuse_seeds = {101}  # variant 2
-        draft_id = await runtime.drafts.create_draft(
+        draft_id = await runtime.drafts.intake.create_draft(
             team_id=TEAM, channel_id=CHANNEL, requester=REQ, request=req, command_text="…"
         )
         await drain(runtime, clock)
@@ -322,14 +322,14 @@ async def test_teams_never_see_each_other(runtime: Runtime, clock: FakeClock) ->
     draft_id = await new_draft(runtime, "a boat for banner --n 1")
     await drain(runtime, clock)
     ts = (await variant_ts(runtime, draft_id))[1]
-    other = await runtime.drafts.reaction_added(
+    other = await runtime.drafts.reactions.reaction_added(
         ReactionEvent(team_id="T2", channel=CHANNEL, ts=ts, user="U1", emoji="+1"), bot_user=None
     )
     assert other is None
     from bot.errors import UnknownDraft
 
     with pytest.raises(UnknownDraft):
-        await runtime.drafts.request_upgrade(team_id="T2", draft_id=draft_id, user=REQ)
+        await runtime.drafts.decisions.request_upgrade(team_id="T2", draft_id=draft_id, user=REQ)
     assert [row async for row in audit.events(runtime.sessions, team_id="T2")] == []
 
 
@@ -339,7 +339,9 @@ async def test_out_of_order_reactions_keep_the_latest_intent(runtime: Runtime, c
     ts = await variant_ts(runtime, draft_id)
 
     async def react(user: str, number: int, at: str, *, remove: bool = False) -> None:
-        handle = runtime.drafts.reaction_removed if remove else runtime.drafts.reaction_added
+        handle = (
+            runtime.drafts.reactions.reaction_removed if remove else runtime.drafts.reactions.reaction_added
+        )
         await handle(
             ReactionEvent(team_id=TEAM, channel=CHANNEL, ts=ts[number], user=user, emoji="+1", event_ts=at),
             bot_user=None,
@@ -363,9 +365,9 @@ async def test_a_redelivered_event_changes_nothing(runtime: Runtime, clock: Fake
         team_id=TEAM, channel=CHANNEL, ts=ts[1], user="U1", emoji="+1", dedupe_key="event:Ev1"
     )
     second = replace(first, ts=ts[2], dedupe_key="event:Ev2")
-    await runtime.drafts.reaction_added(first, bot_user=None)
-    await runtime.drafts.reaction_added(second, bot_user=None)
-    again = await runtime.drafts.reaction_added(first, bot_user=None)
+    await runtime.drafts.reactions.reaction_added(first, bot_user=None)
+    await runtime.drafts.reactions.reaction_added(second, bot_user=None)
+    again = await runtime.drafts.reactions.reaction_added(first, bot_user=None)
     assert getattr(again, "why_ignored", "") == "already processed"
     async with runtime.sessions() as session:
         assert await queries.votes_of(session, TEAM, draft_id) == {"U1": 2}
@@ -382,14 +384,16 @@ async def test_a_failed_draft_can_be_retried_once_the_provider_is_back(
         await drain(runtime, clock)
         assert await status(runtime, draft_id) == "failed"
 
-        refused = await runtime.drafts.retry(team_id=TEAM, draft_id=draft_id, user="U1")
+        refused = await runtime.drafts.decisions.retry(team_id=TEAM, draft_id=draft_id, user="U1")
         assert isinstance(refused, Refusal) and refused.code == "not_requester_or_approver"
         provider.down = False
-        assert isinstance(await runtime.drafts.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
+        assert isinstance(
+            await runtime.drafts.decisions.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done
+        )
         await drain(runtime, clock)
         assert await status(runtime, draft_id) == "voting"
         assert sorted(n for (d, t, n) in publisher.images if d == draft_id and t is Tier.EXPLORE) == [1, 2]
-        again = await runtime.drafts.retry(team_id=TEAM, draft_id=draft_id, user=REQ)
+        again = await runtime.drafts.decisions.retry(team_id=TEAM, draft_id=draft_id, user=REQ)
         assert isinstance(again, Refusal) and again.code == "wrong_status"
         kinds = [row["kind"] async for row in audit.events(runtime.sessions, draft_id=draft_id)]
         assert kinds.count("retried") == 1 and kinds.count("voting_opened") == 1
@@ -408,12 +412,14 @@ async def test_a_failed_review_is_retried_at_2k(
         await drain(runtime, clock)
         provider.down = True
         assert isinstance(
-            await runtime.drafts.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ), Done
+            await runtime.drafts.decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ), Done
         )
         await drain(runtime, clock)
         assert await status(runtime, draft_id) == "failed"
         provider.down = False
-        assert isinstance(await runtime.drafts.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
+        assert isinstance(
+            await runtime.drafts.decisions.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done
+        )
         await drain(runtime, clock)
         assert await status(runtime, draft_id) == "reviewing"
         assert (draft_id, Tier.REVIEW, 1) in publisher.images

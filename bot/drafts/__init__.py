@@ -1,8 +1,43 @@
-"""What people do to drafts: the workflow service, its votes, and the one way a draft changes status."""
+"""What people do to drafts, by what they do it with: the `/draft` command and form (:class:`Intake`),
+reactions (:class:`Reactions`) and buttons (:class:`Decisions`). They share a :class:`Desk`; a draft's
+status changes only through :func:`move_draft`."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.drafts.decisions import Decisions
+from bot.drafts.desk import Desk
+from bot.drafts.intake import Intake
 from bot.drafts.moves import move_draft
 from bot.drafts.results import ActionResult, Done
-from bot.drafts.service import DraftService
-from bot.drafts.votes import ReactionEvent, same_emoji
+from bot.drafts.votes import ReactionEvent, Reactions, same_emoji
 
-__all__ = ["ActionResult", "Done", "DraftService", "ReactionEvent", "move_draft", "same_emoji"]
+
+@dataclass(frozen=True)
+class DraftService:
+    """The three services over one desk, as the composition root builds them."""
+
+    intake: Intake
+    reactions: Reactions
+    decisions: Decisions
+
+    @classmethod
+    def over(cls, desk: Desk, *, vote_emoji: str, approve_emoji: str) -> DraftService:
+        decisions = Decisions(desk)
+        reactions = Reactions(desk, decisions, vote_emoji=vote_emoji, approve_emoji=approve_emoji)
+        return cls(Intake(desk), reactions, decisions)
+
+
+__all__ = [
+    "ActionResult",
+    "Decisions",
+    "Desk",
+    "Done",
+    "DraftService",
+    "Intake",
+    "ReactionEvent",
+    "Reactions",
+    "move_draft",
+    "same_emoji",
+]

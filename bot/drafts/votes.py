@@ -1,4 +1,5 @@
-"""Votes: a reaction on a 1K variant, counted in its own transaction, once per Slack event.
+"""Reactions: a vote on a 1K variant, counted in its own transaction, once per Slack event; an
+approval on the 2K review.
 
 Reactions arrive out of order and more than once; each is kept with Slack's time, and the vote is what
 the latest of a person's reactions says (:func:`bot.workflow.decide_reaction`).
@@ -14,8 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import AuditKind, record_for
 from bot.cards import draft_view
+from bot.drafts.decisions import Decisions
+from bot.drafts.desk import Desk
+from bot.drafts.results import ActionResult
 from bot.jobs import Doorbell, JobKind, enqueue
-from bot.workflow import Reaction, VoteChange, VoteDecision, current_vote, decide_reaction
+from bot.tiers import Tier
+from bot.workflow import Reaction, Refusal, VoteChange, VoteDecision, current_vote, decide_reaction
 from storage import queries
 from storage.models import ProcessedRequest, Variant, Vote, VoteReaction
 
@@ -142,3 +147,39 @@ def _slack_time(ts: str | None) -> float | None:
 
 def _ts(at: float | None) -> str | None:
     return None if at is None else f"{at:.6f}"
+
+
+class Reactions:
+    """A reaction on one of our messages: a vote on a 1K variant, or an approver's approval on the 2K
+    review (the same as pressing Approve)."""
+
+    def __init__(self, desk: Desk, decisions: Decisions, *, vote_emoji: str, approve_emoji: str) -> None:
+        self.desk = desk
+        self.decisions = decisions
+        self.vote_emoji = vote_emoji
+        self.approve_emoji = approve_emoji
+        self._ballot = Ballot(desk.sessions, desk.doorbell, max_attempts=desk.max_attempts)
+
+    async def reaction_added(
+        self, event: ReactionEvent, *, bot_user: str | None
+    ) -> VoteDecision | ActionResult | None:
+        async with self.desk.sessions() as session:
+            variant = await queries.variant_by_message(session, event.team_id, event.channel, event.ts)
+        if variant is None:
+            return None
+        user = event.user
+        if variant.tier == Tier.REVIEW and same_emoji(event.emoji, self.approve_emoji) and user != bot_user:
+            result = await self.decisions.approve(team_id=event.team_id, draft_id=variant.draft_id, user=user)
+            if isinstance(result, Refusal) and result.code != "wrong_status":
+                await self.desk.tell(event.team_id, variant.draft_id, user, result.reason)  # no response_url
+            return result
+        if variant.tier != Tier.EXPLORE or not same_emoji(event.emoji, self.vote_emoji):
+            return None
+        return await self._ballot.count(event, variant, bot_user=bot_user, adding=True)
+
+    async def reaction_removed(self, event: ReactionEvent, *, bot_user: str | None) -> VoteDecision | None:
+        async with self.desk.sessions() as session:
+            variant = await queries.variant_by_message(session, event.team_id, event.channel, event.ts)
+        if variant is None or variant.tier != Tier.EXPLORE or not same_emoji(event.emoji, self.vote_emoji):
+            return None
+        return await self._ballot.count(event, variant, bot_user=bot_user, adding=False)

@@ -1,0 +1,192 @@
+"""What people decide with the buttons: upgrade the winner to 2K, break a tie, approve or reject the
+review, and retry what failed.
+
+Each is one transaction: read the state, ask :mod:`bot.workflow` what to do, write the change, its audit
+event and the jobs it needs together. Publishing happens in jobs, after the commit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.audit import AuditKind, record, record_for
+from bot.cards import draft_card, draft_view
+from bot.drafts.desk import LOST_RACE, Desk
+from bot.drafts.results import ActionResult, Done
+from bot.jobs import JobKind, enqueue_many
+from bot.tiers import Tier
+from bot.workflow import (
+    DraftStatus,
+    Refusal,
+    TieBreakNeeded,
+    Upgrade,
+    VariantState,
+    decide_retry,
+    decide_tie_break,
+    decide_upgrade,
+    may_approve,
+    may_reject,
+)
+from storage import queries
+from storage.models import Draft, Variant
+
+# What Retry makes again, by tier. 1K variants refused for safety stay refused (asking again gives the same
+# answer); a refused 2K or 4K is worth one more try; unfinished 1K variants go again if the parent failed.
+_RETRIABLE = {
+    Tier.EXPLORE: {VariantState.FAILED, VariantState.PENDING},
+    Tier.REVIEW: {VariantState.FAILED, VariantState.REFUSED},
+    Tier.FINAL: {VariantState.FAILED, VariantState.REFUSED},
+}
+_NO_REVIEW = Refusal("There is no 2K review to approve yet.", "review_not_ready")
+
+
+class Decisions:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    async def request_upgrade(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)  # no vote lands between tally and close
+            draft = await desk.draft(session, team_id, draft_id)
+            votes = await queries.votes_of(session, team_id, draft_id)
+            eligible = await _posted_numbers(session, draft)
+            decision = decide_upgrade(draft_view(draft), user, votes, desk.policy, eligible=eligible)
+            if isinstance(decision, Refusal):
+                return desk.refuse(session, draft, user, "upgrade", decision)
+            if isinstance(decision, TieBreakNeeded):
+                record(
+                    session,
+                    team_id=team_id,
+                    draft_id=draft_id,
+                    kind=AuditKind.TIE_BREAK_NEEDED,
+                    actor=user,
+                    tied=decision.tie.variants,
+                    votes=decision.tie.votes,
+                    tally=decision.counts,
+                )
+                card = await draft_card(session, draft)
+            else:
+                return await self._start_review(session, draft, user, decision)
+        await desk.publisher.ask_tie_break(card, decision.tie.variants, decision.tie.votes)
+        tied = ", ".join(str(n) for n in decision.tie.variants)
+        return Done(f"Variants {tied} are tied; choose one in the thread.", draft_id)
+
+    async def choose_tied(self, *, team_id: str, draft_id: int, user: str, number: int) -> ActionResult:
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)  # as in request_upgrade
+            draft = await desk.draft(session, team_id, draft_id)
+            votes = await queries.votes_of(session, team_id, draft_id)
+            eligible = await _posted_numbers(session, draft)
+            decision = decide_tie_break(
+                draft_view(draft), user, number, votes, desk.policy, eligible=eligible
+            )
+            if isinstance(decision, Refusal):
+                return desk.refuse(session, draft, user, "choose_tied", decision)
+            return await self._start_review(session, draft, user, decision)
+
+    async def _start_review(
+        self, session: AsyncSession, draft: Draft, user: str, upgrade: Upgrade
+    ) -> ActionResult:
+        desk = self.desk
+        winner = await queries.get_variant(session, draft.team_id, draft.id, Tier.EXPLORE, upgrade.winner)
+        if winner is None:
+            raise LookupError(f"draft {draft.id} has no variant {upgrade.winner}")
+        if not await desk.advance(
+            session, draft, DraftStatus.VOTING, DraftStatus.REVIEWING, winner_index=upgrade.winner
+        ):
+            return desk.refuse(session, draft, user, "upgrade", LOST_RACE)
+        await desk.regenerate(session, draft, winner, Tier.REVIEW)
+        record_for(
+            session,
+            draft,
+            AuditKind.UPGRADE_REQUESTED,
+            user,
+            winner=upgrade.winner,
+            tally=upgrade.counts,
+            chosen_by_requester=upgrade.chosen_by_requester,
+        )
+        desk.doorbell.ring()
+        return Done(
+            f"Voting closed. Variant {upgrade.winner} is being regenerated at 2K for review.", draft.id
+        )
+
+    async def approve(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            draft = await desk.draft(session, team_id, draft_id)
+            review = await _review(session, draft)
+            ready = review is not None and review.status == VariantState.POSTED
+            refusal = may_approve(draft_view(draft, review_ready=ready), user, desk.policy)
+            if refusal or review is None:
+                return desk.refuse(session, draft, user, "approve", refusal or _NO_REVIEW)
+            if not await desk.advance(session, draft, DraftStatus.REVIEWING, DraftStatus.APPROVED):
+                return desk.refuse(session, draft, user, "approve", LOST_RACE)
+            await desk.regenerate(session, draft, review, Tier.FINAL)
+            record_for(session, draft, AuditKind.APPROVED, user, variant=review.number)
+        desk.doorbell.ring()
+        return Done("Approved. The 4K final is on its way.", draft_id)
+
+    async def reject(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            draft = await desk.draft(session, team_id, draft_id)
+            refusal = may_reject(draft_view(draft), user, desk.policy)
+            if refusal:
+                return desk.refuse(session, draft, user, "reject", refusal)
+            if not await desk.advance(session, draft, DraftStatus.REVIEWING, DraftStatus.REJECTED):
+                return desk.refuse(session, draft, user, "reject", LOST_RACE)
+            record_for(session, draft, AuditKind.REJECTED, user)
+            await desk.enqueue(session, draft, JobKind.REFRESH)
+        desk.doorbell.ring()
+        return Done("Rejected. No 4K will be made.", draft_id)
+
+    async def retry(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        """Make again what failed (variants, the 2K review or the 4K final) after the provider recovered."""
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            draft = await desk.draft(session, team_id, draft_id)
+            images = await queries.variants_of(session, team_id, draft_id)
+            failed = Counter(v.tier for v in images if v.status == VariantState.FAILED)
+            refused = Counter(v.tier for v in images if v.status == VariantState.REFUSED)
+            plan = decide_retry(
+                draft_view(draft),
+                user,
+                desk.policy,
+                failed=failed,
+                refused=refused,
+                announced=bool(draft.parent_ts),
+            )
+            if isinstance(plan, Refusal):
+                return desk.refuse(session, draft, user, "retry", plan)
+            if not await desk.advance(session, draft, DraftStatus.FAILED, plan.status, failure_reason=None):
+                return desk.refuse(session, draft, user, "retry", LOST_RACE)
+            again = [v for v in images if v.tier == plan.tier and v.status in _RETRIABLE[Tier(plan.tier)]]
+            for image in again:
+                if image.status != VariantState.PENDING:
+                    await queries.set_variant(
+                        session, image.id, image.status, status=VariantState.PENDING, error=None
+                    )
+            jobs = [(JobKind.GENERATE, {"tier": image.tier, "number": image.number}) for image in again]
+            if not draft.parent_ts:  # the parent was never posted: post it first
+                jobs.insert(0, (JobKind.ANNOUNCE, {}))
+            await enqueue_many(session, draft, jobs, max_attempts=desk.max_attempts)
+            await desk.enqueue(session, draft, JobKind.REFRESH)
+            record_for(
+                session, draft, AuditKind.RETRIED, user, tier=plan.tier, images=[v.number for v in again]
+            )
+        desk.doorbell.ring()
+        return Done("Trying again.", draft_id)
+
+
+async def _posted_numbers(session: AsyncSession, draft: Draft) -> list[int]:
+    explore = await queries.variants_of(session, draft.team_id, draft.id, Tier.EXPLORE)
+    return [v.number for v in explore if v.status == VariantState.POSTED]
+
+
+async def _review(session: AsyncSession, draft: Draft) -> Variant | None:
+    reviews = await queries.variants_of(session, draft.team_id, draft.id, Tier.REVIEW)
+    return reviews[0] if reviews else None

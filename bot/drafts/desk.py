@@ -1,0 +1,94 @@
+"""What every action on a draft shares: the database, the job doorbell, the publisher and the approval
+policy, and the few steps each action takes the same way (find the draft, move it on, refuse and audit
+it, ask for an image again at the next tier)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.audit import AuditKind, record_for
+from bot.cards import draft_card
+from bot.drafts.moves import move_draft
+from bot.errors import UnknownDraft
+from bot.jobs import Doorbell, JobKind, enqueue
+from bot.publisher import Publisher
+from bot.tiers import Tier
+from bot.workflow import DraftStatus, Policy, Refusal, VariantState
+from storage import queries
+from storage.models import Draft, Variant
+
+log = logging.getLogger(__name__)
+
+LOST_RACE = Refusal(
+    "Someone else changed this draft a moment ago; the thread shows where it is now.", "changed"
+)
+
+
+@dataclass(frozen=True)
+class Desk:
+    sessions: async_sessionmaker[AsyncSession]
+    doorbell: Doorbell
+    publisher: Publisher
+    policy: Policy
+    max_attempts: int
+
+    async def draft(self, session: AsyncSession, team_id: str, draft_id: int) -> Draft:
+        draft = await queries.get_draft(session, team_id, draft_id)
+        if draft is None:  # a button from another workspace, or a forged id: nothing to do
+            raise UnknownDraft(draft_id)
+        return draft
+
+    async def advance(
+        self, session: AsyncSession, draft: Draft, expected: DraftStatus, new: DraftStatus, **values: object
+    ) -> bool:
+        """Move the draft on, unless someone else moved it between our read and this write."""
+        if not await move_draft(session, draft, expected, new, **values):
+            return False
+        await session.refresh(draft)
+        return True
+
+    def refuse(
+        self, session: AsyncSession, draft: Draft, user: str, action: str, refusal: Refusal
+    ) -> Refusal:
+        record_for(
+            session,
+            draft,
+            AuditKind.ACTION_REFUSED,
+            user,
+            action=action,
+            code=refusal.code,
+            reason=refusal.reason,
+        )
+        return refusal
+
+    async def enqueue(self, session: AsyncSession, draft: Draft, kind: JobKind, **payload: object) -> None:
+        await enqueue(session, draft, kind, max_attempts=self.max_attempts, **payload)
+
+    async def regenerate(self, session: AsyncSession, draft: Draft, source: Variant, tier: Tier) -> None:
+        """Ask for ``source`` again at ``tier`` (same number and seed, the source as its reference)."""
+        session.add(
+            Variant(
+                team_id=draft.team_id,
+                draft_id=draft.id,
+                tier=tier,
+                number=source.number,
+                seed=source.seed,
+                status=VariantState.PENDING,
+                source_variant_id=source.id,
+            )
+        )
+        await self.enqueue(session, draft, JobKind.GENERATE, tier=str(tier), number=source.number)
+        await self.enqueue(session, draft, JobKind.REFRESH)
+
+    async def tell(self, team_id: str, draft_id: int, user: str, text: str) -> None:
+        """A private word to someone whose action had no response URL to answer on (a reaction)."""
+        async with self.sessions() as session:
+            draft = await self.draft(session, team_id, draft_id)
+            card = await draft_card(session, draft)
+        try:
+            await self.publisher.tell_user(card, user, text)
+        except Exception:  # telling is a courtesy; the refusal is already audited
+            log.warning("could not tell %s why their reaction did nothing", user, exc_info=True)

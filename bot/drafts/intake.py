@@ -1,0 +1,88 @@
+"""A new draft: the `/draft` command or form, stored with its variants and every job they need."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import insert
+
+from bot.audit import AuditKind, record, record_for
+from bot.command import DraftRequest
+from bot.drafts.desk import Desk
+from bot.jobs import JobKind, enqueue_many
+from bot.tiers import Tier
+from bot.workflow import DraftStatus, VariantState
+from storage.models import Draft, Variant
+
+
+class Intake:
+    def __init__(self, desk: Desk, *, rng: random.Random | None = None) -> None:
+        self.desk = desk
+        self._rng = rng or random.SystemRandom()
+
+    async def create_draft(
+        self, *, team_id: str, channel_id: str, requester: str, request: DraftRequest, command_text: str
+    ) -> int:
+        """Store the draft, its variants and every job they need, in one transaction."""
+        base_seed = (
+            request.seed if request.seed is not None else self._rng.randrange(0, 2**31 - request.n_variants)
+        )
+        async with self.desk.sessions.begin() as session:
+            draft = Draft(
+                team_id=team_id,
+                channel_id=channel_id,
+                requester_id=requester,
+                prompt=request.prompt,
+                destination_key=request.destination.key if request.destination else None,
+                destination_name=request.destination_name,
+                ratio=str(request.ratio),
+                output_format=request.format.value,
+                safe_zone=request.safe_zone.value,
+                n_variants=request.n_variants,
+                base_seed=base_seed,
+                status=DraftStatus.GENERATING,
+                hints=list(request.hints),
+            )
+            session.add(draft)
+            await session.flush()
+            numbers = range(1, request.n_variants + 1)
+            variants = [
+                {
+                    "team_id": team_id,
+                    "draft_id": draft.id,
+                    "tier": Tier.EXPLORE,
+                    "number": number,
+                    "seed": base_seed + number - 1,
+                    "status": VariantState.PENDING,
+                }
+                for number in numbers
+            ]
+            await session.execute(insert(Variant), variants)  # one statement: the ack waits for this commit
+            record_for(
+                session,
+                draft,
+                AuditKind.COMMAND,
+                requester,
+                text=command_text,
+                channel=channel_id,
+                prompt=request.prompt,
+                destination=request.destination_name,
+                ratio=str(request.ratio),
+                n=request.n_variants,
+                seed=base_seed,
+                format=request.format,
+                hints=request.hints,
+            )
+            generate = [(JobKind.GENERATE, {"tier": str(Tier.EXPLORE), "number": n}) for n in numbers]
+            await enqueue_many(
+                session, draft, [(JobKind.ANNOUNCE, {}), *generate], max_attempts=self.desk.max_attempts
+            )
+        self.desk.doorbell.ring()
+        return draft.id
+
+    async def reject_input(self, *, team_id: str, user: str, text: str, reason: str) -> None:
+        """A command we could not parse: the person is told, the trail keeps it."""
+        async with self.desk.sessions.begin() as session:
+            record(
+                session, team_id=team_id, kind=AuditKind.INPUT_REJECTED, actor=user, text=text, reason=reason
+            )
