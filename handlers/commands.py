@@ -32,7 +32,7 @@ NO_CONTEXT = (
 MAX_COMMAND_CHARS = MAX_PROMPT_CHARS + 500
 
 DRAFT = "/draft"
-COMMANDS = (DRAFT,)  # what manifest.yml declares (tests/test_manifest.py checks it)
+COMMANDS = (DRAFT,)  # what manifest.yml declares (tests/wire/test_manifest.py checks it)
 
 
 def register(app: AsyncApp, intake: Intake, *, default_variants: int) -> None:

@@ -15,7 +15,7 @@ from bot.drafts import ReactionEvent, Reactions
 from handlers.shared import slack_id
 
 REACTION_ADDED, REACTION_REMOVED = "reaction_added", "reaction_removed"
-EVENTS = (REACTION_ADDED, REACTION_REMOVED)  # what manifest.yml subscribes to (tests/test_manifest.py)
+EVENTS = (REACTION_ADDED, REACTION_REMOVED)  # what manifest.yml subscribes to (tests/wire/test_manifest.py)
 
 # Slack's message ts and event_ts, e.g. "1360782804.083113". Votes are ordered by event_ts, so anything
 # else (garbage, "1e999") is treated as unknown rather than compared.

@@ -1,7 +1,7 @@
 """The Web API methods the fake answers, one module per family, each a table ``{method name: handler}``.
 
 Only what the bot calls (``bot/slack_publisher.py``, ``handlers/``, slack_bolt's ``auth.test``; the list
-``tests/test_manifest.py`` checks against the manifest) is here: a method nobody calls is a method nobody
+``tests/wire/test_manifest.py`` checks against the manifest) is here: a method nobody calls is a method nobody
 tests against real Slack behaviour. Anything else answers ``unknown_method``.
 """
 

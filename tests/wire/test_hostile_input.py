@@ -666,7 +666,7 @@ CHILD = textwrap.dedent(
     import json, resource, sys
     from PIL import Image
     from bot import imaging
-    from tests import test_hostile_input as t
+    from tests.wire import test_hostile_input as t
 
     limit = 1 << 30
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # 1 GiB of address space, for everything
@@ -691,7 +691,7 @@ CHILD = textwrap.dedent(
 
 def test_bad_images_are_refused_under_a_hard_memory_limit() -> None:
     """In a child process that can't map more than 1 GiB, where allocating a bomb's size fails outright."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-c", CHILD], cwd=root, capture_output=True, text=True, timeout=60, check=False
     )

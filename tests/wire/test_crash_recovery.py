@@ -30,7 +30,7 @@ from fakes.slack import Change, FakeSlack, Message, Workspace, serve_fake_slack
 from storage import db
 from tests.slack_harness import ALICE, CHANNEL, SECRET, USERS, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 N = 4
 LEASE = 3.0  # seconds: how long the dead worker's jobs stay claimed
 BRIEF = f"a lighthouse at dusk, long exposure for feed post --n {N}"

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("DRAFTBOT_CHROMIUM", "/usr/bin/chromium")
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
-SCREENSHOT = Path(__file__).parent.parent / "docs" / "playground.png"
+SCREENSHOT = Path(__file__).parents[2] / "docs" / "playground.png"
 BRIEF = "a matte black water bottle, dramatic side light, empty title area for wide website hero"
 CHROMIUM_ARGS = [  # as root in a sandbox, offline: no sandboxing, no GPU, no background networking
     "--no-sandbox",

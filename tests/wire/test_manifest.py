@@ -13,7 +13,7 @@ from bot import blocks
 from handlers import BOT_EVENTS, SLASH_COMMANDS
 from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, running_bot, wait_for
 
-MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
+MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "manifest.yml").read_text())
 
 # The bot token scope each Web API method needs (docs.slack.dev method pages). A method missing here
 # fails the test: add it, with its scope, and add the scope to manifest.yml.

@@ -31,9 +31,9 @@ from bot.tiers import Tier
 from storage import jobqueue, queries
 from storage.db import alembic_config, create_engine, session_factory, upgrade
 from storage.models import AuditEvent, Base, Draft, Job, ProcessedRequest, Vote
-from tests import test_service_flow as service_flow
 from tests.conftest import FakeClock, drain
-from tests.test_service_flow import CHANNEL, REQ, TEAM, new_draft, status, variant_ts
+from tests.services import test_service_flow as service_flow
+from tests.services.test_service_flow import CHANNEL, REQ, TEAM, new_draft, status, variant_ts
 
 pytestmark = pytest.mark.postgres
 
