@@ -27,7 +27,8 @@ from bot.providers import build_provider
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
 from bot.slack_app import build_bolt_app
-from bot.slack_publisher import SlackPublisher, build_client
+from bot.slack_client import build_client
+from bot.slack_publisher import SlackPublisher
 from bot.workflow import Policy
 from handlers import register_all
 from storage import db, jobqueue

@@ -14,11 +14,6 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
@@ -26,20 +21,6 @@ from bot.errors import SlackError, Transient
 from bot.publisher import DraftCard, ImageCard, MessageRef
 
 log = logging.getLogger(__name__)
-
-
-def build_client(token: str, base_url: str, *, timeout: float = 30.0) -> AsyncWebClient:
-    """An AsyncWebClient that waits out 429s (Retry-After) and retries 5xx and dropped connections."""
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url if base_url.endswith("/") else base_url + "/",
-        timeout=int(max(1, round(timeout))),
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=4),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 class FileNotReady(SlackError, Transient):
@@ -58,7 +39,8 @@ class PostOutcomeUnknown(SlackError, Transient):
         super().__init__(message, retry_after=retry_after)
 
 
-# How long a post whose answer never came may still take to appear, at least (or the client's timeout).
+# How long a post whose answer was lost may still take to appear in a thread, at least (after a timeout: at
+# least the client's timeout too, since the request itself may still be on its way).
 UNKNOWN_OUTCOME_WAIT = 5.0
 
 
@@ -163,16 +145,30 @@ class SlackPublisher:
         raise AssertionError("unreachable")
 
     async def _post_new(self, **kwargs: Any) -> Any:
-        """chat.postMessage for a message a retry finds by its metadata (there is no idempotency key)."""
+        """chat.postMessage for a message a retry finds by its metadata (there is no idempotency key).
+
+        The client never retries this call itself (:mod:`bot.slack_client`): after a dropped connection, a
+        timeout or a 5xx the message may exist, so the job's retry looks for it before posting again."""
         try:
             return await self.client.chat_postMessage(**kwargs)
-        except (TimeoutError, aiohttp.ClientConnectionError) as err:
-            wait = max(UNKNOWN_OUTCOME_WAIT, float(self.client.timeout))
-            raise PostOutcomeUnknown(
-                f"no answer to chat.postMessage ({type(err).__name__}); it may still be posted, "
-                f"so looking for it in {wait:.0f}s before posting again",
-                retry_after=wait,
+        except TimeoutError as err:  # the request may still be on its way: wait as long as we waited
+            raise self._unknown_outcome(
+                "no answer in time", max(UNKNOWN_OUTCOME_WAIT, self.client.timeout)
             ) from err
+        except aiohttp.ClientError as err:
+            raise self._unknown_outcome(type(err).__name__, UNKNOWN_OUTCOME_WAIT) from err
+        except SlackApiError as err:
+            if err.response.status_code >= 500:
+                raise self._unknown_outcome(f"HTTP {err.response.status_code}", UNKNOWN_OUTCOME_WAIT) from err
+            raise
+
+    @staticmethod
+    def _unknown_outcome(what: str, wait: float) -> PostOutcomeUnknown:
+        return PostOutcomeUnknown(
+            f"no clear answer to chat.postMessage ({what}); it may still be posted, "
+            f"so looking for it in {wait:.0f}s before posting again",
+            retry_after=wait,
+        )
 
     async def invite_votes(self, ref: MessageRef) -> None:
         """The bot's own :+1: makes voting one click; it never counts as a vote."""

@@ -10,6 +10,9 @@ the answer late (``delay``), and/or names a misbehaviour of an otherwise good an
 understands (``kind``: ``"malformed_base64"``, ``"wrong_size"``...). Provider-specific presets live beside
 each fake (:func:`fakes.openai.FakeOpenAI.fail_next`, :mod:`fakes.gemini`'s ``rate_limited()``...).
 
+With ``after=True`` the fake does what was asked and only then answers with the fault, so the caller cannot
+tell that it happened: a 5xx, or (``kind="drop"``) a connection that breaks in the middle of the answer.
+
 Faults are met in the order they were queued; each is used ``times`` times (``None``: forever).
 """
 
@@ -38,6 +41,7 @@ class Fault:
     delay: float | None = None  # answer this many seconds late
     kind: str | None = None  # a fake-specific misbehaviour of a successful answer
     size: tuple[int, int] | None = None  # for ``kind="wrong_size"``: the size actually drawn
+    after: bool = False  # do what was asked first, then answer with the fault (the outcome is hidden)
     times: int | None = 1
     hits: int = 0
 
@@ -83,6 +87,7 @@ class Faults:
         delay: float | None = None,
         kind: str | None = None,
         size: tuple[int, int] | None = None,
+        after: bool = False,
         times: int | None = 1,
     ) -> Fault:
         """Queue a fault for ``target`` and return it (``fault.hits`` counts the requests it met)."""
@@ -99,6 +104,7 @@ class Faults:
                 delay=delay,
                 kind=kind,
                 size=size,
+                after=after,
                 times=times,
             )
         )

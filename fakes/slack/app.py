@@ -37,7 +37,7 @@ from fakes.asgi import serve_asgi
 from fakes.faults import Fault, Faults
 from fakes.slack.api import METHODS
 from fakes.slack.api.files import PendingShares
-from fakes.slack.api.params import Params, bearer, content_type, parse_multipart, read_call
+from fakes.slack.api.params import Call, Params, bearer, content_type, parse_multipart, read_call
 from fakes.slack.delivery import SlackDelivery
 from fakes.slack.people import People
 from fakes.slack.state import JSON, Clock, FileRecord, Message, ResponseUrl, SlackError, Workspace
@@ -227,10 +227,18 @@ class FakeSlack:
         call = await read_call(request)
         self.calls.append((method, dict(call.params)))
         fault = self.faults.take(method)
-        if fault is not None:
+        if fault is not None and not fault.after:
             faulted = await self._fault_response(fault)
             if faulted is not None:
                 return faulted
+        answer = await self._call(method, call)
+        if fault is not None and fault.after:  # done, but the caller is not to know
+            if fault.kind == "drop":
+                return DroppedResponse()
+            return await self._fault_response(fault) or answer
+        return answer
+
+    async def _call(self, method: str, call: Call) -> Response:
         handler = METHODS.get(method)
         if handler is None:
             return JSONResponse({"ok": False, "error": "unknown_method", "req_method": method})
@@ -399,3 +407,22 @@ async def serve_fake_slack(
         finally:
             with suppress(Exception):
                 await fake.aclose()
+
+
+class DroppedResponse(Response):
+    """An answer that breaks off: the headers promise a body, a byte of it arrives, then the connection
+    closes (uvicorn aborts it when the app fails mid-response). The client sees a broken connection."""
+
+    def __init__(self) -> None:
+        super().__init__(b"", status_code=200, media_type="application/json")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"{", "more_body": True})
+        raise ConnectionAbortedError("fault: the connection drops in the middle of the answer")

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot import audit
@@ -231,3 +232,51 @@ async def test_a_parent_post_that_times_out_but_lands_is_not_posted_again(tmp_pa
         assert exhausted([slow])
         await assert_each_variant_once(wire, draft_id, parent)
         assert len(wire.parents()) == 1
+
+
+# --- a post that Slack made, whose answer was lost ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("what", "fault"),
+    [
+        ("a dropped connection", {"kind": "drop"}),
+        ("a 500", {"status": 500}),
+        ("a 503", {"status": 503}),
+    ],
+)
+async def test_a_post_made_but_answered_with_a_failure_is_not_posted_again(
+    tmp_path: Path, what: str, fault: dict[str, Any]
+) -> None:
+    """slack_sdk would retry chat.postMessage after these by itself, and post the variant twice; the bot
+    lets no library retry it, and its own retry looks for the message first."""
+    async with bot(tmp_path) as (wire, provider):
+        draft_id, parent = await start(wire)
+        lost = wire.fake.faults.add("chat.postMessage", after=True, **fault)
+        provider.release(2)
+        await posted(wire, parent, 2)
+        assert exhausted([lost]), what
+        provider.release()
+        await assert_each_variant_once(wire, draft_id, parent)
+        # One chat.postMessage for variant 2 (the lost one): the retry found it instead of posting again.
+        calls = [c for m, c in wire.fake.calls if m == "chat.postMessage" and _posts_variant(c, 2)]
+        assert len(calls) == 1, f"after {what}, chat.postMessage was called {len(calls)} times for variant 2"
+
+
+async def test_a_parent_made_but_answered_with_a_dropped_connection_is_not_posted_again(
+    tmp_path: Path,
+) -> None:
+    async with bot(tmp_path) as (wire, provider):
+        lost = wire.fake.faults.add("chat.postMessage", after=True, kind="drop")  # the parent
+        provider.release()
+        draft_id, parent = await start(wire)
+        assert exhausted([lost])
+        await assert_each_variant_once(wire, draft_id, parent)
+        assert len(wire.parents()) == 1
+
+
+def _posts_variant(params: dict[str, Any], number: int) -> bool:
+    metadata = params.get("metadata")
+    metadata = json.loads(metadata) if isinstance(metadata, str) else metadata or {}
+    payload = metadata.get("event_payload") or {}
+    return metadata.get("event_type") == IMAGE_EVENT and payload.get("number") == number

@@ -1,0 +1,81 @@
+"""The Slack Web API client the bot uses everywhere, and which of its calls may be retried by the library.
+
+slack_sdk can retry a call by itself after a dropped connection or a 5xx. That is safe for reads and for
+calls whose repeat changes nothing (``chat.update``, ``reactions.add``, ``files.info``), but not for
+``chat.postMessage``: Slack may have posted the message before the connection dropped, it has no
+idempotency key, and a blind retry shows the message twice. Those calls are never retried by the library;
+the publisher raises :class:`~bot.slack_publisher.PostOutcomeUnknown` instead, and the job's one retry
+path looks in Slack for the message (by its metadata) before posting again.
+
+A 429 is retried for every method: Slack refused the call, so it did nothing.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+# Calls whose repeat after an unknown outcome would show something twice.
+NOT_RETRIED_BY_THE_LIBRARY = frozenset({"chat.postMessage", "chat.postEphemeral"})
+
+
+def method_of(request: HttpRequest) -> str:
+    """``chat.postMessage`` from ``https://slack.com/api/chat.postMessage``."""
+    return urlsplit(request.url).path.rstrip("/").rpartition("/")[2]
+
+
+class _ConnectionErrors(AsyncConnectionErrorRetryHandler):
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if method_of(request) in NOT_RETRIED_BY_THE_LIBRARY:
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
+class _ServerErrors(AsyncServerErrorRetryHandler):
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if method_of(request) in NOT_RETRIED_BY_THE_LIBRARY:
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    return [
+        _ConnectionErrors(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=4),
+        _ServerErrors(max_retry_count=2),
+    ]
+
+
+def build_client(token: str, base_url: str, *, timeout: float = 30.0) -> AsyncWebClient:
+    """An AsyncWebClient that waits out 429s (Retry-After) and retries 5xx and dropped connections of the
+    calls that are safe to repeat."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        timeout=int(max(1, round(timeout))),
+        retry_handlers=retry_handlers(),
+    )
