@@ -123,6 +123,7 @@ async def build_runtime(
         images_per_minute=settings.images_per_minute,
         max_pixels=settings.max_reference_pixels,
         max_attempts=settings.job_max_attempts,
+        clock=clock or utcnow,
     )
     runner = JobRunner(
         sessions,

@@ -88,6 +88,9 @@ class Draft(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     parent_channel: Mapped[str | None] = mapped_column(String(64))
     parent_ts: Mapped[str | None] = mapped_column(String(32))  # the Slack parent message
+    # The job attempt posting the parent message (storage.claims): one poster at a time.
+    post_claim_job: Mapped[int | None] = mapped_column(Integer)
+    post_claim_attempt: Mapped[int | None] = mapped_column(Integer)
     hints: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -126,6 +129,9 @@ class Variant(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     slack_file_id: Mapped[str | None] = mapped_column(String(64))
+    # The job attempt posting this image's message (storage.claims): one poster at a time.
+    post_claim_job: Mapped[int | None] = mapped_column(Integer)
+    post_claim_attempt: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -68,7 +68,8 @@ class Failures:
             )
             await self._after_variant_lost(session, draft, Tier(variant.tier), text)
             card = await draft_card(session, await reloaded(session, draft))
-        await self.publisher.post_notice(card, text)
+        if card.parent:  # else announcing the draft tells it (the variant's error keeps the text)
+            await self.publisher.post_notice(card, text)
         self.doorbell.ring()
 
     async def give_up(self, job: ClaimedJob, reason: str) -> None:
@@ -77,14 +78,14 @@ class Failures:
             draft = await queries.get_draft(session, job.team_id, int(str(job.payload["draft_id"])))
             if draft is None:
                 return
-            if job.kind == JobKind.GENERATE:
+            if job.kind in (JobKind.GENERATE, JobKind.POST):
                 tier, number = image_of(job)
                 variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
                 if variant is None or VariantState(variant.status).is_settled:
                     return
                 text = f"{_describe(tier, number)} could not be made: {reason}"
                 await queries.set_variant(
-                    session, variant.id, variant.status, status=VariantState.FAILED, error=reason
+                    session, variant.id, variant.status, status=VariantState.FAILED, error=text
                 )
                 record_for(
                     session,
@@ -118,7 +119,7 @@ class Failures:
                 log.warning("job %s (%s) for draft %s gave up: %s", job.id, job.kind, draft.id, reason)
                 return
             card = await draft_card(session, await reloaded(session, draft))
-        if card.parent:
+        if card.parent:  # else announcing the draft tells it (the variant's error keeps the text)
             await self.publisher.post_notice(card, text)
         self.doorbell.ring()
 

@@ -7,6 +7,9 @@ what it settles.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import PermanentFailure
@@ -39,6 +42,7 @@ class Generator:
         images_per_minute: int = 0,
         max_pixels: int,
         max_attempts: int,
+        clock: Callable[[], datetime],
     ) -> None:
         self.sessions = sessions
         self.making = Maker(
@@ -50,7 +54,7 @@ class Generator:
             images_per_minute=images_per_minute,
             max_pixels=max_pixels,
         )
-        self.posting = Poster(sessions, blobs, publisher, doorbell, max_attempts=max_attempts)
+        self.posting = Poster(sessions, blobs, publisher, doorbell, max_attempts=max_attempts, clock=clock)
         self.failures = Failures(sessions, publisher, doorbell, max_attempts=max_attempts)
 
     @property
@@ -59,6 +63,7 @@ class Generator:
             JobKind.ANNOUNCE: self.posting.announce,
             JobKind.GENERATE: self.generate,
             JobKind.REFRESH: self.posting.refresh,
+            JobKind.POST: self.posting.post_job,
         }
 
     async def generate(self, job: ClaimedJob) -> None:

@@ -95,6 +95,9 @@ class Maker:
         fit_note = None if fit.action == "none" else fit.describe()
         notes = [*output.notes, *([fit_note] if fit_note else [])]
         async with self.sessions.begin() as session:
+            # Taken in turn with announcing the draft: either the parent is there for the poster to see
+            # next, or announcing sees this image made and asks for its post (bot.generation.posting).
+            await queries.lock_draft(session, draft.team_id, draft.id)
             stored = await queries.set_variant(
                 session,
                 variant.id,

@@ -1,33 +1,35 @@
 """Publishing: the parent message, each image in its thread, and what a posted image settles (voting opens,
 the draft is final); the parent is refreshed after each.
 
-Handlers here are idempotent: they read the state first and skip what is already posted.
+Each post is claimed in the database first (:mod:`storage.claims`), so of every worker and attempt that
+might make it, one does, and only while it holds its job's lease; an attempt that takes over the claim of
+one that vanished looks in Slack for the message before posting it again. An image made before its parent
+message exists is not waited for: announcing the draft asks for its post once the parent is there.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import draft_card, image_card
 from bot.drafts.moves import move_draft
-from bot.errors import RetryLater
-from bot.generation.lookup import draft_of
+from bot.generation.lookup import draft_of, image_of
 from bot.jobs import Doorbell, JobKind, enqueue
-from bot.publisher import DraftCard, Publisher
+from bot.publisher import Publisher
 from bot.tiers import Tier
 from bot.workflow import DraftStatus, VariantState, after_variants_settled
-from storage import queries
+from storage import claims, queries
 from storage.blobs import BlobStore
+from storage.claims import Claim
 from storage.jobqueue import ClaimedJob
 from storage.models import Draft, Variant
 
 log = logging.getLogger(__name__)
-
-PARENT_WAIT_SECONDS, PARENT_WAIT_STEPS = 3.0, 30
 
 _POSTED = {
     Tier.EXPLORE: AuditKind.VARIANT_POSTED,
@@ -45,34 +47,52 @@ class Poster:
         doorbell: Doorbell,
         *,
         max_attempts: int,
+        clock: Callable[[], datetime],
     ) -> None:
         self.sessions = sessions
         self.blobs = blobs
         self.publisher = publisher
         self.doorbell = doorbell
         self.max_attempts = max_attempts
+        self.clock = clock
 
     async def announce(self, job: ClaimedJob) -> None:
-        async with self.sessions() as session:
+        """Post the parent message, then ask for the post of every image that was ready before it."""
+        async with self.sessions.begin() as session:
             draft = await draft_of(session, job)
             if draft.parent_ts:
                 return
+            claim = await self._claim(session, Draft, draft.id, job, parent_ts=None)
+            if claim in (Claim.HELD, Claim.FENCED):
+                return
             card = await draft_card(session, draft)
-        ref = await self.publisher.post_parent(card, retry=job.attempts > 1)
+        ref = await self.publisher.post_parent(card, retry=claim is Claim.TAKEN_OVER)
         async with self.sessions.begin() as session:
             draft = await draft_of(session, job)
-            draft.parent_channel, draft.parent_ts = ref.channel, ref.ts
-            record_for(
+            await queries.lock_draft(session, draft.team_id, draft.id)  # see _post_when_ready
+            recorded = await claims.record_post(
                 session,
-                draft,
-                AuditKind.DRAFT_ANNOUNCED,
-                SYSTEM,
-                channel=ref.channel,
-                ts=ref.ts,
+                Draft,
+                draft.id,
+                job_id=job.id,
+                attempt=job.attempts,
+                still={"parent_ts": None},
+                values={"parent_channel": ref.channel, "parent_ts": ref.ts},
             )
-            # Variants finished before the parent existed could not say so on it.
+            if not recorded:
+                return
+            record_for(session, draft, AuditKind.DRAFT_ANNOUNCED, SYSTEM, channel=ref.channel, ts=ref.ts)
+            untold = []  # refused or failed before there was a thread to say so in
+            for image in await queries.variants_of(session, draft.team_id, draft.id):
+                if image.status == VariantState.GENERATED:
+                    await self._ask_to_post(session, draft, Tier(image.tier), image.number)
+                elif image.status in (VariantState.REFUSED, VariantState.FAILED) and image.error:
+                    untold.append(image.error)
             await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
+            card = await draft_card(session, draft)
         self.doorbell.ring()
+        for text in untold:
+            await self.publisher.post_notice(card, text)
 
     async def refresh(self, job: ClaimedJob) -> None:
         async with self.sessions() as session:
@@ -82,26 +102,41 @@ class Poster:
             card = await draft_card(session, draft)
         await self.publisher.update_parent(card)
 
+    async def post_job(self, job: ClaimedJob) -> None:
+        """The post of an image that was made before its parent message existed (queued by announce)."""
+        await self.post_image(job, *image_of(job))
+
     async def post_image(self, job: ClaimedJob, tier: Tier, number: int) -> None:
-        """Post a generated image in the draft's thread and settle what it settles."""
-        ready = await self._ready_to_post(job, tier, number)
-        if ready is None:
-            return
-        card, variant = ready
-        async with self.sessions() as session:
+        """Post a generated image in the draft's thread and settle what it settles. Without the parent
+        message yet, do nothing: announcing the draft asks for this post when it has posted the parent."""
+        async with self.sessions.begin() as session:
             draft = await draft_of(session, job)
+            variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
+            if variant is None or variant.status != VariantState.GENERATED or not variant.blob_key:
+                return  # posted already, or settled otherwise
+            if not draft.parent_ts:
+                return
+            claim = await self._claim(session, Variant, variant.id, job, status=VariantState.GENERATED)
+            if claim in (Claim.HELD, Claim.FENCED):
+                return
+            card = await draft_card(session, draft)
         image = image_card(draft, variant)
         data = await self.blobs.get(str(variant.blob_key))
-        ref = await self.publisher.post_image(card, image, data, retry=job.attempts > 1)
+        ref = await self.publisher.post_image(card, image, data, retry=claim is Claim.TAKEN_OVER)
         async with self.sessions.begin() as session:
-            posted = await queries.set_variant(
+            posted = await claims.record_post(
                 session,
+                Variant,
                 variant.id,
-                VariantState.GENERATED,
-                status=VariantState.POSTED,
-                slack_channel=ref.channel,
-                slack_ts=ref.ts,
-                slack_file_id=ref.file_id,
+                job_id=job.id,
+                attempt=job.attempts,
+                still={"status": VariantState.GENERATED},
+                values={
+                    "status": VariantState.POSTED,
+                    "slack_channel": ref.channel,
+                    "slack_ts": ref.ts,
+                    "slack_file_id": ref.file_id,
+                },
             )
             if not posted:
                 return
@@ -129,22 +164,29 @@ class Poster:
                 log.warning("could not add the vote emoji to variant %s of draft %s", number, job.payload)
         self.doorbell.ring()
 
-    async def _ready_to_post(
-        self, job: ClaimedJob, tier: Tier, number: int
-    ) -> tuple[DraftCard, Variant] | None:
-        """The draft and the stored image, once the parent exists to thread under; None if already posted."""
-        for waited in range(PARENT_WAIT_STEPS + 1):
-            async with self.sessions() as session:
-                draft = await draft_of(session, job)
-                variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
-                if variant is None or variant.status != VariantState.GENERATED or not variant.blob_key:
-                    return None
-                if draft.parent_ts:
-                    return await draft_card(session, draft), variant
-            # A fast image can be ready before the announce job has posted the parent it threads under.
-            if waited < PARENT_WAIT_STEPS:
-                await asyncio.sleep(PARENT_WAIT_SECONDS / PARENT_WAIT_STEPS)
-        raise RetryLater("waiting for the parent message", retry_after=1.0)
+    async def _claim(
+        self, session: AsyncSession, model: claims.Claimable, row_id: int, job: ClaimedJob, **still: object
+    ) -> Claim:
+        claim = await claims.claim_post(
+            session,
+            model,
+            row_id,
+            job_id=job.id,
+            attempt=job.attempts,
+            worker_id=job.lease_owner,
+            now=self.clock(),
+            **still,
+        )
+        if claim is Claim.HELD:
+            log.info("job %s (%s): another attempt is posting this; leaving it to that one", job.id, job.kind)
+        elif claim is Claim.FENCED:
+            log.warning("job %s (%s) no longer holds its lease; not posting", job.id, job.kind)
+        return claim
+
+    async def _ask_to_post(self, session: AsyncSession, draft: Draft, tier: Tier, number: int) -> None:
+        await enqueue(
+            session, draft, JobKind.POST, max_attempts=self.max_attempts, tier=str(tier), number=number
+        )
 
 
 async def settle_variants(session: AsyncSession, draft: Draft) -> None:

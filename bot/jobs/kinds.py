@@ -14,13 +14,19 @@ class JobKind(StrEnum):
     ANNOUNCE = "announce_draft"  # post the parent message
     GENERATE = "generate_image"  # one image at one tier: a 1K variant, the 2K review or the 4K final
     REFRESH = "refresh_parent"  # bring the parent message up to date
+    POST = "post_image"  # post an image made before its parent message existed (queued by ANNOUNCE)
 
 
 async def enqueue(
     session: AsyncSession, draft: Draft, kind: JobKind, *, max_attempts: int, **payload: object
 ) -> None:
-    """Ask for a job in the caller's transaction. Parent refreshes collapse into one queued job."""
-    dedupe = f"refresh:{draft.id}" if kind is JobKind.REFRESH else None
+    """Ask for a job in the caller's transaction. Parent refreshes, and posts of one image, collapse into one
+    queued job."""
+    dedupe = None
+    if kind is JobKind.REFRESH:
+        dedupe = f"refresh:{draft.id}"
+    elif kind is JobKind.POST:
+        dedupe = f"post:{draft.id}:{payload['tier']}:{payload['number']}"
     await jobqueue.enqueue(
         session,
         team_id=draft.team_id,
