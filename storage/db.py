@@ -14,17 +14,36 @@ SQLite (the default, via aiosqlite) is tuned for one process serving a team:
   frees (benchmarks/bench_slack.py: 50 concurrent `/draft` acks, p99 740 ms before). The wait is not strictly
   first-come: nothing may rely on the order. Other processes (``draftbot worker``) still meet
   ``busy_timeout``. Never open a second session while holding one.
+
+Every process migrates at start (``build_runtime``), so several may start at once on an empty database;
+without a lock two of them both find no ``alembic_version`` and both create it, and the loser dies (on
+PostgreSQL: ``UniqueViolationError`` on ``CREATE TABLE alembic_version``). So the migration transaction
+takes a database-wide lock before Alembic reads the version, and holds it until the schema is committed.
+The next process waits for it, then finds the schema current and does nothing:
+
+- PostgreSQL: ``pg_advisory_xact_lock(MIGRATION_LOCK_KEY)``, the first statement of the transaction
+  (``migrations/env.py`` takes it, for ``draftbot db upgrade`` and the alembic CLI alike). A transaction-level
+  lock, so commit, rollback or a dead connection frees it; nothing can leave it held. It waits as long as
+  the migration runs.
+- SQLite: the writer lock, which ``BEGIN IMMEDIATE`` (above) already takes as the transaction starts,
+  before Alembic reads anything. A waiting process meets ``busy_timeout``, raised for the migration to
+  ``MIGRATION_BUSY_TIMEOUT_MS``: a migration that copies a big table takes as long as it takes, and a
+  process starting meanwhile should wait for it rather than die.
+
+tests/storage/test_migrations_at_start.py starts four processes at the same instant on each.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -34,6 +53,10 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_POOL_TIMEOUT_S = 60
+MIGRATION_BUSY_TIMEOUT_MS = 300_000
+# Any fixed 64-bit number, the same in every process and every release; this one is the first 8 bytes of
+# sha256("draftbot migrations"), so it is unlikely to meet another application's advisory lock.
+MIGRATION_LOCK_KEY = -7418211533993228574
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -59,10 +82,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         for pragma in (
+            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",  # first: switching a new database to WAL takes a lock
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
     finally:
@@ -90,11 +113,13 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 async def upgrade(url: str | AsyncEngine, revision: str = "head") -> None:
-    """Migrate the database to ``revision``. Give an engine instead of a URL for a ``:memory:`` database."""
+    """Migrate the database to ``revision``, in one transaction, under the migration lock (see the module
+    docstring): safe to run from any number of processes at once. Give an engine instead of a URL for a
+    ``:memory:`` database."""
     engine = create_engine(url) if isinstance(url, str) else url
     config = alembic_config()
     try:
-        async with engine.begin() as connection:
+        async with engine.connect() as connection:
             await connection.run_sync(_upgrade_on, config, revision)
     finally:
         if isinstance(url, str):
@@ -104,5 +129,36 @@ async def upgrade(url: str | AsyncEngine, revision: str = "head") -> None:
 def _upgrade_on(connection: Connection, config: Config, revision: str) -> None:
     # env.py runs on this connection (inside our transaction) instead of making an engine of its own.
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    with _sqlite_busy_timeout(connection, MIGRATION_BUSY_TIMEOUT_MS), connection.begin():
+        command.upgrade(config, revision)
     log.info("database upgraded to %s", revision)
+
+
+def lock_for_migrations(connection: Connection) -> None:
+    """Wait for, then hold until the transaction ends, the lock every migration takes first. On SQLite the
+    transaction's ``BEGIN IMMEDIATE`` already holds the writer lock; this checks that it does."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif connection.dialect.name == "sqlite" and not connection.in_transaction():
+        raise RuntimeError("migrations must run inside a transaction, which takes SQLite's writer lock")
+
+
+@contextlib.contextmanager
+def _sqlite_busy_timeout(connection: Connection, timeout_ms: int) -> Iterator[None]:
+    """``busy_timeout`` raised on this connection while the block runs, then set back.
+
+    Set on the driver connection, not through ``connection``: a statement there would begin the
+    transaction (``BEGIN IMMEDIATE``, waiting under the old timeout) before the pragma could run.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+        yield
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()

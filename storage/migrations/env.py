@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
-from storage.db import create_engine
+from storage.db import create_engine, lock_for_migrations
 from storage.models import Base
 
 config = context.config
@@ -23,6 +23,8 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    # Before Alembic reads alembic_version: another process may be migrating (storage/db.py says why).
+    lock_for_migrations(connection)
     # SQLite alters tables by copying them ("batch" mode).
     context.configure(
         connection=connection,

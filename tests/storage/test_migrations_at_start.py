@@ -1,0 +1,212 @@
+"""Every process runs the migrations at start, so any number of them may start at once on an empty database.
+
+Two ``draftbot serve`` and two ``draftbot worker`` processes (real subprocesses, against the fake Slack)
+import everything, wait on a shared start barrier (a file), then run the command at the same instant: the
+four migrations meet. Each must come up (serve answers ``GET /healthz`` 200, a worker logs that it is
+running jobs and stays alive), stop cleanly, and the schema ends at head once: one process ran the
+migrations, and ``alembic_version`` has one row. Without the migration lock of ``storage.db`` (an advisory
+lock on PostgreSQL) the PostgreSQL case fails: the losers die on ``CREATE TABLE alembic_version`` with a
+unique violation; with a deferred ``BEGIN`` instead of ``BEGIN IMMEDIATE``, so does the SQLite case
+("database is locked").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+
+from fakes.slack import FakeSlack, Workspace, serve_fake_slack
+from storage.db import (
+    MIGRATION_BUSY_TIMEOUT_MS,
+    SQLITE_BUSY_TIMEOUT_MS,
+    alembic_config,
+    create_engine,
+    upgrade,
+)
+from tests.slack_harness import SECRET, USERS
+
+REPO = Path(__file__).resolve().parents[2]
+UP_WITHIN_S = 60.0  # four interpreters importing everything on two cores, then four migrations in turn
+
+# Imports the commands first (the slow part), then waits for the go file, then runs the command.
+LAUNCHER = """
+import os, sys, time
+from bot import cli, serve  # noqa: F401  (the heavy imports, before the barrier)
+barrier = sys.argv[1]
+open(barrier + ".ready." + str(os.getpid()), "w").close()
+while not os.path.exists(barrier + ".go"):
+    time.sleep(0.001)
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+@dataclass
+class Proc:
+    name: str
+    proc: asyncio.subprocess.Process
+    log: Path
+    port: int | None = None  # serve only
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bot_env(fake: FakeSlack, data_dir: Path, database_url: str | None) -> dict[str, str]:
+    assert fake.base_url is not None
+    drop = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.lower() not in drop and not k.startswith(("SLACK_", "DRAFTBOT_", "OPENAI_", "GEMINI_"))
+    }
+    env |= {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        "SLACK_BOT_TOKEN": fake.bot_token,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.base_url,
+        "DRAFTBOT_DATA_DIR": str(data_dir),
+        "DRAFTBOT_PROVIDER": "local",
+    }
+    if database_url is not None:
+        env["DRAFTBOT_DATABASE_URL"] = database_url
+    return env
+
+
+def ready(barrier: Path) -> int:
+    return len(list(barrier.parent.glob(barrier.name + ".ready.*")))
+
+
+async def start_at_once(tmp_path: Path, env: dict[str, str]) -> list[Proc]:
+    """Two serve and two worker processes, released together once all four have imported everything."""
+    barrier = tmp_path / "barrier"
+    procs: list[Proc] = []
+    for name in ("serve-1", "serve-2", "worker-1", "worker-2"):
+        port = free_port() if name.startswith("serve") else None
+        command = ["serve", "--host", "127.0.0.1", "--port", str(port)] if port else ["worker"]
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as out:
+            proc = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-c", LAUNCHER, str(barrier), *command),
+                env=env,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        procs.append(Proc(name, proc, log, port))
+    deadline = time.monotonic() + UP_WITHIN_S
+    while ready(barrier) < len(procs):
+        for p in procs:
+            assert p.proc.returncode is None, f"{p.name} exited before the barrier:\n{p.output()}"
+        assert time.monotonic() < deadline, "the processes never reached the barrier"
+        await asyncio.sleep(0.05)
+    (tmp_path / "barrier.go").touch()
+    return procs
+
+
+async def all_come_up(procs: list[Proc]) -> None:
+    deadline = time.monotonic() + UP_WITHIN_S
+    waiting = list(procs)
+    async with httpx.AsyncClient(trust_env=False) as client:
+        while waiting:
+            for p in list(waiting):
+                assert p.proc.returncode is None, f"{p.name} died ({p.proc.returncode}):\n{p.output()}"
+                if p.port is not None:
+                    with contextlib.suppress(httpx.HTTPError):
+                        health = await client.get(f"http://127.0.0.1:{p.port}/healthz", timeout=2)
+                        if health.status_code == 200:
+                            waiting.remove(p)
+                elif "is running jobs" in p.output():
+                    waiting.remove(p)
+            assert time.monotonic() < deadline, "never came up: " + "".join(
+                f"\n--- {p.name} ---\n{p.output()}" for p in waiting
+            )
+            await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # the workers keep running: a late failure would show here
+    for p in procs:
+        assert p.proc.returncode is None, f"{p.name} died ({p.proc.returncode}):\n{p.output()}"
+
+
+async def stop_all(procs: list[Proc]) -> None:
+    for p in procs:
+        if p.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                p.proc.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            await asyncio.wait_for(p.proc.wait(), timeout=15)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                p.proc.kill()
+            await p.proc.wait()
+
+
+async def alembic_versions(url: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            return [row[0] for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def four_processes_start_at_once(tmp_path: Path, database_url: str | None) -> None:
+    data_dir = tmp_path / "data"
+    url = database_url or f"sqlite+aiosqlite:///{data_dir / 'draftbot.db'}"
+    async with serve_fake_slack(state=Workspace(default_users=USERS)) as fake:
+        procs = await start_at_once(tmp_path, bot_env(fake, data_dir, database_url))
+        try:
+            await all_come_up(procs)
+        finally:
+            await stop_all(procs)
+    for p in procs:
+        # A graceful stop: uvicorn re-raises the SIGTERM once it has shut down, the worker returns.
+        clean = (0, -signal.SIGTERM) if p.port is not None else (0,)
+        assert p.proc.returncode in clean, f"{p.name} exited with {p.proc.returncode}:\n{p.output()}"
+        assert "Traceback" not in p.output(), f"{p.name}:\n{p.output()}"
+    # One process ran the migrations (Alembic logs each step it runs); the others found the schema current.
+    migrated = [p.name for p in procs if "Running upgrade" in p.output()]
+    assert len(migrated) == 1, f"migrated by {migrated}"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert await alembic_versions(url) == [head]
+
+
+@pytest.mark.postgres
+async def test_four_processes_start_at_once_on_an_empty_postgres_database(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    await four_processes_start_at_once(tmp_path, postgres_url)
+
+
+async def test_four_processes_start_at_once_on_an_empty_sqlite_database(tmp_path: Path) -> None:
+    await four_processes_start_at_once(tmp_path, None)
+
+
+async def test_the_long_migration_busy_timeout_is_set_back(tmp_path: Path) -> None:
+    """The pooled connection the migration ran on keeps serving requests with the usual timeout."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'draftbot.db'}")
+    try:
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            timeout = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
+        assert timeout == SQLITE_BUSY_TIMEOUT_MS < MIGRATION_BUSY_TIMEOUT_MS
+    finally:
+        await engine.dispose()
