@@ -458,3 +458,14 @@ async def test_blob_keys_outside_the_pattern_are_refused(tmp_path: Path, key: st
         await store.exists(key)
     with pytest.raises(InvalidBlobKey):
         store.local_path(key)
+
+
+async def test_the_blob_store_check_leaves_nothing_and_fails_where_nothing_can_be_written(
+    tmp_path: Path,
+) -> None:
+    store = FileBlobStore(tmp_path / "new" / "blobs")
+    await store.check()  # creates the directory, as the first put would
+    assert list((tmp_path / "new" / "blobs").iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        await FileBlobStore(tmp_path / "file" / "blobs").check()
