@@ -1,10 +1,33 @@
-"""HTTP mode: ``POST /slack/events`` (commands, events, interactivity) and ``GET /healthz``."""
+"""HTTP mode: ``POST /slack/events`` (commands, events, interactivity), ``GET /healthz`` and ``GET /readyz``.
+
+What ``/slack/events`` answers before Bolt sees a request, in this order (each refusal has no side effect):
+
+- 413: the body is over :data:`MAX_BODY_BYTES`.
+- 401 ``{"error": "invalid request"}``: the signature is missing, wrong or stale (over 5 minutes).
+- 415: not ``application/x-www-form-urlencoded`` (commands, interactivity) nor ``application/json``
+  (events); a charset other than UTF-8 counts as another type.
+- 400: the body is not UTF-8, or not a Slack payload (a form without ``command``, ``payload`` or
+  ``ssl_check``; JSON that is not an Events API object; anything Bolt could not read).
+- 401 ``{"error": "replayed request"}``: this timestamp and signature were accepted before
+  (:mod:`storage.replays`, in the database, so across processes). A request Bolt then answers non-2xx
+  is forgotten again, so that Slack's redelivery of it is accepted.
+
+``/healthz`` is liveness (the process serves; no I/O). ``/readyz`` is readiness: the database, the image
+store and Slack (``auth.test``, cached for :data:`SLACK_CHECK_SECONDS`), 503 when one of them is down.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import logging
-from collections.abc import AsyncIterator
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
@@ -20,7 +43,7 @@ from slack_bolt.request.payload_utils import (
     to_step,
     to_view,
 )
-from slack_sdk.signature import SignatureVerifier
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,42 +51,102 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.runtime import Runtime, running_worker
+from storage.replays import Replays, request_key
 
 log = logging.getLogger(__name__)
 
+FORM = "application/x-www-form-urlencoded"
+JSON_TYPE = "application/json"
+# The outer types of Events API deliveries (interactivity and commands are forms).
+EVENT_TYPES = frozenset({"event_callback", "url_verification", "app_rate_limited"})
+SIGNATURE_MAX_AGE_S = 300
+SLACK_CHECK_SECONDS = 30.0  # how long /readyz trusts one auth.test answer
+CHECK_TIMEOUT_S = 5.0  # a readiness check that takes longer counts as down
 
-def build_web_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
+
+def build_web_app(
+    runtime: Runtime,
+    *,
+    run_worker: bool = True,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Starlette:
+    """The HTTP app; ``monotonic`` is the clock of the readiness cache (tests turn it)."""
     slack = runtime.slack_app()
     secret = runtime.settings.slack_signing_secret  # the one the Bolt app verifies with, too
-    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+    signing_key = secret.get_secret_value().encode() if secret else None
+    replays = Replays(runtime.sessions)
 
     async def events(request: Request) -> Response:
-        # What AsyncSlackRequestHandler.handle does for a POST, with three answers of our own. Too big: 413.
-        # Not signed: 401, checked here first as Bolt checks it (and again after), so that nothing unsigned
-        # is parsed, and a malformed timestamp header is a 401 rather than an error inside Bolt. Signed but
-        # a body Bolt cannot read: 400. Bolt parses the body while the request is built, before its own
-        # error handling, and reads the payload's parts for every listener's (and error handler's)
-        # arguments: there a body that is not JSON, a JSON array, `"team": 5`, `"actions": "x"` or a view
-        # without a type raises, and would be a 500 (which Slack answers by sending it again).
+        # What AsyncSlackRequestHandler.handle does for a POST, with answers of our own (see the module
+        # docstring). The signature is checked here first, as Bolt checks it (and again after), so that
+        # nothing unsigned is parsed, and a malformed timestamp header is a 401 rather than an error inside
+        # Bolt. Bolt parses the body while the request is built, before its own error handling, and reads
+        # the payload's parts for every listener's (and error handler's) arguments: there a body that is
+        # not JSON, a JSON array, `"team": 5`, `"actions": "x"` or a view without a type raises, and would
+        # be a 500 (which Slack answers by sending it again).
         body = await _read_body(request)
         if body is None:
             return PlainTextResponse("Payload too large for a Slack request.", status_code=413)
-        if verifier is not None and not _signed(verifier, request, body):
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        if signing_key is not None and not _signed(signing_key, timestamp, signature, body):
             return JSONResponse({"error": "invalid request"}, status_code=401)
+        media_type = _media_type(request)
+        if media_type not in (FORM, JSON_TYPE):
+            return PlainTextResponse(
+                f"Unsupported content type: Slack sends {FORM} or {JSON_TYPE} (UTF-8).", status_code=415
+            )
         try:
+            raw = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return PlainTextResponse("Bad request: the body is not UTF-8.", status_code=400)
+        try:
+            _check_shape(media_type, raw)
             bolt_request = _bolt_request(request, body)
         except Exception as err:
             log.info("refused a malformed request to /slack/events: %s", type(err).__name__)
             return PlainTextResponse("Bad request: that is not a Slack payload.", status_code=400)
-        return to_starlette_response(await slack.async_dispatch(bolt_request))
+        if signing_key is None:
+            return to_starlette_response(await slack.async_dispatch(bolt_request))
+
+        key = request_key(timestamp, signature)
+        signed_at = datetime.fromtimestamp(int(timestamp), UTC)
+        if not await replays.claim(key, signed_at=signed_at, team_id=_team_id(bolt_request)):
+            log.info("refused a replayed request to /slack/events")
+            return JSONResponse({"error": "replayed request"}, status_code=401)
+        try:
+            response = await slack.async_dispatch(bolt_request)
+        except BaseException:
+            await replays.release(key)
+            raise
+        if not 200 <= response.status < 300:
+            await replays.release(key)  # not handled: Slack's redelivery must get through
+        return to_starlette_response(response)
 
     async def healthz(_: Request) -> Response:
-        try:
-            async with runtime.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as err:  # report, don't crash: a load balancer is asking
-            return JSONResponse({"ok": False, "database": type(err).__name__}, status_code=503)
-        return JSONResponse({"ok": True})
+        return JSONResponse({"ok": True})  # liveness only: this process answers
+
+    slack_cache: dict[str, tuple[float, str]] = {}
+
+    async def check_database() -> None:
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def check_slack() -> str:
+        cached = slack_cache.get("slack")
+        if cached is not None and monotonic() - cached[0] < SLACK_CHECK_SECONDS:
+            return cached[1]
+        status = await _status(slack.client.auth_test())
+        slack_cache["slack"] = (monotonic(), status)
+        return status
+
+    async def readyz(_: Request) -> Response:
+        database, images, slack_status = await asyncio.gather(
+            _status(check_database()), _status(runtime.blobs.check()), check_slack()
+        )
+        report = {"database": database, "images": images, "slack": slack_status}
+        ok = all(value == "ok" for value in report.values())
+        return JSONResponse({"ok": ok, **report}, status_code=200 if ok else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -77,9 +160,21 @@ def build_web_app(runtime: Runtime, *, run_worker: bool = True) -> Starlette:
         routes=[
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
+
+
+async def _status(check: Awaitable[object]) -> str:
+    """`ok`, or why not: the error's type (and Slack's error code), never its message (it may hold a URL)."""
+    try:
+        await asyncio.wait_for(check, CHECK_TIMEOUT_S)
+    except SlackApiError as err:
+        return f"SlackApiError: {err.response.get('error', 'unknown')}"
+    except Exception as err:  # report, don't crash: a load balancer is asking
+        return type(err).__name__
+    return "ok"
 
 
 # Slack's payloads are a few KB (a modal's state or a message's blocks, a few hundred at most). The body is
@@ -101,13 +196,50 @@ async def _read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def _signed(verifier: SignatureVerifier, request: Request, body: bytes) -> bool:
-    timestamp = request.headers.get("x-slack-request-timestamp", "0")
-    signature = request.headers.get("x-slack-signature", "")
+def _signed(key: bytes, timestamp: str, signature: str, body: bytes) -> bool:
+    """Slack's check (slack_sdk's ``SignatureVerifier``), over the raw bytes: a body that is not UTF-8
+    can be signed, and is then refused as such (400), not as unsigned."""
     try:
-        return bool(verifier.is_valid(body, timestamp, signature))
-    except (ValueError, TypeError):  # a timestamp that is no number, a non-ASCII signature, a non-UTF-8 body
+        age = abs(time.time() - int(timestamp))
+    except ValueError:  # no timestamp, or not a number
         return False
+    if age > SIGNATURE_MAX_AGE_S:
+        return False
+    # Header values arrive decoded as latin-1: encoding them so gives back the bytes that were sent.
+    base = b"v0:" + timestamp.encode("latin-1") + b":" + body
+    expected = b"v0=" + hmac.new(key, base, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, signature.encode("latin-1"))
+
+
+def _media_type(request: Request) -> str | None:
+    """The content type without its parameters, or None when it is missing or names a charset not UTF-8."""
+    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return None
+    return media_type.strip().lower() or None
+
+
+def _check_shape(media_type: str, raw: str) -> None:
+    """Raise unless the body is, at first sight, what Slack sends with this content type."""
+    if media_type == JSON_TYPE:
+        payload = json.loads(raw)
+        if not isinstance(payload, dict) or payload.get("type") not in EVENT_TYPES:
+            raise ValueError("JSON that is not an Events API payload")
+        return
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    if not {"command", "payload", "ssl_check"} & form.keys():
+        raise ValueError("a form that is neither a slash command nor an interaction")
+
+
+_SLACK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _team_id(bolt_request: AsyncBoltRequest) -> str | None:
+    """The workspace, to file the accepted request under, when the payload names a plausible one."""
+    team_id = bolt_request.context.team_id
+    return team_id if isinstance(team_id, str) and _SLACK_ID.fullmatch(team_id) else None
 
 
 _PAYLOAD_PARTS = (to_options, to_shortcut, to_action, to_view, to_command, to_event, to_message, to_step)

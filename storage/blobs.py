@@ -42,6 +42,10 @@ class BlobStore(Protocol):
         """The file holding the blob, when it is on this machine's disk; else None."""
         ...
 
+    async def check(self) -> None:
+        """Raise unless blobs can be stored now (for readiness checks: cheap, and leaves nothing behind)."""
+        ...
+
 
 def blob_key(data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
@@ -81,6 +85,19 @@ class FileBlobStore:
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+    async def check(self) -> None:
+        await asyncio.to_thread(self._probe)
+
+    def _probe(self) -> None:
+        """Create, write and remove a tiny file in the store's directory."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self.root, prefix=".probe-")
+        try:
+            os.write(fd, b"ok")
+        finally:
+            os.close(fd)
+            Path(name).unlink(missing_ok=True)
 
     @staticmethod
     def _write_once(path: Path, data: bytes) -> None:

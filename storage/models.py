@@ -220,3 +220,16 @@ class ProcessedRequest(Base):
     team_id: Mapped[str] = mapped_column(String(64), index=True)
     key: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AcceptedRequest(Base):
+    """A signed HTTP request already accepted (see :mod:`storage.replays`), kept until its signature expires.
+
+    ``key`` is the hex sha256 of the request's timestamp and signature; replaying them is refused.
+    """
+
+    __tablename__ = "accepted_requests"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage import jobqueue
 from storage.blobs import BlobNotFound, FileBlobStore, InvalidBlobKey, blob_key
 from storage.db import alembic_config, create_engine, session_factory, upgrade
-from storage.models import AuditEvent, Base, Draft, Job, ProcessedRequest, Variant, Vote
+from storage.models import AcceptedRequest, AuditEvent, Base, Draft, Job, ProcessedRequest, Variant, Vote
+from storage.replays import PURGE_EVERY, Replays, request_key
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -92,9 +93,9 @@ async def test_schema_comparison_would_notice_a_drift(engine: AsyncEngine) -> No
 
 async def test_upgrade_twice_is_harmless(db_url: str, engine: AsyncEngine) -> None:
     await upgrade(db_url)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     async with engine.connect() as connection:
-        version = await connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
-    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert (await connection.scalar(sa.text("SELECT version_num FROM alembic_version"))) == head
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(engine: AsyncEngine) -> None:
@@ -458,3 +459,35 @@ async def test_blob_keys_outside_the_pattern_are_refused(tmp_path: Path, key: st
         await store.exists(key)
     with pytest.raises(InvalidBlobKey):
         store.local_path(key)
+
+
+async def test_the_blob_store_check_leaves_nothing_and_fails_where_nothing_can_be_written(
+    tmp_path: Path,
+) -> None:
+    store = FileBlobStore(tmp_path / "new" / "blobs")
+    await store.check()  # creates the directory, as the first put would
+    assert list((tmp_path / "new" / "blobs").iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        await FileBlobStore(tmp_path / "file" / "blobs").check()
+
+
+async def test_a_request_is_claimed_once_released_on_failure_and_purged_once_expired(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = [datetime(2025, 3, 1, 12, 0, tzinfo=UTC)]
+    ticks = [0.0]
+    replays = Replays(sessions, clock=lambda: now[0], monotonic=lambda: ticks[0])
+    first, second = request_key("1740830400", "v0=aa"), request_key("1740830400", "v0=bb")
+    assert await replays.claim(first, signed_at=now[0], team_id="T1")
+    assert not await replays.claim(first, signed_at=now[0])  # a replay
+    assert await replays.claim(second, signed_at=now[0])
+    await replays.release(second)  # not handled: a redelivery is accepted
+    assert await replays.claim(second, signed_at=now[0])
+
+    now[0] += timedelta(minutes=10)  # both signatures expired; purged with the next claim due to purge
+    ticks[0] += PURGE_EVERY
+    assert await replays.claim(request_key("1740831000", "v0=cc"), signed_at=now[0])
+    async with sessions() as session:
+        keys = set(await session.scalars(sa.select(AcceptedRequest.key)))
+    assert keys == {request_key("1740831000", "v0=cc")}

@@ -11,6 +11,7 @@ made on the test's event loop (``run_coroutine_threadsafe``), where the bot and 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import os
@@ -412,6 +413,16 @@ class Storm:
     draft_id: int
     variant_ts: list[str]
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
+    signed: set[tuple[bytes, int]] = field(default_factory=set)  # (sha256 of the body, timestamp)
+
+    def _timestamp(self, body: bytes) -> int:
+        """Now, or a second earlier for a body already signed now: hypothesis repeats examples, and the
+        very same signature again would be refused as a replay (tested in test_replays_and_content_types)."""
+        digest, timestamp = hashlib.sha256(body).digest(), int(time.time())
+        while (digest, timestamp) in self.signed:
+            timestamp -= 1
+        self.signed.add((digest, timestamp))
+        return timestamp
 
     def _fill(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -438,7 +449,11 @@ class Storm:
 
     async def send(self, shot: Shot) -> tuple[int, str, float]:
         body = self._body(shot)
-        signature = self.wire.delivery.signature_headers(body) if shot.headers is None else shot.headers
+        signature = (
+            self.wire.delivery.signature_headers(body, self._timestamp(body))
+            if shot.headers is None
+            else shot.headers
+        )
         headers = {"Content-Type": shot.content_type, **signature}
         started = time.monotonic()
         response = await self.http.post(f"{self.wire.url}/slack/events", content=body, headers=headers)
@@ -507,6 +522,7 @@ async def test_hostile_requests_never_get_a_5xx_nor_break_the_bot(tmp_path: Path
             assert storm.statuses[kind, 200] >= 20 and storm.statuses[kind, 404], storm.statuses
         assert storm.statuses["interaction", 400] and storm.statuses["raw", 400], storm.statuses
         assert storm.statuses["raw", 401], storm.statuses
+        assert storm.statuses["event", 415] and storm.statuses["raw", 415], storm.statuses  # text/plain...
         huge = await storm.send(
             Shot("raw", JSON_TYPE, raw=b'{"type": "event_callback", "x": "' + b"x" * 5_000_000)
         )

@@ -82,6 +82,8 @@ async def test_full_loop_over_the_wire(wire: Wire, tmp_path: Path, monkeypatch: 
         event_id=first_event.payload["event_id"],
         retry_num=1,
         retry_reason="http_timeout",
+        # Slack signs each attempt when it makes it; the very same timestamp and signature is a replay.
+        timestamp=int(first_event.headers["X-Slack-Request-Timestamp"]) + 1,
     )
     assert retry.status_code == 200
     # A reaction by the bot itself (as Slack would deliver it) never counts.
