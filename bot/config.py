@@ -70,7 +70,10 @@ class Settings(BaseSettings):
     approve_emoji: str = Field("white_check_mark", validation_alias=_env("DRAFTBOT_APPROVE_EMOJI"))
 
     # Jobs
-    job_lease_seconds: float = Field(120.0, gt=0, validation_alias=_env("DRAFTBOT_JOB_LEASE_SECONDS"))
+    # Short, renewed every third of it: a worker that died on another host hands its jobs on within this
+    # many seconds (one on the same host does at once, at the next start); a stall of the database this
+    # long makes a worker stop its jobs (fencing), and another finishes them.
+    job_lease_seconds: float = Field(15.0, gt=0, validation_alias=_env("DRAFTBOT_JOB_LEASE_SECONDS"))
     job_max_attempts: int = Field(5, ge=1, le=50, validation_alias=_env("DRAFTBOT_JOB_MAX_ATTEMPTS"))
     job_concurrency: int = Field(8, ge=1, le=64, validation_alias=_env("DRAFTBOT_JOB_CONCURRENCY"))
 

@@ -14,7 +14,7 @@ Claiming and settling act on jobs of every team (a worker serves them all); a jo
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -285,6 +285,37 @@ async def give_up(
         finished_at=now,
         updated_at=now,
     )
+
+
+async def release_abandoned(
+    session_factory: async_sessionmaker[AsyncSession], gone: Callable[[str], bool], now: datetime
+) -> list[int]:
+    """Put back in the queue, due at once, the running jobs of every lease owner that ``gone`` says no longer
+    exists (a process that died), rather than wait for their leases to run out. Returns their ids."""
+    async with session_factory() as session, session.begin():
+        owners = (
+            await session.scalars(
+                select(Job.lease_owner).where(Job.status == RUNNING, Job.lease_owner.is_not(None)).distinct()
+            )
+        ).all()
+        dead = [owner for owner in owners if owner is not None and gone(owner)]
+        if not dead:
+            return []
+        rows = await session.execute(
+            update(Job)
+            .where(Job.status == RUNNING, Job.lease_owner.in_(dead))
+            .values(
+                status=QUEUED,
+                run_after=ASAP,
+                lease_owner=None,
+                lease_expires_at=None,
+                last_error="its worker process had stopped",
+                updated_at=now,
+            )
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(rows.scalars().all())
 
 
 async def next_due(session_factory: async_sessionmaker[AsyncSession]) -> datetime | None:

@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -82,8 +83,24 @@ def _reason(exc: DraftbotError) -> str:
 
 
 def default_worker_id() -> str:
-    """Unique per process start, so a restarted worker never mistakes an old lease for its own."""
+    """Unique per process start, so a restarted worker never mistakes an old lease for its own; it names
+    the host and process, so that a process starting on the same host can tell that the old one is gone."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def gone_from_this_host(worker_id: str) -> bool:
+    """Whether ``worker_id`` (see :func:`default_worker_id`) names a process of this host that has ended."""
+    host, _, rest = worker_id.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it exists, under another user
+        return False
+    return False
 
 
 class JobRunner:
@@ -142,6 +159,7 @@ class JobRunner:
         On stop, claim nothing more and give running jobs ``grace_seconds`` to finish; the rest are cancelled,
         and their leases expire so that another worker runs them again.
         """
+        await self._take_back_abandoned()
         while not stop.is_set():
             try:
                 self._start(await self._claim(self._concurrency - len(self._in_flight)))
@@ -157,6 +175,17 @@ class JobRunner:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _take_back_abandoned(self) -> None:
+        """A process that died on this host left its jobs leased to it: queue them again now, instead of
+        after their leases run out (the restart of a single-process bot finds its drafts at once)."""
+        try:
+            released = await jobqueue.release_abandoned(self._sessions, gone_from_this_host, self.clock())
+        except Exception as err:  # not fatal: the leases still run out
+            log.warning("could not look for jobs a stopped process left behind: %s", type(err).__name__)
+            return
+        if released:
+            log.info("took back %d job(s) a stopped process on this host left behind", len(released))
 
     async def _claim(self, slots: int) -> list[ClaimedJob]:
         self.doorbell.clear()  # before claiming: a wake during the claim must not be lost
@@ -189,18 +218,46 @@ class JobRunner:
                 waiter.cancel()
 
     async def _run(self, job: ClaimedJob) -> None:
-        heartbeat = asyncio.create_task(self._keep_lease(job))
+        """Run one job while its lease holds. Fencing: if the lease is lost, or cannot be renewed before it
+        runs out (the database is unreachable), the handler is cancelled before any further side effect,
+        and the outcome is left to whoever holds the job now."""
+        if job.attempts > job.max_attempts:
+            # Reclaimed after its last attempt's lease expired: the worker died or hung running it.
+            expired = _Failure("lease expired during the last attempt (worker crashed?)", retryable=False)
+            await self._settle_or_log(job, expired)
+            return
+        handler = self._handlers[job.kind]
+
+        async def run_handler() -> None:
+            await handler(job)
+
+        work = asyncio.create_task(run_handler(), name=f"job-{job.id}-{job.kind}-work")
+        lease = asyncio.create_task(self._keep_lease(job), name=f"job-{job.id}-lease")
         failure: _Failure | None = None
         try:
-            if job.attempts > job.max_attempts:
-                # Reclaimed after its last attempt's lease expired: the worker died or hung running it.
-                failure = _Failure("lease expired during the last attempt (worker crashed?)", retryable=False)
-            else:
-                await self._handlers[job.kind](job)
+            await asyncio.wait({work, lease}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():  # the lease is gone: stop before the next side effect
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await work
+                log.warning(
+                    "job %s (%s) attempt %d stopped: %s",
+                    job.id,
+                    job.kind,
+                    job.attempts,
+                    lease.result() if not lease.cancelled() else "lease lost",
+                )
+                return
+            lease.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lease
+            work.result()
         except asyncio.CancelledError:
             # Stopped mid-run (shutdown past the grace period): hand the job back now rather than let its
             # lease run out, so a restart picks it up at once. Handlers are idempotent: re-running is safe.
-            heartbeat.cancel()
+            for task in (work, lease):
+                task.cancel()
+            await asyncio.gather(work, lease, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await jobqueue.retry_later(
                     self._sessions,
@@ -220,12 +277,11 @@ class JobRunner:
                 job.attempts,
                 job.max_attempts,
                 failure.reason,
-                exc_info=not isinstance(exc, RetryLater | PermanentFailure),
+                exc_info=not isinstance(exc, DraftbotError),
             )
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+        await self._settle_or_log(job, failure)
+
+    async def _settle_or_log(self, job: ClaimedJob, failure: _Failure | None) -> None:
         try:
             await self._settle(job, failure)
         except Exception:
@@ -270,8 +326,11 @@ class JobRunner:
         except Exception:
             log.exception("on_give_up failed for job %s (%s)", job.id, job.kind)
 
-    async def _keep_lease(self, job: ClaimedJob) -> None:
+    async def _keep_lease(self, job: ClaimedJob) -> str:
+        """Renew the lease every third of its length; return (ending the job) when another worker took the
+        job over, or when renewals kept failing until the lease is about to run out."""
         interval = self._lease_seconds / 3
+        renewed = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             try:
@@ -283,9 +342,13 @@ class JobRunner:
                     self.clock(),
                     attempt=job.attempts,
                 )
-            except Exception:
-                log.exception("heartbeat for job %s failed; will try again", job.id)
+            except Exception as err:
+                # Past this point another worker may take the job: stop rather than risk doing it twice.
+                if time.monotonic() - renewed + interval >= self._lease_seconds:
+                    return (
+                        f"could not renew the lease ({type(err).__name__}); it runs out before the next try"
+                    )
                 continue
             if not held:
-                log.warning("job %s (%s) lost its lease; another worker may be running it", job.id, job.kind)
-                return
+                return "another worker took the job over (its lease had run out)"
+            renewed = time.monotonic()

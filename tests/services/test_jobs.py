@@ -458,3 +458,99 @@ async def test_stopping_cancels_jobs_past_the_grace_period_and_hands_them_back(
     # Back in the queue at once, not after its lease runs out: a restarted worker takes it straight away.
     assert (row.status, row.last_error) == ("queued", "interrupted by shutdown")
     assert len(await jobqueue.claim(sessions, worker_id="W2", lease_seconds=60, now=clock())) == 1
+
+
+# --- fencing: side effects only while the lease is held -----------------------------------------------
+
+
+async def test_a_job_whose_lease_is_taken_over_stops_before_its_next_side_effect(
+    sessions: Sessions, clock: Clock
+) -> None:
+    started, effects = asyncio.Event(), []
+
+    async def slow(job: ClaimedJob) -> None:
+        started.set()
+        await asyncio.sleep(5)
+        effects.append(job.id)  # e.g. posting to Slack: must not happen once another worker holds the job
+
+    job_id = await enqueue(sessions, clock)
+    first = runner(sessions, clock, {"work": slow}, lease_seconds=0.3)
+    run = asyncio.create_task(first.run_once())
+    await asyncio.wait_for(started.wait(), 5)
+    # Another worker claims the job after its lease ran out (the first worker stalled): it holds it now.
+    clock.advance(1)
+    taken = await jobqueue.claim(sessions, worker_id="W2", lease_seconds=60, now=clock())
+    assert [job.id for job in taken] == [job_id]
+    await asyncio.wait_for(run, 5)  # stopped at its next heartbeat, well before its 5 s of work
+    assert effects == []
+    row = await job_row(sessions, job_id)
+    assert (row.status, row.lease_owner) == ("running", "W2")  # the first worker recorded nothing
+
+
+async def test_a_job_that_cannot_renew_its_lease_stops_before_it_runs_out(
+    sessions: Sessions, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, effects = asyncio.Event(), []
+
+    async def slow(job: ClaimedJob) -> None:
+        started.set()
+        await asyncio.sleep(5)
+        effects.append(job.id)
+
+    async def database_down(*_: object, **__: object) -> bool:
+        raise ConnectionRefusedError("the database is unreachable")
+
+    await enqueue(sessions, clock)
+    first = runner(sessions, clock, {"work": slow}, lease_seconds=0.6)
+    monkeypatch.setattr(jobqueue, "heartbeat", database_down)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    run = asyncio.create_task(first.run_once())
+    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.wait_for(run, 5)
+    assert effects == []
+    assert loop.time() - began < 1.0  # stopped before the lease would have run out, not after the work
+
+
+async def test_a_restart_takes_back_at_once_the_jobs_a_dead_process_of_this_host_left(
+    sessions: Sessions, clock: Clock
+) -> None:
+    import socket
+    import sys
+
+    dead = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await dead.wait()
+    alive = await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(30)")
+    try:
+        orphan = await enqueue(sessions, clock)
+        busy = await enqueue(sessions, clock)
+        for job_id, pid in ((orphan, dead.pid), (busy, alive.pid)):
+            owner = f"{socket.gethostname()}:{pid}:abcd1234"
+            async with sessions.begin() as session:
+                await session.execute(
+                    sa.update(Job)
+                    .where(Job.id == job_id)
+                    .values(
+                        status="running", lease_owner=owner, lease_expires_at=clock.now + timedelta(hours=1)
+                    )
+                )
+        ran: list[int] = []
+
+        async def work(job: ClaimedJob) -> None:
+            ran.append(job.id)
+
+        stop = asyncio.Event()
+        restarted = runner(sessions, clock, {"work": work})
+        task = asyncio.create_task(restarted.run_forever(stop))
+        for _ in range(200):
+            if ran:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+        # The dead process's job ran at once, not an hour later; the live one's is left to it.
+        assert ran == [orphan]
+        assert (await job_row(sessions, busy)).lease_owner.endswith(f":{alive.pid}:abcd1234")  # type: ignore[union-attr]
+    finally:
+        alive.kill()
+        await alive.wait()
