@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(15.0, gt=0, validation_alias=_env("DRAFTBOT_JOB_LEASE_SECONDS"))
     job_max_attempts: int = Field(5, ge=1, le=50, validation_alias=_env("DRAFTBOT_JOB_MAX_ATTEMPTS"))
     job_concurrency: int = Field(8, ge=1, le=64, validation_alias=_env("DRAFTBOT_JOB_CONCURRENCY"))
+    # How long a job waits out Slack or the database being away before it gives up (and says so).
+    outage_budget_seconds: float = Field(900.0, gt=0, validation_alias=_env("DRAFTBOT_OUTAGE_BUDGET_SECONDS"))
 
     @field_validator("approvers", mode="before")
     @classmethod

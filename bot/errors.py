@@ -16,18 +16,21 @@ DraftbotError
 │   └── ModelNotFound         also a ConfigurationError: the model is unknown or retired
 ├── SlackError                (bot.slack_publisher) Slack did not do what was asked
 │   ├── FileNotReady          Transient
-│   └── PostOutcomeUnknown    Transient: a post that may still land; retry after it would have
+│   └── PostOutcomeUnknown    an Outage of Slack: a post that may still land; look for it, then retry
 ├── PermanentFailure          trying again cannot help: the job is given up now
 └── IllegalTransition         a developer error: a status move the state machine does not have
 ```
 
 Whether a job is tried again is decided by type: a :class:`Transient` error is retried (no sooner than its
-``retry_after``), any other :class:`DraftbotError` is given up at once, and an exception that is not ours at
-all (a database outage, a bug) is retried until the job runs out of attempts. Library code raises these;
-only the CLI turns them into exit codes.
+``retry_after``), an :class:`Outage` is waited out without spending attempts, any other
+:class:`DraftbotError` is given up at once, and an exception that is not ours at all is retried until the
+job runs out of attempts (unless :mod:`bot.jobs.outages` recognises it as Slack or the database away).
+Library code raises these; only the CLI turns them into exit codes.
 """
 
 from __future__ import annotations
+
+SLACK, DATABASE = "Slack", "the database"  # the dependencies an Outage names, as a sentence says them
 
 
 class DraftbotError(Exception):
@@ -49,6 +52,15 @@ class Transient(DraftbotError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Outage(Transient):
+    """Something every job needs is away (Slack, the database): waited out for a long budget, without
+    spending the job's attempts, since the job itself did nothing wrong."""
+
+    def __init__(self, message: str, *, dependency: str, retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.dependency = dependency
 
 
 class RetryLater(Transient):

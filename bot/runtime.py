@@ -131,6 +131,7 @@ async def build_runtime(
         worker_id=default_worker_id(),
         lease_seconds=settings.job_lease_seconds,
         concurrency=settings.job_concurrency,
+        outage_budget_seconds=settings.outage_budget_seconds,
         on_give_up=generator.give_up,
         clock=clock or utcnow,
         doorbell=doorbell,

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.errors import SlackError, Transient
+from bot.errors import SLACK, Outage, SlackError, Transient
 from bot.publisher import DraftCard, ImageCard, MessageRef
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class FileNotReady(SlackError, Transient):
     """Slack had not finished processing an upload in time; the job will try again."""
 
 
-class PostOutcomeUnknown(SlackError, Transient):
+class PostOutcomeUnknown(SlackError, Outage):
     """``chat.postMessage`` timed out or lost its connection: Slack may still post the message.
 
     The job runner retries it (it is :class:`Transient`), but no sooner than ``retry_after``, so that a
@@ -36,7 +36,7 @@ class PostOutcomeUnknown(SlackError, Transient):
     """
 
     def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message, retry_after=retry_after)
+        super().__init__(message, dependency=SLACK, retry_after=retry_after)
 
 
 # How long a post whose answer was lost may still take to appear in a thread, at least (after a timeout: at

@@ -47,6 +47,7 @@ class ClaimedJob:
     attempts: int  # including this one; also the fencing token of this claim
     max_attempts: int
     lease_owner: str
+    waiting_since: datetime | None = None  # waiting out an outage since then
 
 
 async def enqueue(
@@ -173,6 +174,7 @@ async def claim(
                 Job.attempts,
                 Job.max_attempts,
                 Job.lease_owner,
+                Job.waiting_since,
             )
             .execution_options(synchronize_session=False)
         )
@@ -237,6 +239,7 @@ async def complete(
         lease_expires_at=None,
         finished_at=now,
         updated_at=now,
+        waiting_since=None,
     )
 
 
@@ -249,8 +252,13 @@ async def retry_later(
     *,
     now: datetime | None = None,
     attempt: int | None = None,
+    waiting_since: datetime | None = None,
 ) -> bool:
-    """Back to the queue until ``run_after``, keeping ``error`` as the last error."""
+    """Back to the queue until ``run_after``, keeping ``error`` as the last error.
+
+    With ``waiting_since`` the job is waiting out an outage: the attempt it just made is given back (an
+    outage is not the job's failure) and the time is kept for its outage budget."""
+    refund = {"attempts": Job.attempts - 1} if waiting_since is not None else {}
     return await _settle(
         session_factory,
         job_id,
@@ -262,6 +270,8 @@ async def retry_later(
         lease_owner=None,
         lease_expires_at=None,
         updated_at=now if now is not None else utcnow(),
+        waiting_since=waiting_since,
+        **refund,
     )
 
 

@@ -208,6 +208,8 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Since when the job has been waiting out an outage (Slack or the database away): its outage budget.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProcessedRequest(Base):

@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.errors import DraftbotError, PermanentFailure, RetryLater, Transient
+from bot.errors import DATABASE, DraftbotError, PermanentFailure, RetryLater, Transient
 from bot.jobs.doorbell import Doorbell
+from bot.jobs.outages import OutageWatch, dependency_of, describe
 from storage import jobqueue
 from storage.jobqueue import ClaimedJob
 from storage.models import utcnow
@@ -65,16 +66,29 @@ class _Failure:
     reason: str
     retryable: bool
     retry_after: float | None = None
+    outage: str | None = None  # the dependency that was away (bot.jobs.outages), if that was the cause
+    detail: str | None = None  # for the job's last_error (operators), never for the thread
+
+    @property
+    def last_error(self) -> str:
+        return self.reason if self.detail is None else f"{self.reason}: {self.detail}"
 
 
 def _classify(exc: Exception) -> _Failure:
-    """Retry by type: a :class:`Transient` error is tried again, any other of ours is given up at once, and an
-    exception that is not ours (a database outage, a bug) is tried again until the attempts run out."""
+    """Retry by type: Slack or the database away is waited out (:mod:`bot.jobs.outages`), a
+    :class:`Transient` error is tried again, any other of ours is given up at once, and an exception that is
+    not ours (a bug) is tried again until the attempts run out.
+
+    The reason is said in words, since people may read it in the thread; the log keeps the details."""
+    retry_after = exc.retry_after if isinstance(exc, Transient) else None
+    if (dependency := dependency_of(exc)) is not None:
+        reason = f"{dependency} was unreachable ({type(exc).__name__})"
+        return _Failure(reason, True, retry_after, outage=dependency, detail=repr(exc)[:500])
     if isinstance(exc, Transient):
-        return _Failure(_reason(exc), retryable=True, retry_after=exc.retry_after)
+        return _Failure(_reason(exc), retryable=True, retry_after=retry_after)
     if isinstance(exc, DraftbotError):
         return _Failure(_reason(exc), retryable=False)
-    return _Failure(repr(exc), retryable=True)
+    return _Failure("an unexpected error on our side", retryable=True, detail=repr(exc)[:500])
 
 
 def _reason(exc: DraftbotError) -> str:
@@ -117,6 +131,7 @@ class JobRunner:
         on_give_up: GiveUpHook | None = None,
         poll_interval: float = 0.5,
         doorbell: Doorbell | None = None,
+        outage_budget_seconds: float = 900.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -130,6 +145,8 @@ class JobRunner:
         self._on_give_up = on_give_up
         self._poll_interval = poll_interval
         self.doorbell = doorbell or Doorbell()
+        self.outages = OutageWatch()
+        self._outage_budget = outage_budget_seconds
         self._in_flight: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
@@ -161,10 +178,18 @@ class JobRunner:
         """
         await self._take_back_abandoned()
         while not stop.is_set():
+            if (pause := self.outages.pause_left()) > 0:  # Slack or the database is away: let it come back
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+                if stop.is_set():
+                    break
             try:
-                self._start(await self._claim(self._concurrency - len(self._in_flight)))
-            except Exception:
-                log.exception("claiming jobs failed; trying again in %.1fs", self._poll_interval)
+                jobs = await self._claim(self._concurrency - len(self._in_flight))
+            except Exception as err:  # claiming is only the database
+                self.outages.went_away(DATABASE, err)
+                continue
+            self.outages.came_back(DATABASE)
+            self._start(jobs)
             # Slots full: a finishing job wakes us to claim more. Slots free: nothing is runnable right now.
             await self._idle(stop)
 
@@ -270,26 +295,56 @@ class JobRunner:
             raise
         except Exception as exc:
             failure = _classify(exc)
-            log.warning(
-                "job %s (%s) attempt %d/%d failed: %s",
-                job.id,
-                job.kind,
-                job.attempts,
-                job.max_attempts,
-                failure.reason,
-                exc_info=not isinstance(exc, DraftbotError),
-            )
+            if failure.outage is not None:  # said once for the whole outage, not once per job
+                self.outages.went_away(failure.outage, exc)
+                log.debug("job %s (%s) waits: %s (%r)", job.id, job.kind, failure.reason, exc)
+            else:
+                log.warning(
+                    "job %s (%s) attempt %d/%d failed: %s",
+                    job.id,
+                    job.kind,
+                    job.attempts,
+                    job.max_attempts,
+                    failure.reason,
+                    exc_info=not isinstance(exc, DraftbotError),
+                )
+        else:
+            self.outages.came_back()
         await self._settle_or_log(job, failure)
 
     async def _settle_or_log(self, job: ClaimedJob, failure: _Failure | None) -> None:
         try:
             await self._settle(job, failure)
-        except Exception:
+        except Exception as err:
             # The job stays running; its lease expires and it runs again, which idempotent handlers allow.
-            log.exception("could not record the outcome of job %s (%s)", job.id, job.kind)
+            if dependency_of(err) == DATABASE:
+                self.outages.went_away(DATABASE, err)
+            else:
+                log.exception("could not record the outcome of job %s (%s)", job.id, job.kind)
 
     async def _settle(self, job: ClaimedJob, failure: _Failure | None) -> None:
         now = self.clock()
+        if failure is not None and failure.outage is not None:
+            since = job.waiting_since or now
+            waited = (now - since).total_seconds()
+            if waited < self._outage_budget:
+                delay = max(self.outages.delay(failure.outage), failure.retry_after or 0.0)
+                held = await jobqueue.retry_later(
+                    self._sessions,
+                    job.id,
+                    self.worker_id,
+                    now + timedelta(seconds=delay),
+                    failure.last_error,
+                    now=now,
+                    attempt=job.attempts,
+                    waiting_since=since,
+                )
+                if not held:
+                    self._log_lost(job)
+                return
+            failure = _Failure(
+                f"{describe(failure.outage, waited)}; press Retry to try again", retryable=False
+            )
         if failure is None:
             held = await jobqueue.complete(self._sessions, job.id, self.worker_id, now, attempt=job.attempts)
         elif failure.retryable and job.attempts < job.max_attempts:
@@ -299,24 +354,28 @@ class JobRunner:
                 job.id,
                 self.worker_id,
                 now + timedelta(seconds=delay),
-                failure.reason,
+                failure.last_error,
                 now=now,
                 attempt=job.attempts,
             )
         else:
             held = await jobqueue.give_up(
-                self._sessions, job.id, self.worker_id, failure.reason, now, attempt=job.attempts
+                self._sessions, job.id, self.worker_id, failure.last_error, now, attempt=job.attempts
             )
             if held:
-                log.error("job %s (%s) failed for good: %s", job.id, job.kind, failure.reason)
+                log.error("job %s (%s) failed for good: %s", job.id, job.kind, failure.last_error)
                 await self._call_on_give_up(job, failure.reason)
         if not held:
-            log.warning(
-                "job %s (%s) attempt %d had lost its lease to another worker; outcome not recorded",
-                job.id,
-                job.kind,
-                job.attempts,
-            )
+            self._log_lost(job)
+
+    @staticmethod
+    def _log_lost(job: ClaimedJob) -> None:
+        log.warning(
+            "job %s (%s) attempt %d had lost its lease to another worker; outcome not recorded",
+            job.id,
+            job.kind,
+            job.attempts,
+        )
 
     async def _call_on_give_up(self, job: ClaimedJob, reason: str) -> None:
         if self._on_give_up is None:
