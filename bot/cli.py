@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     serve = sub.add_parser(
-        "serve", help="HTTP mode: POST /slack/events and GET /healthz, with the job worker"
+        "serve", help="HTTP mode: POST /slack/events, GET /healthz and /readyz, with the job worker"
     )
     serve.add_argument("--host", default="0.0.0.0", help="interface to listen on (default: all)")
     serve.add_argument("--port", type=int, default=3000)
