@@ -34,7 +34,9 @@ def method_of(request: HttpRequest) -> str:
     return urlsplit(request.url).path.rstrip("/").rpartition("/")[2]
 
 
-class _ConnectionErrors(AsyncConnectionErrorRetryHandler):
+class _OnlySafeToRepeat(AsyncRetryHandler):
+    """A retry handler that leaves alone the calls in :data:`NOT_RETRIED_BY_THE_LIBRARY`."""
+
     async def _can_retry_async(
         self,
         *,
@@ -48,18 +50,12 @@ class _ConnectionErrors(AsyncConnectionErrorRetryHandler):
         return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
 
-class _ServerErrors(AsyncServerErrorRetryHandler):
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if method_of(request) in NOT_RETRIED_BY_THE_LIBRARY:
-            return False
-        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+class _ConnectionErrors(_OnlySafeToRepeat, AsyncConnectionErrorRetryHandler):
+    pass
+
+
+class _ServerErrors(_OnlySafeToRepeat, AsyncServerErrorRetryHandler):
+    pass
 
 
 def retry_handlers() -> list[AsyncRetryHandler]:

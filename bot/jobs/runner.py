@@ -329,17 +329,7 @@ class JobRunner:
             waited = (now - since).total_seconds()
             if waited < self._outage_budget:
                 delay = max(self.outages.delay(failure.outage), failure.retry_after or 0.0)
-                held = await jobqueue.retry_later(
-                    self._sessions,
-                    job.id,
-                    self.worker_id,
-                    now + timedelta(seconds=delay),
-                    failure.last_error,
-                    now=now,
-                    attempt=job.attempts,
-                    waiting_since=since,
-                )
-                if not held:
+                if not await self._retry(job, failure, now, delay, waiting_since=since):
                     self._log_lost(job)
                 return
             failure = _Failure(
@@ -348,15 +338,8 @@ class JobRunner:
         if failure is None:
             held = await jobqueue.complete(self._sessions, job.id, self.worker_id, now, attempt=job.attempts)
         elif failure.retryable and job.attempts < job.max_attempts:
-            delay = self._backoff.delay(job.attempts, failure.retry_after)
-            held = await jobqueue.retry_later(
-                self._sessions,
-                job.id,
-                self.worker_id,
-                now + timedelta(seconds=delay),
-                failure.last_error,
-                now=now,
-                attempt=job.attempts,
+            held = await self._retry(
+                job, failure, now, self._backoff.delay(job.attempts, failure.retry_after)
             )
         else:
             held = await jobqueue.give_up(
@@ -367,6 +350,26 @@ class JobRunner:
                 await self._call_on_give_up(job, failure.reason)
         if not held:
             self._log_lost(job)
+
+    async def _retry(
+        self,
+        job: ClaimedJob,
+        failure: _Failure,
+        now: datetime,
+        delay: float,
+        *,
+        waiting_since: datetime | None = None,
+    ) -> bool:
+        return await jobqueue.retry_later(
+            self._sessions,
+            job.id,
+            self.worker_id,
+            now + timedelta(seconds=delay),
+            failure.last_error,
+            now=now,
+            attempt=job.attempts,
+            waiting_since=waiting_since,
+        )
 
     @staticmethod
     def _log_lost(job: ClaimedJob) -> None:
