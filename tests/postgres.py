@@ -8,6 +8,9 @@ Fixtures (registered as a plugin in ``tests/conftest.py``):
 - ``postgres_url`` (function): a new, empty database on that server for each test, as a
   ``postgresql+asyncpg://`` URL. Nothing is migrated: the test (or ``build_runtime``) does that.
 
+A test that must stop the server (an outage) starts its own with :func:`running_cluster`, and stops and
+starts it with ``cluster.stop("fast")`` and ``cluster.start(same_port=True)``.
+
 The binaries are ``$DRAFTBOT_PG_BIN`` if set, else the newest ``/usr/lib/postgresql/*/bin`` (Debian's
 layout), else ``initdb``/``pg_ctl``/``postgres`` on ``PATH``. ``make test`` installs Debian's ``postgresql``
 when they are missing; without them the PostgreSQL tests fail and say how to install them.
@@ -200,9 +203,11 @@ class PostgresCluster:
             conf.write("\n# draftbot tests\n")
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
 
-    def start(self, attempts: int = 3) -> None:
+    def start(self, attempts: int = 3, *, same_port: bool = False) -> None:
+        """Start the server on a free port; with ``same_port``, again on the port it had (a restart)."""
         for attempt in range(1, attempts + 1):
-            self.port = _free_port()
+            if not (same_port and self.port):
+                self.port = _free_port()
             result = self._run(
                 self.bin_dir / "pg_ctl",
                 "start",
@@ -225,10 +230,11 @@ class PostgresCluster:
                     f"PostgreSQL did not start:\n{result.stdout}{result.stderr}{self._log_tail()}"
                 )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> None:
+        """``pg_ctl stop -m mode``: ``immediate`` (like a crash, the default) or ``fast``."""
         if self._running:
             result = self._run(
-                self.bin_dir / "pg_ctl", "stop", "-D", self.data_dir, "-m", "immediate", "-w", check=False
+                self.bin_dir / "pg_ctl", "stop", "-D", self.data_dir, "-m", mode, "-w", check=False
             )
             if result.returncode == 0:
                 self._running = False
