@@ -9,7 +9,9 @@ Fixtures (registered as a plugin in ``tests/conftest.py``):
   ``postgresql+asyncpg://`` URL. Nothing is migrated: the test (or ``build_runtime``) does that.
 
 A test that must stop the server (an outage) starts its own with :func:`running_cluster`, and stops and
-starts it with ``cluster.stop("fast")`` and ``cluster.start(same_port=True)``.
+starts it with ``cluster.stop(mode)`` and ``cluster.start(same_port=True)``. To stop it ``-m immediate``
+(a crash) and keep what was committed, give it ``synchronous_commit=on``: with it off, as here, a crash
+loses the last commits (``fsync=off`` loses nothing while the machine stays up).
 
 The binaries are ``$DRAFTBOT_PG_BIN`` if set, else the newest ``/usr/lib/postgresql/*/bin`` (Debian's
 layout), else ``initdb``/``pg_ctl``/``postgres`` on ``PATH``. ``make test`` installs Debian's ``postgresql``
@@ -131,6 +133,7 @@ class PostgresCluster:
     port: int = 0
     _databases: Iterator[int] = field(default_factory=itertools.count)
     _running: bool = False
+    settings: dict[str, str] = field(default_factory=dict)  # over SERVER_SETTINGS
 
     @property
     def data_dir(self) -> Path:
@@ -198,7 +201,7 @@ class PostgresCluster:
             "--no-sync",
             "--no-instructions",
         )
-        settings = {**SERVER_SETTINGS, "unix_socket_directories": f"'{self.base}'"}
+        settings = {**SERVER_SETTINGS, **self.settings, "unix_socket_directories": f"'{self.base}'"}
         with (self.data_dir / "postgresql.conf").open("a") as conf:  # initdb made it; it stays theirs
             conf.write("\n# draftbot tests\n")
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
@@ -255,15 +258,16 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def running_cluster() -> Iterator[PostgresCluster]:
-    """Start a throwaway cluster; stop and delete it on the way out, whatever happened."""
+def running_cluster(settings: dict[str, str] | None = None) -> Iterator[PostgresCluster]:
+    """Start a throwaway cluster (``settings`` over :data:`SERVER_SETTINGS`); stop and delete it on the way
+    out, whatever happened."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise PostgresUnavailable(INSTALL_HINT)
     run_as = RunAs.choose()
     # Short: the unix socket path must fit in 107 bytes.
     base = Path(tempfile.mkdtemp(prefix="draftbot-pg-"))
-    cluster = PostgresCluster(bin_dir, base, run_as)
+    cluster = PostgresCluster(bin_dir, base, run_as, settings=dict(settings or {}))
     watchdog = None
     try:
         watchdog = _start_watchdog(cluster)

@@ -5,9 +5,10 @@ the outage costs each process a few lines of log, not a traceback per retry.
 The bot runs as real processes, one ``draftbot serve`` (which runs a worker too) and two ``draftbot
 worker``, against the fake Slack and a slow fake OpenAI Images API served by this test on loopback, on a
 PostgreSQL server of this module's own (the shared one of ``tests/postgres.py`` serves other tests, and
-this one is stopped). The outage is ``pg_ctl stop -m fast`` for :data:`OUTAGE` seconds, then a start on
-the same port. Leases are short (:data:`LEASE`), so the outage outlasts them many times over: the jobs
-in flight are fenced and taken over by whichever worker claims them first once the database is back.
+this one is stopped). The outage is a crash, ``pg_ctl stop -m immediate``, for :data:`OUTAGE` seconds,
+then a start on the same port (crash recovery). Leases are short (:data:`LEASE`), so the outage
+outlasts them many times over: the jobs in flight are fenced and taken over by whichever worker claims
+them first once the database is back.
 
 One run of the scenario (a module fixture) serves both tests: it is what takes the time.
 """
@@ -48,6 +49,10 @@ DRAFTS, N = 4, 4
 LEASE = 3.0  # seconds; the outage is many times longer
 OUTAGE = 20.0  # seconds with the database stopped
 MAX_LINES = 20  # per process, for the whole outage and its recovery
+# A crash (`-m immediate`) must keep what was committed, as PostgreSQL does by default: the shared test
+# server's synchronous_commit=off would lose the last commits, a post claim among them, and post twice.
+DURABLE = {"synchronous_commit": "on"}
+STOP_MODE = "immediate"
 SETTLE = 2 + LEASE  # after the last expected post: time for any late duplicate to show
 
 
@@ -230,7 +235,7 @@ async def scenario(cluster: PostgresCluster, tmp_path: Path) -> Outcome:
             await wait_for(lambda: len(variant_messages(fake)) >= 2, within=20, what="the first variants")
             before = {p.name: len(p.lines()) for p in procs}
             posted_before = len(variant_messages(fake))
-            cluster.stop("fast")
+            cluster.stop(STOP_MODE)
             await asyncio.sleep(OUTAGE)
             outcome.posted_mid_outage = len(variant_messages(fake)) - posted_before
             cluster.start(same_port=True)
@@ -275,7 +280,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         pytest.skip("DRAFTBOT_SKIP_POSTGRES=1: PostgreSQL tests skipped")
     tmp_path = tmp_path_factory.mktemp("outage")
     try:
-        with running_cluster() as cluster:
+        with running_cluster(DURABLE) as cluster:
             started = time.monotonic()
             result = asyncio.run(scenario(cluster, tmp_path))
             lines = {name: len(down) for name, down in result.outage_lines.items()}
