@@ -33,6 +33,10 @@ def _run(argv: Sequence[str] | None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if (
+        not args.verbose
+    ):  # bot.providers logs each request, with its timing and request id; httpx says it again
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = Settings()
     command = args.command
     if command is None:

@@ -8,6 +8,8 @@ What ``/slack/events`` answers before Bolt sees a request, in this order (each r
   (events); a charset other than UTF-8 counts as another type.
 - 400: the body is not UTF-8, or not a Slack payload (a form without ``command``, ``payload`` or
   ``ssl_check``; JSON that is not an Events API object; anything Bolt could not read).
+- 503 ``{"error": "the database is unreachable"}``: the replay check could not reach the database
+  (said once in the log per outage, not per request); Slack sends the request again.
 - 401 ``{"error": "replayed request"}``: this timestamp and signature were accepted before
   (:mod:`storage.replays`, in the database, so across processes). A request Bolt then answers non-2xx
   is forgotten again, so that Slack's redelivery of it is accepted.
@@ -50,6 +52,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.errors import DATABASE
+from bot.jobs.outages import OutageWatch, dependency_of
 from bot.runtime import Runtime, running_worker
 from storage.replays import Replays, request_key
 
@@ -75,6 +79,7 @@ def build_web_app(
     secret = runtime.settings.slack_signing_secret  # the one the Bolt app verifies with, too
     signing_key = secret.get_secret_value().encode() if secret else None
     replays = Replays(runtime.sessions)
+    outages = OutageWatch(effect="requests get 503 until it is back")  # said once, not per request
 
     async def events(request: Request) -> Response:
         # What AsyncSlackRequestHandler.handle does for a POST, with answers of our own (see the module
@@ -111,7 +116,15 @@ def build_web_app(
 
         key = request_key(timestamp, signature)
         signed_at = datetime.fromtimestamp(int(timestamp), UTC)
-        if not await replays.claim(key, signed_at=signed_at, team_id=_team_id(bolt_request)):
+        try:
+            claimed = await replays.claim(key, signed_at=signed_at, team_id=_team_id(bolt_request))
+        except Exception as err:
+            if dependency_of(err) != DATABASE:
+                raise
+            outages.went_away(DATABASE, err)  # Slack sends the request again later
+            return JSONResponse({"error": "the database is unreachable"}, status_code=503)
+        outages.came_back(DATABASE)
+        if not claimed:
             log.info("refused a replayed request to /slack/events")
             return JSONResponse({"error": "replayed request"}, status_code=401)
         try:

@@ -8,6 +8,11 @@ Fixtures (registered as a plugin in ``tests/conftest.py``):
 - ``postgres_url`` (function): a new, empty database on that server for each test, as a
   ``postgresql+asyncpg://`` URL. Nothing is migrated: the test (or ``build_runtime``) does that.
 
+A test that must stop the server (an outage) starts its own with :func:`running_cluster`, and stops and
+starts it with ``cluster.stop(mode)`` and ``cluster.start(same_port=True)``. To stop it ``-m immediate``
+(a crash) and keep what was committed, give it ``synchronous_commit=on``: with it off, as here, a crash
+loses the last commits (``fsync=off`` loses nothing while the machine stays up).
+
 The binaries are ``$DRAFTBOT_PG_BIN`` if set, else the newest ``/usr/lib/postgresql/*/bin`` (Debian's
 layout), else ``initdb``/``pg_ctl``/``postgres`` on ``PATH``. ``make test`` installs Debian's ``postgresql``
 when they are missing; without them the PostgreSQL tests fail and say how to install them.
@@ -128,6 +133,7 @@ class PostgresCluster:
     port: int = 0
     _databases: Iterator[int] = field(default_factory=itertools.count)
     _running: bool = False
+    settings: dict[str, str] = field(default_factory=dict)  # over SERVER_SETTINGS
 
     @property
     def data_dir(self) -> Path:
@@ -195,14 +201,16 @@ class PostgresCluster:
             "--no-sync",
             "--no-instructions",
         )
-        settings = {**SERVER_SETTINGS, "unix_socket_directories": f"'{self.base}'"}
+        settings = {**SERVER_SETTINGS, **self.settings, "unix_socket_directories": f"'{self.base}'"}
         with (self.data_dir / "postgresql.conf").open("a") as conf:  # initdb made it; it stays theirs
             conf.write("\n# draftbot tests\n")
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
 
-    def start(self, attempts: int = 3) -> None:
+    def start(self, attempts: int = 3, *, same_port: bool = False) -> None:
+        """Start the server on a free port; with ``same_port``, again on the port it had (a restart)."""
         for attempt in range(1, attempts + 1):
-            self.port = _free_port()
+            if not (same_port and self.port):
+                self.port = _free_port()
             result = self._run(
                 self.bin_dir / "pg_ctl",
                 "start",
@@ -225,10 +233,11 @@ class PostgresCluster:
                     f"PostgreSQL did not start:\n{result.stdout}{result.stderr}{self._log_tail()}"
                 )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> None:
+        """``pg_ctl stop -m mode``: ``immediate`` (like a crash, the default) or ``fast``."""
         if self._running:
             result = self._run(
-                self.bin_dir / "pg_ctl", "stop", "-D", self.data_dir, "-m", "immediate", "-w", check=False
+                self.bin_dir / "pg_ctl", "stop", "-D", self.data_dir, "-m", mode, "-w", check=False
             )
             if result.returncode == 0:
                 self._running = False
@@ -249,15 +258,16 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def running_cluster() -> Iterator[PostgresCluster]:
-    """Start a throwaway cluster; stop and delete it on the way out, whatever happened."""
+def running_cluster(settings: dict[str, str] | None = None) -> Iterator[PostgresCluster]:
+    """Start a throwaway cluster (``settings`` over :data:`SERVER_SETTINGS`); stop and delete it on the way
+    out, whatever happened."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise PostgresUnavailable(INSTALL_HINT)
     run_as = RunAs.choose()
     # Short: the unix socket path must fit in 107 bytes.
     base = Path(tempfile.mkdtemp(prefix="draftbot-pg-"))
-    cluster = PostgresCluster(bin_dir, base, run_as)
+    cluster = PostgresCluster(bin_dir, base, run_as, settings=dict(settings or {}))
     watchdog = None
     try:
         watchdog = _start_watchdog(cluster)

@@ -62,6 +62,7 @@ class OutageWatch:
     """What is away now, for one runner: when it went, how many retries waited on it, when to try again."""
 
     rng: random.Random = field(default_factory=random.Random)
+    effect: str = "jobs wait until it is back"  # what the warning says happens meanwhile
     _away: dict[str, _Away] = field(default_factory=dict)
 
     def delay(self, dependency: str) -> float:
@@ -77,7 +78,7 @@ class OutageWatch:
         away = self._away.get(dependency)
         if away is None:
             away = self._away[dependency] = _Away(since=now)
-            log.warning("%s is unreachable (%s); jobs wait until it is back", dependency, type(err).__name__)
+            log.warning("%s is unreachable (%s); %s", dependency, type(err).__name__, self.effect)
         pause = self.delay(dependency)
         away.retries += 1
         away.paused_until = max(away.paused_until, now + pause)

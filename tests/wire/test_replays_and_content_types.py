@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -247,3 +248,23 @@ async def test_readyz_names_an_image_store_that_cannot_be_written(tmp_path: Path
             ready = await http.get(f"{origin}/readyz")
         assert ready.status_code == 503
         assert ready.json() == {**ALL_UP, "ok": False, "images": "NotADirectoryError"}
+
+
+async def test_events_get_503_while_the_database_is_down_and_it_is_logged_once(
+    tmp_path: Path, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The replay check needs the database: while it is away, a signed request is answered 503 (Slack
+    sends it again), with one warning for the outage rather than a traceback per request."""
+    url = f"postgresql+asyncpg://draftbot@127.0.0.1:{closed_port()}/draftbot"
+    settings = wire_settings(tmp_path / "data", fake, database_url=url)
+    async with open_runtime(settings, migrate=False) as runtime, served(runtime) as (origin, _):
+        delivery = fake.connect_app(f"{origin}/slack/events", SECRET)
+        for _ in range(3):
+            response = await delivery.send_url_verification()
+            assert response.status_code == 503
+            assert response.json() == {"error": "the database is unreachable"}
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
+    assert [r.getMessage() for r in warnings] == [
+        "the database is unreachable (ConnectionRefusedError); requests get 503 until it is back"
+    ]
+    assert not any(r.exc_info for r in caplog.records)
