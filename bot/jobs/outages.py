@@ -23,7 +23,7 @@ from bot.errors import DATABASE, SLACK, Outage
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE, BACKOFF_CAP = 1.0, 30.0  # seconds
+BACKOFF_BASE, BACKOFF_CAP = 1.0, 10.0  # seconds: a try every 10 s at most, so work resumes soon after
 
 
 def dependency_of(exc: BaseException) -> str | None:
