@@ -9,7 +9,8 @@ What ``/slack/events`` answers before Bolt sees a request, in this order (each r
 - 400: the body is not UTF-8, or not a Slack payload (a form without ``command``, ``payload`` or
   ``ssl_check``; JSON that is not an Events API object; anything Bolt could not read).
 - 503 ``{"error": "the database is unreachable"}``: the replay check could not reach the database
-  (said once in the log per outage, not per request); Slack sends the request again.
+  (said once in the log per outage, not per request); Slack sends the event or interaction again. A slash
+  command, which Slack does not resend, gets a private answer saying nothing was drafted instead.
 - 401 ``{"error": "replayed request"}``: this timestamp and signature were accepted before
   (:mod:`storage.replays`, in the database, so across processes). A request Bolt then answers non-2xx
   is forgotten again, so that Slack's redelivery of it is accepted.
@@ -58,6 +59,10 @@ from bot.runtime import Runtime, running_worker
 from storage.replays import Replays, request_key
 
 log = logging.getLogger(__name__)
+
+DATABASE_AWAY = (
+    "draftbot can't reach its database right now, so nothing was drafted. Please try again in a minute."
+)
 
 FORM = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
@@ -122,6 +127,8 @@ def build_web_app(
             if dependency_of(err) != DATABASE:
                 raise
             outages.went_away(DATABASE, err)  # Slack sends the request again later
+            if "command" in bolt_request.body:  # nobody resends a command: tell the person instead
+                return JSONResponse({"response_type": "ephemeral", "text": DATABASE_AWAY})
             return JSONResponse({"error": "the database is unreachable"}, status_code=503)
         outages.came_back(DATABASE)
         if not claimed:

@@ -263,6 +263,11 @@ async def test_events_get_503_while_the_database_is_down_and_it_is_logged_once(
             response = await delivery.send_url_verification()
             assert response.status_code == 503
             assert response.json() == {"error": "the database is unreachable"}
+        # A slash command is not sent again by Slack: the person is told, privately, that nothing happened.
+        answer = await delivery.send_slash_command(ALICE, CHANNEL, "a kite for banner")
+        assert answer.status_code == 200
+        assert answer.json()["response_type"] == "ephemeral"
+        assert "nothing was drafted" in answer.json()["text"]
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
     assert [r.getMessage() for r in warnings] == [
         "the database is unreachable (ConnectionRefusedError); requests get 503 until it is back"
