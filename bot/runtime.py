@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.drafts import Desk, DraftService
-from bot.errors import MissingSetting
+from bot.errors import SLACK, MissingSetting
 from bot.generation import Generator
 from bot.imaging import ImagingPool
 from bot.jobs import Doorbell, JobRunner, default_worker_id
@@ -136,6 +137,8 @@ async def build_runtime(
         clock=clock or utcnow,
         doorbell=doorbell,
     )
+    if slack_client is not None:  # only a call Slack answered says that Slack is back
+        slack_client.on_answer = functools.partial(runner.outages.came_back, SLACK)
     policy = Policy(approvers=settings.approvers, allow_self_approval=settings.allow_self_approval)
     desk = Desk(sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts)
     drafts = DraftService.over(desk, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji)

@@ -12,6 +12,8 @@ A 429 is retried for every method: Slack refused the call, so it did nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -24,6 +26,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 # Calls whose repeat after an unknown outcome would show something twice.
 NOT_RETRIED_BY_THE_LIBRARY = frozenset({"chat.postMessage", "chat.postEphemeral"})
@@ -66,10 +69,23 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     ]
 
 
-def build_client(token: str, base_url: str, *, timeout: float = 30.0) -> AsyncWebClient:
+class SlackClient(AsyncWebClient):
+    """An AsyncWebClient that says when Slack answered a call (``on_answer``): how the job runner learns
+    that Slack is back after an outage. A job that finished without calling Slack proves nothing."""
+
+    on_answer: Callable[[], None] | None = None
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        response = await super().api_call(api_method, **kwargs)
+        if self.on_answer is not None:
+            self.on_answer()
+        return response
+
+
+def build_client(token: str, base_url: str, *, timeout: float = 30.0) -> SlackClient:
     """An AsyncWebClient that waits out 429s (Retry-After) and retries 5xx and dropped connections of the
     calls that are safe to repeat."""
-    return AsyncWebClient(
+    return SlackClient(
         token=token,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         timeout=int(max(1, round(timeout))),

@@ -309,7 +309,9 @@ class JobRunner:
                     exc_info=not isinstance(exc, DraftbotError),
                 )
         else:
-            self.outages.came_back()
+            # The job reached the database; whether Slack is back, only Slack's answers say (a job may
+            # finish without calling Slack at all): see bot.slack_client.SlackClient.on_answer.
+            self.outages.came_back(DATABASE)
         await self._settle_or_log(job, failure)
 
     async def _settle_or_log(self, job: ClaimedJob, failure: _Failure | None) -> None:

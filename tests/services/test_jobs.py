@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.errors import SLACK, Outage
 from bot.jobs import Backoff, Doorbell, JobRunner, PermanentFailure, RetryLater
 from bot.providers.base import RateLimited, Refused
 from storage import jobqueue
@@ -558,3 +559,26 @@ async def test_a_restart_takes_back_at_once_the_jobs_a_dead_process_of_this_host
     finally:
         alive.kill()
         await alive.wait()
+
+
+async def test_a_job_that_did_not_call_slack_does_not_say_slack_is_back(
+    sessions: Sessions, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """During an outage, a job that finishes without Slack (an image made before its parent is posted)
+    proves nothing about Slack: the outage goes on, said once, until Slack itself answers."""
+
+    async def slack_away(_: ClaimedJob) -> None:
+        raise Outage("no answer", dependency=SLACK)
+
+    async def no_slack(_: ClaimedJob) -> None:
+        pass
+
+    caplog.set_level(logging.WARNING, logger="bot.jobs.outages")
+    work = runner(sessions, clock, {"away": slack_away, "quiet": no_slack})
+    await enqueue(sessions, clock, "away")
+    await work.run_once()
+    await enqueue(sessions, clock, "quiet")
+    await work.run_once()
+    assert [r.getMessage() for r in caplog.records if "Slack is back" in r.getMessage()] == []
+    work.outages.came_back(SLACK)  # what the Slack client says when Slack answers a call: still away till now
+    assert len([r for r in caplog.records if "Slack is back" in r.getMessage()]) == 1
