@@ -24,6 +24,7 @@ from bot.errors import SLACK, MissingSetting
 from bot.generation import Generator
 from bot.imaging import ImagingPool
 from bot.jobs import Doorbell, JobRunner, default_worker_id
+from bot.jobs.outages import OutageWatch
 from bot.providers import build_provider
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
@@ -94,8 +95,14 @@ async def build_runtime(
     service tests record what would have been posted).
     """
     token = settings.slack_bot_token
+    outages = OutageWatch()  # the runner waits on it; only a call Slack answered says Slack is back
     slack_client = (
-        build_client(token.get_secret_value(), settings.slack_api_url, timeout=settings.slack_timeout_seconds)
+        build_client(
+            token.get_secret_value(),
+            settings.slack_api_url,
+            timeout=settings.slack_timeout_seconds,
+            on_answer=functools.partial(outages.came_back, SLACK),
+        )
         if token is not None
         else None
     )
@@ -136,9 +143,8 @@ async def build_runtime(
         on_give_up=generator.give_up,
         clock=clock or utcnow,
         doorbell=doorbell,
+        outages=outages,
     )
-    if slack_client is not None:  # only a call Slack answered says that Slack is back
-        slack_client.on_answer = functools.partial(runner.outages.came_back, SLACK)
     policy = Policy(approvers=settings.approvers, allow_self_approval=settings.allow_self_approval)
     desk = Desk(sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts)
     drafts = DraftService.over(desk, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji)

@@ -73,7 +73,9 @@ class SlackClient(AsyncWebClient):
     """An AsyncWebClient that says when Slack answered a call (``on_answer``): how the job runner learns
     that Slack is back after an outage. A job that finished without calling Slack proves nothing."""
 
-    on_answer: Callable[[], None] | None = None
+    def __init__(self, *, on_answer: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_answer = on_answer
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         response = await super().api_call(api_method, **kwargs)
@@ -82,10 +84,13 @@ class SlackClient(AsyncWebClient):
         return response
 
 
-def build_client(token: str, base_url: str, *, timeout: float = 30.0) -> SlackClient:
+def build_client(
+    token: str, base_url: str, *, timeout: float = 30.0, on_answer: Callable[[], None] | None = None
+) -> SlackClient:
     """An AsyncWebClient that waits out 429s (Retry-After) and retries 5xx and dropped connections of the
     calls that are safe to repeat."""
     return SlackClient(
+        on_answer=on_answer,
         token=token,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         timeout=int(max(1, round(timeout))),

@@ -132,6 +132,7 @@ class JobRunner:
         poll_interval: float = 0.5,
         doorbell: Doorbell | None = None,
         outage_budget_seconds: float = 900.0,
+        outages: OutageWatch | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -145,7 +146,7 @@ class JobRunner:
         self._on_give_up = on_give_up
         self._poll_interval = poll_interval
         self.doorbell = doorbell or Doorbell()
-        self.outages = OutageWatch()
+        self.outages = outages or OutageWatch()
         self._outage_budget = outage_budget_seconds
         self._in_flight: set[asyncio.Task[None]] = set()
 
