@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.drafts import Desk, DraftService
-from bot.errors import SLACK, MissingSetting
+from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
 from bot.imaging import ImagingPool
 from bot.jobs import Doorbell, JobRunner, default_worker_id
-from bot.jobs.outages import OutageWatch
+from bot.jobs.outages import OutageWatch, dependency_of
 from bot.providers import build_provider
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
@@ -114,7 +115,7 @@ async def build_runtime(
         )
     engine = db.create_engine(settings.resolved_database_url)
     if migrate:
-        await db.upgrade(engine)
+        await migrate_when_reachable(engine, budget=settings.outage_budget_seconds)
     sessions = db.session_factory(engine)
     pool = ImagingPool(settings.imaging_threads)
     image_provider = provider(settings, pool)
@@ -155,6 +156,23 @@ async def build_runtime(
     return Runtime(
         settings, engine, sessions, blobs, image_provider, pool, publisher, generator, drafts, runner, slack
     )
+
+
+async def migrate_when_reachable(engine: AsyncEngine, *, budget: float) -> None:
+    """Run the migrations, waiting out a database that is not there yet (a process started before it, or
+    during an outage) for up to ``budget`` seconds, said once in the log; any other failure raises."""
+    watch = OutageWatch(effect="draftbot waits for it before starting")
+    deadline = time.monotonic() + budget
+    while True:
+        try:
+            await db.upgrade(engine)
+        except Exception as err:
+            if dependency_of(err) != DATABASE or time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(min(watch.went_away(DATABASE, err), max(0.0, deadline - time.monotonic())))
+            continue
+        watch.came_back(DATABASE)
+        return
 
 
 @contextlib.asynccontextmanager

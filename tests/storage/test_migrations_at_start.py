@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -210,3 +211,48 @@ async def test_the_long_migration_busy_timeout_is_set_back(tmp_path: Path) -> No
         assert timeout == SQLITE_BUSY_TIMEOUT_MS < MIGRATION_BUSY_TIMEOUT_MS
     finally:
         await engine.dispose()
+
+
+async def test_a_process_started_before_its_database_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database refuses connections for the first two tries: start-up waits (said once), then migrates."""
+    from bot import runtime
+
+    tries: list[int] = []
+
+    async def upgrade(_engine: object) -> None:
+        tries.append(1)
+        if len(tries) <= 2:
+            raise ConnectionRefusedError("the database is not up yet")
+
+    monkeypatch.setattr(runtime.db, "upgrade", upgrade)
+    monkeypatch.setattr(runtime.OutageWatch, "delay", lambda self, dependency: 0.01)
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        await runtime.migrate_when_reachable(object(), budget=30)  # type: ignore[arg-type]
+    assert len(tries) == 3
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert len(said) == 2 and "unreachable" in said[0] and "back" in said[1]
+
+
+async def test_start_up_gives_up_on_a_database_that_never_comes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import runtime
+
+    async def upgrade(_engine: object) -> None:
+        raise ConnectionRefusedError("no database here")
+
+    monkeypatch.setattr(runtime.db, "upgrade", upgrade)
+    monkeypatch.setattr(runtime.OutageWatch, "delay", lambda self, dependency: 0.05)
+    with pytest.raises(ConnectionRefusedError):
+        await runtime.migrate_when_reachable(object(), budget=0.2)  # type: ignore[arg-type]
+
+
+async def test_start_up_does_not_wait_out_a_broken_migration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import runtime
+
+    async def upgrade(_engine: object) -> None:
+        raise ValueError("a migration with a bug")
+
+    monkeypatch.setattr(runtime.db, "upgrade", upgrade)
+    with pytest.raises(ValueError):
+        await runtime.migrate_when_reachable(object(), budget=30)  # type: ignore[arg-type]
