@@ -75,6 +75,8 @@ KILL_POINTS = [
     KillPoint("review-2K-generating", stage="2K"),
     KillPoint("review-2K-posted-unheard", stage="2K", target="chat.postMessage", after=True),
     KillPoint("final-4K-generating", stage="4K"),
+    KillPoint("review-0ms-after-upgrade-ack", stage="2K", ack=True),
+    KillPoint("final-0ms-after-approve-ack", stage="4K", ack=True),
     KillPoint("final-4K-upload-bytes", stage="4K", target="upload"),
 ]
 
