@@ -43,21 +43,24 @@ class KillPoint:
     """Where the bot dies. ``stage``: what is in flight (``"1K"`` the draft, ``"2K"`` after the upgrade press,
     ``"4K"`` after approval). The trap: 0 ms after the ack (``ack``), or a fake Slack call to ``target`` held
     (``after``: applied first, so Slack has done it and the bot never hears back), armed once ``armed_after``
-    draft messages (the parent and images) of the stage are in Slack; or the stage's image request held
-    (``target`` None)."""
+    draft messages (the parent and images) of the stage are in Slack (then calls that must still come are
+    held, whatever the variants racing each other do); or the stage's image request held (``target``
+    None)."""
 
     name: str
     stage: str = "1K"
     target: str | None = None
     after: bool = False
     armed_after: int = 0
+    nth: int = 1  # hold the nth call to ``target`` once armed (the earlier ones pass)
     ack: bool = False
     n: int = 4
-    go_on: bool = False  # after the 1K stage, go on to the 2K and 4K as well
+    until: str | None = None  # the last stage to go through (default: the stage the bot dies in)
 
     @property
     def stages(self) -> list[str]:
-        return ["1K", "2K", "4K"] if self.go_on or self.stage != "1K" else ["1K"]
+        order = ["1K", "2K", "4K"]
+        return order[: order.index(self.until or self.stage) + 1]
 
 
 KILL_POINTS = [
@@ -65,19 +68,18 @@ KILL_POINTS = [
     KillPoint("parent-post-held", target="chat.postMessage"),
     KillPoint("parent-posted-unheard", target="chat.postMessage", after=True),
     KillPoint("variant1-upload-url", target="files.getUploadURLExternal", armed_after=1),
-    KillPoint("variant2-upload-bytes", target="upload", armed_after=2),
-    KillPoint("variant1-complete-upload", target="files.completeUploadExternal", armed_after=1),
-    KillPoint("variant3-files-info", target="files.info", armed_after=3),
+    KillPoint("variant3-upload-bytes", target="upload", armed_after=1, nth=3),
+    KillPoint("variant2-complete-upload", target="files.completeUploadExternal", armed_after=1, nth=2),
+    KillPoint("files-info-4th-call", target="files.info", armed_after=1, nth=4),
     KillPoint("variant2-post-held", target="chat.postMessage", armed_after=2),
     KillPoint("variant1-posted-unheard", target="chat.postMessage", after=True, armed_after=1),
     KillPoint("between-variants-vote-emoji", target="reactions.add", after=True, armed_after=2),
     KillPoint("n8-variant5-posted-unheard", target="chat.postMessage", after=True, armed_after=5, n=8),
     KillPoint("review-2K-generating", stage="2K"),
-    KillPoint("review-2K-posted-unheard", stage="2K", target="chat.postMessage", after=True),
-    KillPoint("final-4K-generating", stage="4K"),
+    # The review Slack showed as the bot died is found and recorded: approving it then makes the final.
+    KillPoint("review-2K-posted-unheard", stage="2K", target="chat.postMessage", after=True, until="4K"),
     KillPoint("review-0ms-after-upgrade-ack", stage="2K", ack=True),
     KillPoint("final-0ms-after-approve-ack", stage="4K", ack=True),
-    KillPoint("final-4K-upload-bytes", stage="4K", target="upload"),
 ]
 
 
@@ -131,6 +133,8 @@ class Trap:
             if self.fault is None and len(posts.seen) - start >= self.point.armed_after:
                 # Held before it is applied, a call is then answered with an error, so it never happens.
                 status = None if self.point.after else 500
+                if self.point.nth > 1:  # a delay of nothing lets the earlier calls through
+                    self.fake.faults.add(self.point.target or "", delay=1e-6, times=self.point.nth - 1)
                 self.fault = self.fake.faults.add(
                     self.point.target or "", delay=HOLD, after=self.point.after, status=status
                 )
