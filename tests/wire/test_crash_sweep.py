@@ -214,11 +214,12 @@ async def test_crash_sweep(tmp_path: Path, point: KillPoint) -> None:
                     recovered = [(t, what) for t, what in posts.seen if t > bot.spawned_at]
                     owed = {what for _, what in recovered} - before
                     # A post Slack made as the bot died is owed only its record (see wait_recorded).
-                    last = max([t for t, what in recovered if what in owed], default=recorded)
-                    recovery = max(last, recorded) - bot.spawned_at
+                    last_post = max((t for t, what in recovered if what in owed), default=bot.spawned_at)
+                    recovery = max(last_post, recorded) - bot.spawned_at
                     print(
-                        f"\n{point.name}: restart -> last owed post {recovery:.2f}s, all recorded "
-                        f"{recorded - bot.spawned_at:.2f}s ({len(owed)} owed in Slack: {sorted(owed)})"
+                        f"\n{point.name}: restart (process start included) -> last owed post "
+                        f"{last_post - bot.spawned_at:.2f}s, all recorded {recorded - bot.spawned_at:.2f}s "
+                        f"({len(owed)} owed in Slack: {sorted(owed)})"
                     )
                     assert recovery < RECOVERY_BOUND, bot.tail()
                 else:
