@@ -63,18 +63,19 @@ class KillPoint:
         return order[: order.index(self.until or self.stage) + 1]
 
 
+# Ordinals count calls or posts as they come: variants race, so "the 2nd variant post" is whichever is 2nd.
 KILL_POINTS = [
     KillPoint("0ms-after-ack", ack=True),
     KillPoint("parent-post-held", target="chat.postMessage"),
     KillPoint("parent-posted-unheard", target="chat.postMessage", after=True),
-    KillPoint("variant1-upload-url", target="files.getUploadURLExternal", armed_after=1),
-    KillPoint("variant3-upload-bytes", target="upload", armed_after=1, nth=3),
-    KillPoint("variant2-complete-upload", target="files.completeUploadExternal", armed_after=1, nth=2),
-    KillPoint("files-info-4th-call", target="files.info", armed_after=1, nth=4),
-    KillPoint("variant2-post-held", target="chat.postMessage", armed_after=2),
-    KillPoint("variant1-posted-unheard", target="chat.postMessage", after=True, armed_after=1),
+    KillPoint("1st-upload-url", target="files.getUploadURLExternal", armed_after=1),
+    KillPoint("3rd-upload-bytes", target="upload", armed_after=1, nth=3),
+    KillPoint("2nd-complete-upload", target="files.completeUploadExternal", armed_after=1, nth=2),
+    KillPoint("4th-files-info", target="files.info", armed_after=1, nth=4),
+    KillPoint("2nd-variant-post-held", target="chat.postMessage", armed_after=2),
+    KillPoint("1st-variant-posted-unheard", target="chat.postMessage", after=True, armed_after=1),
     KillPoint("between-variants-vote-emoji", target="reactions.add", after=True, armed_after=2),
-    KillPoint("n8-variant5-posted-unheard", target="chat.postMessage", after=True, armed_after=5, n=8),
+    KillPoint("n8-5th-variant-posted-unheard", target="chat.postMessage", after=True, armed_after=5, n=8),
     KillPoint("review-2K-generating", stage="2K"),
     # The review Slack showed as the bot died is found and recorded: approving it then makes the final.
     KillPoint("review-2K-posted-unheard", stage="2K", target="chat.postMessage", after=True, until="4K"),
@@ -214,12 +215,13 @@ async def test_crash_sweep(tmp_path: Path, point: KillPoint) -> None:
                     recovered = [(t, what) for t, what in posts.seen if t > bot.spawned_at]
                     owed = {what for _, what in recovered} - before
                     # A post Slack made as the bot died is owed only its record (see wait_recorded).
-                    last_post = max((t for t, what in recovered if what in owed), default=bot.spawned_at)
-                    recovery = max(last_post, recorded) - bot.spawned_at
+                    last_post = max((t for t, what in recovered if what in owed), default=None)
+                    recovery = max(last_post or recorded, recorded) - bot.spawned_at
+                    posted = "none" if last_post is None else f"{last_post - bot.spawned_at:.2f}s"
                     print(
-                        f"\n{point.name}: restart (process start included) -> last owed post "
-                        f"{last_post - bot.spawned_at:.2f}s, all recorded {recorded - bot.spawned_at:.2f}s "
-                        f"({len(owed)} owed in Slack: {sorted(owed)})"
+                        f"\n{point.name}: restart (process start included) -> last owed post {posted}, "
+                        f"all recorded {recorded - bot.spawned_at:.2f}s ({len(owed)} owed in Slack: "
+                        f"{sorted(owed)})"
                     )
                     assert recovery < RECOVERY_BOUND, bot.tail()
                 else:
