@@ -44,6 +44,8 @@ class Fault:
     after: bool = False  # do what was asked first, then answer with the fault (the outcome is hidden)
     times: int | None = 1
     hits: int = 0
+    released: bool = False  # see release()
+    _waiting: list[asyncio.Event] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def exhausted(self) -> bool:
@@ -62,9 +64,23 @@ class Fault:
         return str(whole) if whole == self.retry_after else str(self.retry_after)
 
     async def wait(self) -> None:
-        """Sleep ``delay`` seconds (if any): call before answering."""
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        """Sleep ``delay`` seconds (if any), or until :meth:`release`: call before answering."""
+        if self.delay and not self.released:
+            event = asyncio.Event()
+            self._waiting.append(event)
+            try:
+                await asyncio.wait_for(event.wait(), self.delay)
+            except TimeoutError:
+                pass
+            finally:
+                self._waiting.remove(event)
+
+    def release(self) -> None:
+        """End the delay now, for the requests it holds and any later ones (a test that held a request
+        to act at that moment lets it go, rather than leave it open until the server stops)."""
+        self.released = True
+        for event in self._waiting:
+            event.set()
 
 
 class Faults:
@@ -113,7 +129,7 @@ class Faults:
         """Queue a copy of a ready-made fault (a preset), unused; return the copy."""
         if not fault.answers and fault.delay is None and fault.kind is None:
             raise ValueError("a fault needs a status, an error, a body, a delay or a kind")
-        queued = replace(fault, headers=dict(fault.headers), hits=0)
+        queued = replace(fault, headers=dict(fault.headers), hits=0, released=False, _waiting=[])
         self._faults.append(queued)
         return queued
 

@@ -1,13 +1,16 @@
 """Buttons: upgrade the winner to 2K, choose among tied variants, approve or reject the 2K review, and
 retry a failed draft.
 
-Each press is acknowledged at once; the answer to the person who pressed is ephemeral. Refused
+Each press is acknowledged once its decision is committed (or after ``ACK_WITHIN`` seconds at the latest,
+inside Slack's 3), so a press Slack was told we received is not lost if the process dies right after:
+Slack never delivers an acknowledged press again. The answer to the person who pressed is ephemeral. Refused
 presses change nothing and are audited by the service. A press whose payload doesn't name a draft
 (or that fails on our side) gets a plain answer too; nothing raises out of the listener.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 Action = Callable[[str, int, str, str | None], Awaitable[ActionResult]]
 NOT_FOUND = "I can't find that draft in this workspace any more."
 NOT_A_DRAFT = "That button doesn't belong to a draft I know."
+ACK_WITHIN = 2.0  # seconds: acknowledge by then even if the decision is still being made
 
 # ``<draft id>`` or ``<draft id>:<variant>``, ASCII digits only (str.isdigit also accepts "²" and "١").
 _VALUE = re.compile(r"([0-9]{1,12})(?::([0-9]{1,3}))?")
@@ -59,13 +63,18 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
 
 
 def _listener(handler: Action) -> Callable[..., Awaitable[None]]:
-    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
+    async def decide(body: dict[str, Any]) -> str:
         try:
-            text = await _press(handler, body)
+            return await _press(handler, body)
         except Exception:
             log.exception("a button press failed")
-            text = NOTHING_CHANGED
+            return NOTHING_CHANGED
+
+    async def listener(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        decision = asyncio.ensure_future(decide(body))
+        await asyncio.wait({decision}, timeout=ACK_WITHIN)  # committed before it is acknowledged
+        await ack()
+        text = await decision
         try:
             await respond(text=text, response_type="ephemeral", replace_original=False)
         except Exception as err:  # no response_url in the payload, or it expired: nobody left to tell
