@@ -24,7 +24,7 @@ from fakes.slack import FakeSlack, Workspace, serve_fake_slack
 from fakes.slack.delivery import DeliveryRecord
 from storage.blobs import FileBlobStore
 from storage.models import AcceptedRequest, AuditEvent, Draft
-from tests.slack_harness import ALICE, CHANNEL, SECRET, USERS, Wire, running_bot, wait_for, wire_settings
+from tests.slack_harness import ALICE, BOB, CHANNEL, SECRET, USERS, Wire, running_bot, wait_for, wire_settings
 
 FORM = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
@@ -78,6 +78,19 @@ async def test_a_replayed_command_drafts_once_and_a_resigned_one_is_new(tmp_path
         sent = wire.delivery.records_for("url_verification")[-1]
         assert sent.headers["Content-Type"] == JSON_TYPE
         assert (await post(http, wire.url, sent.body, sent.headers)).status_code == 401
+
+        # An Events API callback is recorded by its event id with the vote it causes instead: a copy is
+        # answered (no database write in front of the ack) and changes nothing.
+        accepted = await count(wire.runtime, AcceptedRequest)
+        variant = await wait_for(lambda: wire.images(1).get(1), what="variant 1 of draft 1")
+        await wire.react(BOB, variant)
+        reaction = wire.delivery.records_for("event")[-1]
+        for _ in range(3):
+            assert (await post(http, wire.url, reaction.body, reaction.headers)).status_code == 200
+        assert await count(wire.runtime, AcceptedRequest) == accepted
+        await wait_for(lambda: "*1*: 1" in json.dumps(wire.parent(1).blocks), what="the one vote")
+        await asyncio.sleep(0.3)
+        assert "*1*: 1" in json.dumps(wire.parent(1).blocks)
 
 
 async def test_a_request_that_was_not_handled_is_not_remembered(tmp_path: Path) -> None:
