@@ -292,4 +292,3 @@ def _deduplicated_by_effect(body: dict[str, Any]) -> bool:
     put a database write in front of every reaction's answer; on SQLite under load (benchmarks/bench_load.py)
     that took reaction acks to p99 2.9 s, next to Slack's 3 s deadline for sending an event again."""
     return body.get("type") == "event_callback" and isinstance(body.get("event_id"), str)
-
