@@ -16,13 +16,9 @@ One run of the scenario (a module fixture) serves both tests: it is what takes t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
-import signal
-import socket
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot import audit
@@ -40,6 +35,7 @@ from fakes.openai import FakeOpenAI
 from fakes.slack import FakeSlack, Message, Workspace, serve_fake_slack
 from storage import db
 from tests.postgres import PostgresCluster, PostgresUnavailable, create_database, running_cluster
+from tests.processes import Proc, spawn, stop_all, wait_until_up
 from tests.slack_harness import ALICE, CHANNEL, SECRET, USERS, wait_for
 
 pytestmark = pytest.mark.postgres
@@ -74,17 +70,6 @@ class SlowImages:
 
 
 @dataclass
-class Proc:
-    name: str
-    proc: asyncio.subprocess.Process
-    log: Path
-    port: int | None = None  # serve only
-
-    def lines(self) -> list[str]:
-        return self.log.read_text(errors="replace").splitlines()
-
-
-@dataclass
 class Outcome:
     """What the scenario saw, for the tests to judge."""
 
@@ -105,12 +90,6 @@ class Outcome:
         return "".join(
             f"\n--- {name} ---\n" + "\n".join(text.splitlines()[-lines:]) for name, text in self.logs.items()
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bot_env(fake: FakeSlack, images: SlowImages, images_url: str, data_dir: Path, url: str) -> dict[str, str]:
@@ -136,51 +115,9 @@ def bot_env(fake: FakeSlack, images: SlowImages, images_url: str, data_dir: Path
 
 
 async def start_processes(tmp_path: Path, env: dict[str, str]) -> list[Proc]:
-    procs = []
-    for name in ("serve", "worker-1", "worker-2"):
-        port = free_port() if name == "serve" else None
-        command = ["serve", "--host", "127.0.0.1", "--port", str(port)] if port else ["worker"]
-        log = tmp_path / f"{name}.log"
-        with log.open("wb") as out:
-            proc = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "bot.cli", *command),
-                env=env,
-                cwd=tmp_path,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        procs.append(Proc(name, proc, log, port))
-    deadline = time.monotonic() + 60
-    waiting = list(procs)
-    async with httpx.AsyncClient(trust_env=False) as client:
-        while waiting:
-            for p in list(waiting):
-                output = p.log.read_text(errors="replace")
-                assert p.proc.returncode is None, f"{p.name} died ({p.proc.returncode}):\n{output}"
-                if p.port is not None:
-                    with contextlib.suppress(httpx.HTTPError):
-                        health = await client.get(f"http://127.0.0.1:{p.port}/healthz", timeout=2)
-                        if health.status_code == 200:
-                            waiting.remove(p)
-                elif "is running jobs" in output:
-                    waiting.remove(p)
-            assert time.monotonic() < deadline, f"never came up: {[p.name for p in waiting]}"
-            await asyncio.sleep(0.1)
+    procs = [await spawn(name, tmp_path, env) for name in ("serve", "worker-1", "worker-2")]
+    await wait_until_up(procs, within=60)
     return procs
-
-
-async def stop_processes(procs: list[Proc]) -> None:
-    for p in procs:
-        if p.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                p.proc.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            await asyncio.wait_for(p.proc.wait(), timeout=15)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                p.proc.kill()
-            await p.proc.wait()
 
 
 def _event(message: Message) -> tuple[str | None, dict[str, Any]]:
@@ -257,7 +194,7 @@ async def scenario(cluster: PostgresCluster, tmp_path: Path) -> Outcome:
             outcome.after_lines = {name: lines[name][restarted[name] :] for name in lines}
             outcome.exit_codes = {p.name: p.proc.returncode for p in procs}
         finally:
-            await stop_processes(procs)
+            await stop_all(procs)
             outcome.logs = {p.name: p.log.read_text(errors="replace") for p in procs}
 
         found = variant_messages(fake)

@@ -13,17 +13,12 @@ unique violation; with a deferred ``BEGIN`` instead of ``BEGIN IMMEDIATE``, so d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
-import socket
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
@@ -36,6 +31,7 @@ from storage.db import (
     create_engine,
     upgrade,
 )
+from tests.processes import Proc, spawn, stop_all, wait_until_up
 from tests.slack_harness import SECRET, USERS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,23 +47,6 @@ while not os.path.exists(barrier + ".go"):
     time.sleep(0.001)
 sys.exit(cli.main(sys.argv[2:]))
 """
-
-
-@dataclass
-class Proc:
-    name: str
-    proc: asyncio.subprocess.Process
-    log: Path
-    port: int | None = None  # serve only
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bot_env(fake: FakeSlack, data_dir: Path, database_url: str | None) -> dict[str, str]:
@@ -98,20 +77,11 @@ def ready(barrier: Path) -> int:
 async def start_at_once(tmp_path: Path, env: dict[str, str]) -> list[Proc]:
     """Two serve and two worker processes, released together once all four have imported everything."""
     barrier = tmp_path / "barrier"
-    procs: list[Proc] = []
-    for name in ("serve-1", "serve-2", "worker-1", "worker-2"):
-        port = free_port() if name.startswith("serve") else None
-        command = ["serve", "--host", "127.0.0.1", "--port", str(port)] if port else ["worker"]
-        log = tmp_path / f"{name}.log"
-        with log.open("wb") as out:
-            proc = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-c", LAUNCHER, str(barrier), *command),
-                env=env,
-                cwd=tmp_path,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        procs.append(Proc(name, proc, log, port))
+    launcher = ("-c", LAUNCHER, str(barrier))
+    procs = [
+        await spawn(name, tmp_path, env, launcher=launcher)
+        for name in ("serve-1", "serve-2", "worker-1", "worker-2")
+    ]
     deadline = time.monotonic() + UP_WITHIN_S
     while ready(barrier) < len(procs):
         for p in procs:
@@ -123,40 +93,10 @@ async def start_at_once(tmp_path: Path, env: dict[str, str]) -> list[Proc]:
 
 
 async def all_come_up(procs: list[Proc]) -> None:
-    deadline = time.monotonic() + UP_WITHIN_S
-    waiting = list(procs)
-    async with httpx.AsyncClient(trust_env=False) as client:
-        while waiting:
-            for p in list(waiting):
-                assert p.proc.returncode is None, f"{p.name} died ({p.proc.returncode}):\n{p.output()}"
-                if p.port is not None:
-                    with contextlib.suppress(httpx.HTTPError):
-                        health = await client.get(f"http://127.0.0.1:{p.port}/healthz", timeout=2)
-                        if health.status_code == 200:
-                            waiting.remove(p)
-                elif "is running jobs" in p.output():
-                    waiting.remove(p)
-            assert time.monotonic() < deadline, "never came up: " + "".join(
-                f"\n--- {p.name} ---\n{p.output()}" for p in waiting
-            )
-            await asyncio.sleep(0.1)
+    await wait_until_up(procs, within=UP_WITHIN_S)
     await asyncio.sleep(1.0)  # the workers keep running: a late failure would show here
     for p in procs:
         assert p.proc.returncode is None, f"{p.name} died ({p.proc.returncode}):\n{p.output()}"
-
-
-async def stop_all(procs: list[Proc]) -> None:
-    for p in procs:
-        if p.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                p.proc.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            await asyncio.wait_for(p.proc.wait(), timeout=15)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                p.proc.kill()
-            await p.proc.wait()
 
 
 async def alembic_versions(url: str) -> list[str]:

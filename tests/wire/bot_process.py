@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,6 +21,7 @@ from bot.blocks import DRAFT_EVENT, IMAGE_EVENT
 from fakes.asgi import serve_asgi
 from fakes.openai import FakeOpenAI
 from fakes.slack import Change, FakeSlack, Message, Workspace, serve_fake_slack
+from tests.processes import free_port
 from tests.slack_harness import CHANNEL, SECRET, USERS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,12 +128,6 @@ class Bot:
 
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bot_env(
