@@ -11,9 +11,10 @@ from typing import Any
 
 from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS
 from bot.destinations import CATALOG
-from bot.publisher import DraftCard, ImageCard
+from bot.faces import Face, Offer
+from bot.publisher import DraftCard, ImageCard, ThreadMessage
 from bot.tiers import Tier
-from bot.workflow import DraftStatus
+from bot.workflow import VOTES_COUNT, DraftStatus, Tie, VariantState, pick_winner
 
 Block = dict[str, Any]
 
@@ -28,6 +29,7 @@ DRAFT_MODAL = "draft_modal"
 # Slack message metadata that names what a message shows, so a retried job can find its own post.
 DRAFT_EVENT = "draftbot_draft"
 IMAGE_EVENT = "draftbot_image"
+LOSS_EVENT = "draftbot_loss"  # the notice of a lost image
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 ALT_TEXT_LIMIT = 2000
@@ -111,35 +113,105 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
         ),
     ]
     line = f"*{status}*"
-    if card.status in (DraftStatus.GENERATING, DraftStatus.VOTING) or card.unavailable:
+    if card.status in VOTES_COUNT or card.unavailable:
         line += f" · {card.progress}"
     blocks.append(_section(line))
-    if any(card.tally.values()) or card.status is DraftStatus.VOTING:
-        tally = "   ".join(f"*{n}*: {count}" for n, count in card.tally.items())
-        blocks.append(_context(f"Votes · {tally}"))
-    if card.winner is not None and card.status is not DraftStatus.VOTING:
-        blocks.append(_context(f":trophy: Winner: variant {card.winner}"))
+    if (card.status in VOTES_COUNT and card.ready) or any(card.tally.values()):
+        blocks.append(_section(vote_summary(card)))
+        if card.status in VOTES_COUNT:
+            blocks.append(
+                _context(
+                    f"One vote per person: your latest :{vote_emoji}: counts. These counts are the votes; "
+                    f"the first :{vote_emoji}: under each variant is the bot's, there to make voting one "
+                    "click, and never counts."
+                )
+            )
+    if card.winner is not None and card.status not in VOTES_COUNT:
+        blocks.append(_context(f":trophy: {_winner_words(card)}"))
     if card.failure_reason and card.status is DraftStatus.FAILED:
         blocks.append(_context(f":warning: {escape(card.failure_reason)}"))
     for hint in card.hints:
         blocks.append(_context(f":bulb: {escape(hint)}"))
     if card.status is DraftStatus.FAILED:
+        blocks.append(_actions(f"draft-{card.draft_id}-retry", _button("Retry", RETRY, str(card.draft_id))))
+    tied = offered_tie(card)
+    if tied:
+        each = _votes(card.tally[tied[0]]) + " each" if card.tally.get(tied[0]) else "no votes yet"
         blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"draft-{card.draft_id}-retry",
-                "elements": [_button("Retry", RETRY, str(card.draft_id))],
-            }
+            _section(f"<@{card.requester}>, variants {_and(tied)} are tied ({each}). Which one goes to 2K?")
+        )
+        blocks.append(
+            _actions(
+                f"draft-{card.draft_id}-tie",
+                *(_button(f"Variant {n}", CHOOSE_TIED, f"{card.draft_id}:{n}") for n in tied[:25]),
+            )
         )
     if card.status is DraftStatus.VOTING:
         blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"draft-{card.draft_id}-upgrade",
-                "elements": [_button("Upgrade winner to 2K", UPGRADE, str(card.draft_id), "primary")],
-            }
+            _actions(
+                f"draft-{card.draft_id}-upgrade",
+                _button("Upgrade winner to 2K", UPGRADE, str(card.draft_id), "primary"),
+            )
         )
     return blocks
+
+
+VOTERS_SHOWN = 5  # names per variant on the parent; more are counted
+
+
+def vote_summary(card: DraftCard) -> str:
+    """The tally, the leader and who voted for what: the truth about the votes, on the parent."""
+    counts = {n: c for n, c in card.tally.items() if c}
+    if not counts:
+        return "*Votes:* none yet."
+    top = max(counts.values())
+    leaders = sorted(n for n, c in counts.items() if c == top)
+    if len(leaders) == 1:
+        head = f"*Votes:* variant {leaders[0]} leads with {_votes(top)}."
+    else:
+        head = f"*Votes:* variants {_and(leaders)} are tied with {_votes(top)} each."
+    voters: dict[int, list[str]] = {}
+    for voter, number in sorted(card.votes.items()):
+        voters.setdefault(number, []).append(voter)
+    lines = [head]
+    for number, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        names = [f"<@{v}>" for v in voters.get(number, [])[:VOTERS_SHOWN]]
+        more = count - len(names)
+        if more > 0:
+            names.append(f"{more} more")
+        lines.append(f"• #{number}: {count} · " + ", ".join(names))
+    return "\n".join(lines)
+
+
+def offered_tie(card: DraftCard) -> tuple[int, ...]:
+    """The tied variants the requester is asked to choose among, while that choice can be made.
+
+    As :func:`bot.workflow.decide_tie_break` computes it: the leaders among the posted variants now, so the
+    buttons change as votes move and vanish when the tie is broken."""
+    if not card.tie_asked or card.status is not DraftStatus.VOTING or not card.posted:
+        return ()
+    result = pick_winner(card.tally, card.posted)
+    return result.variants if isinstance(result, Tie) else ()
+
+
+def _winner_words(card: DraftCard) -> str:
+    if card.winner_picked and card.upgraded_by:
+        return f"Variant {card.winner} went to 2K: picked by <@{card.upgraded_by}> from a tie."
+    votes = card.tally.get(card.winner or 0, 0)
+    return f"Variant {card.winner} went to 2K with {_votes(votes)}."
+
+
+def _votes(count: int) -> str:
+    return f"{count} vote{'s' if count != 1 else ''}"
+
+
+def _and(numbers: tuple[int, ...] | list[int]) -> str:
+    items = [str(n) for n in numbers]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def _actions(block_id: str, *buttons: Block) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
 
 
 def image_metadata(image: ImageCard) -> dict[str, Any]:
@@ -161,8 +233,21 @@ def image_title(image: ImageCard) -> str:
     }[image.tier]
 
 
+def loss_metadata(message: ThreadMessage, draft_id: int) -> dict[str, Any]:
+    return {
+        "event_type": LOSS_EVENT,
+        "event_payload": {"draft_id": draft_id, "tier": str(message.tier), "number": message.number},
+    }
+
+
 def image_blocks(
-    draft: DraftCard, image: ImageCard, file_id: str, *, vote_emoji: str = "+1", approve_emoji: str = ""
+    draft: DraftCard,
+    image: ImageCard,
+    file_id: str,
+    face: Face,
+    *,
+    vote_emoji: str = "+1",
+    approve_emoji: str = "",
 ) -> list[Block]:
     kb = max(1, round(image.bytes / 1024))
     facts = f"{image.tier} · {image.size.width}×{image.size.height} · {kb:,} KB · seed {image.seed}"
@@ -174,38 +259,88 @@ def image_blocks(
             "alt_text": _clip(f"{image_title(image)}: {plain(draft.prompt)}", ALT_TEXT_LIMIT),
         }
     )
-    notes = [escape(note) for note in image.notes]
-    if image.tier is Tier.EXPLORE:
-        blocks.append(_context(f"React with :{vote_emoji}: to vote for variant {image.number}.", *notes[:1]))
-    elif image.tier is Tier.REVIEW:
+    notes = [escape(note) for note in image.notes][:1]
+    offer, actor = face.offer, f"<@{face.actor}>" if face.actor else "an approver"
+    if offer is Offer.VOTE:
+        blocks.append(_context(f"React with :{vote_emoji}: to vote for variant {image.number}.", *notes))
+    elif offer is Offer.REVIEW:
         react = f" (or react with :{approve_emoji}:)" if approve_emoji else ""
-        blocks.append(_context(f"Approvers: approve this review to make the 4K final{react}.", *notes[:1]))
+        blocks.append(_context(f"Approvers: approve this review to make the 4K final{react}.", *notes))
         blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"draft-{draft.draft_id}-review",
-                "elements": [
-                    _button("Approve for 4K", APPROVE, str(draft.draft_id), "primary"),
-                    _button("Reject", REJECT, str(draft.draft_id), "danger"),
-                ],
-            }
+            _actions(
+                f"draft-{draft.draft_id}-review",
+                _button("Approve for 4K", APPROVE, str(draft.draft_id), "primary"),
+                _button("Reject", REJECT, str(draft.draft_id), "danger"),
+            )
         )
+    elif offer is Offer.FINAL:
+        blocks.append(_context(f"Made with {escape(image.provider)} ({escape(image.model)}).", *notes))
     else:
-        blocks.append(_context(f"Made with {escape(image.provider)} ({escape(image.model)}).", *notes[:1]))
+        blocks.append(_context(_OUTCOME[offer].format(actor=actor, winner=face.winner), *notes))
     return blocks
 
 
-def tie_blocks(draft: DraftCard, tied: tuple[int, ...], votes: int) -> list[Block]:
-    numbers = ", ".join(str(n) for n in tied[:-1]) + f" and {tied[-1]}"
-    each = f"{votes} vote{'s' if votes != 1 else ''} each" if votes else "no votes yet"
-    return [
-        _section(f"<@{draft.requester}> variants {numbers} are tied ({each}). Which one goes to 2K?"),
-        {
-            "type": "actions",
-            "block_id": f"draft-{draft.draft_id}-tie",
-            "elements": [_button(f"Variant {n}", CHOOSE_TIED, f"{draft.draft_id}:{n}") for n in tied[:25]],
-        },
-    ]
+# What a message says once its controls no longer apply.
+_OUTCOME = {
+    Offer.PICKED: ":trophy: Voting closed: this variant went to 2K.",
+    Offer.NOT_PICKED: "Voting closed: variant {winner} went to 2K.",
+    Offer.VOTING_OVER: "Voting closed.",
+    Offer.APPROVED: ":white_check_mark: Approved by {actor}: the 4K final is being made.",
+    Offer.FINAL_BELOW: ":white_check_mark: Approved by {actor}: the 4K final is below.",
+    Offer.FINAL_FAILED: ":white_check_mark: Approved by {actor}, but the 4K final could not be made (below).",
+    Offer.REJECTED: ":x: Rejected by {actor}. No 4K will be made.",
+    Offer.REVIEW_OVER: "The review is closed.",
+}
+
+
+def loss_text(message: ThreadMessage, face: Face) -> str:
+    """The notice's words (mrkdwn, user text escaped); also its notification text."""
+    what = _what(message)
+    if face.offer is Offer.RETRYING:
+        return f"Making {what[0].lower() + what[1:]} again…"
+    if face.offer is Offer.RECOVERED:
+        return f"{what} was made on another try (below)."
+    return escape(message.reason or f"{what} could not be made.")
+
+
+def loss_blocks(draft: DraftCard, message: ThreadMessage, face: Face) -> list[Block]:
+    """The notice of a lost image: why, in words, and Retry where it can work."""
+    if face.offer is Offer.RETRYING:
+        return [_section(f":arrows_counterclockwise: {loss_text(message, face)}")]
+    if face.offer is Offer.RECOVERED:
+        return [_section(f":white_check_mark: {loss_text(message, face)}")]
+    blocks = [_section(f":warning: {loss_text(message, face)}")]
+    if face.offer is Offer.RETRY_IMAGE:
+        value = f"{draft.draft_id}:{message.number}"
+        blocks.append(
+            _actions(f"draft-{draft.draft_id}-retry-{message.number}", _button("Retry", RETRY, value))
+        )
+    elif face.offer is Offer.RETRY_DRAFT:
+        blocks.append(
+            _actions(
+                f"draft-{draft.draft_id}-retry-{message.number}", _button("Retry", RETRY, str(draft.draft_id))
+            )
+        )
+    elif message.tier is Tier.EXPLORE and message.state is VariantState.FAILED:
+        blocks.append(_context("Voting has closed, so it can no longer be made again."))
+    return blocks
+
+
+def _what(message: ThreadMessage) -> str:
+    return {
+        Tier.EXPLORE: f"Variant {message.number}",
+        Tier.REVIEW: "The 2K review",
+        Tier.FINAL: "The 4K final",
+    }[message.tier]
+
+
+def tie_text(draft: DraftCard, tied: tuple[int, ...], votes: int) -> str:
+    """The requester's word that a tie waits for them; the choice itself is on the parent."""
+    each = f"{_votes(votes)} each" if votes else "no votes yet"
+    return (
+        f"<@{draft.requester}> variants {_and(tied)} are tied ({each}). Choose the one that goes to 2K "
+        "with the buttons on the draft's message at the top of this thread."
+    )
 
 
 def text_blocks(text: str) -> list[Block]:

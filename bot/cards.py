@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.publisher import DraftCard, ImageCard, MessageRef
+from bot.publisher import DraftCard, ImageCard, MessageRef, ThreadMessage
 from bot.tiers import Size, Tier
 from bot.workflow import DraftStatus, DraftView, VariantState, tally
 from storage import queries
@@ -22,7 +22,8 @@ def draft_view(draft: Draft, *, review_ready: bool = False) -> DraftView:
 
 
 async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
-    explore = await queries.variants_of(session, draft.team_id, draft.id, Tier.EXPLORE)
+    images = await queries.variants_of(session, draft.team_id, draft.id)
+    explore = [v for v in images if v.tier == Tier.EXPLORE]
     votes = await queries.votes_of(session, draft.team_id, draft.id)
     parent = (
         MessageRef(draft.parent_channel, draft.parent_ts)
@@ -40,12 +41,54 @@ async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
         status=DraftStatus(draft.status),
         n_variants=draft.n_variants,
         ready=sum(v.status == VariantState.POSTED for v in explore),
-        unavailable=sum(v.status in (VariantState.FAILED, VariantState.REFUSED) for v in explore),
+        failed=sum(v.status == VariantState.FAILED for v in explore),
+        refused=sum(v.status == VariantState.REFUSED for v in explore),
         tally=tally(votes, range(1, draft.n_variants + 1)),
+        votes=votes,
         winner=draft.winner_index,
+        upgraded_by=draft.upgraded_by,
+        winner_picked=draft.winner_picked,
+        decided_by=draft.decided_by,
+        tie_asked=draft.tie_asked,
         hints=tuple(draft.hints or ()),
         failure_reason=draft.failure_reason,
         parent=parent,
+        messages=tuple(m for image in images for m in thread_messages(draft, image)),
+    )
+
+
+def thread_messages(draft: Draft, variant: Variant) -> list[ThreadMessage]:
+    """The messages in the thread about one image: the image once posted, the notice once it was lost."""
+    found = []
+    state = VariantState(variant.status)
+    if variant.slack_channel and variant.slack_ts and state is VariantState.POSTED:
+        found.append(
+            ThreadMessage(
+                variant.id,
+                Tier(variant.tier),
+                variant.number,
+                state,
+                image_card(draft, variant),
+                ref=MessageRef(variant.slack_channel, variant.slack_ts, variant.slack_file_id),
+                shown=variant.shown,
+            )
+        )
+    if variant.notice_ts and draft.parent_channel:
+        found.append(lost_image(variant, MessageRef(draft.parent_channel, variant.notice_ts)))
+    return found
+
+
+def lost_image(variant: Variant, ref: MessageRef | None = None) -> ThreadMessage:
+    """The notice of a lost image (or of one lost earlier and since retried)."""
+    return ThreadMessage(
+        variant.id,
+        Tier(variant.tier),
+        variant.number,
+        VariantState(variant.status),
+        None,
+        reason=variant.error,
+        ref=ref,
+        shown=variant.notice_shown,
     )
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.tiers import Size, Tier
-from bot.workflow import DraftStatus
+from bot.workflow import DraftStatus, VariantState
+
+if TYPE_CHECKING:
+    from bot.faces import Face
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class MessageRef:
 
 @dataclass(frozen=True)
 class DraftCard:
-    """What the parent message says about a draft."""
+    """What the parent message says about a draft, and the thread messages whose look follows it."""
 
     draft_id: int
     team_id: str
@@ -36,17 +39,39 @@ class DraftCard:
     status: DraftStatus
     n_variants: int
     ready: int  # 1K variants posted
-    unavailable: int  # 1K variants failed or refused
+    failed: int = 0  # 1K variants that could not be made
+    refused: int = 0  # 1K variants refused by the provider's safety system
     tally: Mapping[int, int] = field(default_factory=dict)
+    votes: Mapping[str, int] = field(default_factory=dict)  # each voter's variant
     winner: int | None = None
+    upgraded_by: str | None = None
+    winner_picked: bool = False  # the requester chose the winner among tied variants
+    decided_by: str | None = None  # who approved or rejected the 2K review
+    tie_asked: bool = False  # the requester was asked to break a tie
     hints: tuple[str, ...] = ()
     failure_reason: str | None = None
     parent: MessageRef | None = None
+    messages: tuple[ThreadMessage, ...] = ()
+
+    @property
+    def posted(self) -> tuple[int, ...]:
+        """The numbers of the 1K variants in the thread."""
+        return tuple(sorted(m.number for m in self.messages if m.tier is Tier.EXPLORE and m.image))
+
+    @property
+    def unavailable(self) -> int:
+        return self.failed + self.refused
 
     @property
     def progress(self) -> str:
-        text = f"{self.ready}/{self.n_variants} variants ready"
-        return f"{text} ({self.unavailable} unavailable)" if self.unavailable else text
+        """Exactly where the 1K variants are: "6/8 ready · 1 failed (Retry in the thread) · 1 refused"."""
+        parts = [f"{self.ready}/{self.n_variants} ready"]
+        if self.failed:
+            retry = self.status in (DraftStatus.GENERATING, DraftStatus.VOTING)
+            parts.append(f"{self.failed} failed" + (" (Retry in the thread)" if retry else ""))
+        if self.refused:
+            parts.append(f"{self.refused} refused")
+        return " · ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -66,7 +91,24 @@ class ImageCard:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ThreadMessage:
+    """A message in the draft's thread about one image: the image itself, or the notice that it was lost."""
+
+    variant_id: int
+    tier: Tier
+    number: int
+    state: VariantState
+    image: ImageCard | None  # None: the notice of a lost image
+    reason: str | None = None  # why it was lost (a notice)
+    ref: MessageRef | None = None  # where it is, once posted
+    shown: str | None = field(default=None, compare=False)  # the face it was last rendered with
+
+
 class Publisher(Protocol):
+    """Every message about a draft. Messages with controls are rendered from a :class:`bot.faces.Face`:
+    :meth:`update_message` re-renders one when the draft moved on and its face changed."""
+
     async def post_parent(self, card: DraftCard, *, retry: bool = False) -> MessageRef:
         """Post the draft's parent message in the channel. Variants go in its thread.
 
@@ -77,9 +119,19 @@ class Publisher(Protocol):
     async def update_parent(self, card: DraftCard) -> None: ...
 
     async def post_image(
-        self, draft: DraftCard, image: ImageCard, data: bytes, *, retry: bool = False
+        self, draft: DraftCard, image: ImageCard, data: bytes, face: Face, *, retry: bool = False
     ) -> MessageRef:
         """Post one image in the thread. ``retry`` as for :meth:`post_parent`."""
+        ...
+
+    async def post_loss(
+        self, draft: DraftCard, message: ThreadMessage, face: Face, *, retry: bool = False
+    ) -> MessageRef:
+        """Say in the thread that an image was lost, and why. ``retry`` as for :meth:`post_parent`."""
+        ...
+
+    async def update_message(self, draft: DraftCard, message: ThreadMessage, face: Face) -> None:
+        """Show ``face`` on a posted image or notice: its controls and what happened."""
         ...
 
     async def invite_votes(self, image: MessageRef) -> None:
@@ -87,12 +139,8 @@ class Publisher(Protocol):
         Called once the variant's message is recorded, so a reaction always finds its variant."""
         ...
 
-    async def post_notice(self, draft: DraftCard, text: str) -> None:
-        """A plain message in the draft's thread (a refusal, a failure, a decision)."""
-        ...
-
     async def ask_tie_break(self, draft: DraftCard, tied: tuple[int, ...], votes: int) -> None:
-        """Ask the requester to choose among the tied variants."""
+        """Tell the requester in the thread that the variants are tied (the choice is on the parent)."""
         ...
 
     async def tell_user(self, draft: DraftCard, user: str, text: str) -> None:
@@ -135,20 +183,29 @@ class RecordingPublisher:
         self.records.append(Recorded("parent_update", card.draft_id, detail))
 
     async def post_image(
-        self, draft: DraftCard, image: ImageCard, data: bytes, *, retry: bool = False
+        self, draft: DraftCard, image: ImageCard, data: bytes, face: Face, *, retry: bool = False
     ) -> MessageRef:
         key = (draft.draft_id, image.tier, image.number)
         self.images[key] = (image, data)
         ref = MessageRef(draft.channel_id, self._next_ts(), file_id=f"F{len(self.images):08d}")
         detail: dict[str, object] = {"tier": image.tier, "number": image.number, "size": image.size}
-        self.records.append(Recorded("image", draft.draft_id, detail | {"ts": ref.ts}))
+        self.records.append(Recorded("image", draft.draft_id, detail | {"ts": ref.ts, "face": face.key}))
         return ref
+
+    async def post_loss(
+        self, draft: DraftCard, message: ThreadMessage, face: Face, *, retry: bool = False
+    ) -> MessageRef:
+        ref = MessageRef(draft.channel_id, self._next_ts())
+        detail: dict[str, object] = {"tier": message.tier, "number": message.number, "text": message.reason}
+        self.records.append(Recorded("notice", draft.draft_id, detail | {"ts": ref.ts, "face": face.key}))
+        return ref
+
+    async def update_message(self, draft: DraftCard, message: ThreadMessage, face: Face) -> None:
+        detail: dict[str, object] = {"tier": message.tier, "number": message.number, "face": face.key}
+        self.records.append(Recorded("message_update", draft.draft_id, detail))
 
     async def invite_votes(self, image: MessageRef) -> None:
         self.records.append(Recorded("invite_votes", 0, {"ts": image.ts}))
-
-    async def post_notice(self, draft: DraftCard, text: str) -> None:
-        self.records.append(Recorded("notice", draft.draft_id, {"text": text}))
 
     async def ask_tie_break(self, draft: DraftCard, tied: tuple[int, ...], votes: int) -> None:
         self.records.append(Recorded("tie_break", draft.draft_id, {"tied": tied, "votes": votes}))
@@ -157,4 +214,12 @@ class RecordingPublisher:
         self.records.append(Recorded("ephemeral", draft.draft_id, {"user": user, "text": text}))
 
 
-__all__ = ["DraftCard", "DraftStatus", "ImageCard", "MessageRef", "Publisher", "RecordingPublisher"]
+__all__ = [
+    "DraftCard",
+    "DraftStatus",
+    "ImageCard",
+    "MessageRef",
+    "Publisher",
+    "RecordingPublisher",
+    "ThreadMessage",
+]

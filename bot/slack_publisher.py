@@ -18,7 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.errors import SLACK, Outage, SlackError, Transient
-from bot.publisher import DraftCard, ImageCard, MessageRef
+from bot.faces import Face
+from bot.publisher import DraftCard, ImageCard, MessageRef, ThreadMessage
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,10 @@ class SlackPublisher:
     # --- images ------------------------------------------------------------------------------------
 
     async def post_image(
-        self, draft: DraftCard, image: ImageCard, data: bytes, *, retry: bool = False
+        self, draft: DraftCard, image: ImageCard, data: bytes, face: Face, *, retry: bool = False
     ) -> MessageRef:
         parent = _parent(draft)
-        if retry and (found := await self._find_image(parent, image)):
+        if retry and (found := await self._find_in_thread(parent, blocks.image_metadata(image))):
             return found
         upload = await self.client.files_upload_v2(
             content=data,
@@ -113,9 +114,7 @@ class SlackPublisher:
             channel=parent.channel,
             thread_ts=parent.ts,
             text=f"{blocks.image_title(image)} ({image.tier}, {image.size})",
-            blocks=blocks.image_blocks(
-                draft, image, file_id, vote_emoji=self.vote_emoji, approve_emoji=self.approve_emoji
-            ),
+            blocks=self._image_blocks(draft, image, file_id, face),
             metadata=blocks.image_metadata(image),
         )
         return MessageRef(parent.channel, str(response["ts"]), file_id)
@@ -178,7 +177,13 @@ class SlackPublisher:
             if err.response.get("error") != "already_reacted":
                 log.warning("could not add the vote reaction to %s: %s", ref.ts, err.response.get("error"))
 
-    async def _find_image(self, parent: MessageRef, image: ImageCard) -> MessageRef | None:
+    def _image_blocks(self, draft: DraftCard, image: ImageCard, file_id: str, face: Face) -> list[Any]:
+        return blocks.image_blocks(
+            draft, image, file_id, face, vote_emoji=self.vote_emoji, approve_emoji=self.approve_emoji
+        )
+
+    async def _find_in_thread(self, parent: MessageRef, metadata: dict[str, Any]) -> MessageRef | None:
+        """Our message in the thread that carries ``metadata`` (a post whose answer was lost)."""
         cursor: str | None = None
         while True:
             response = await self.client.conversations_replies(
@@ -186,13 +191,7 @@ class SlackPublisher:
             )
             messages: list[dict[str, Any]] = response.get("messages", [])
             for message in messages:
-                if _names(
-                    message,
-                    blocks.IMAGE_EVENT,
-                    draft_id=image.draft_id,
-                    tier=str(image.tier),
-                    number=image.number,
-                ):
+                if _names(message, metadata["event_type"], **metadata["event_payload"]):
                     return MessageRef(parent.channel, str(message["ts"]), _file_id(message))
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or not cursor:
@@ -200,19 +199,47 @@ class SlackPublisher:
 
     # --- thread messages ---------------------------------------------------------------------------
 
-    async def post_notice(self, draft: DraftCard, text: str) -> None:
+    async def post_loss(
+        self, draft: DraftCard, message: ThreadMessage, face: Face, *, retry: bool = False
+    ) -> MessageRef:
         parent = _parent(draft)
-        await self.client.chat_postMessage(
-            channel=parent.channel, thread_ts=parent.ts, text=blocks.escape(text), unfurl_links=False
+        metadata = blocks.loss_metadata(message, draft.draft_id)
+        if retry and (found := await self._find_in_thread(parent, metadata)):
+            return found
+        response = await self._post_new(
+            channel=parent.channel,
+            thread_ts=parent.ts,
+            text=blocks.loss_text(message, face),
+            blocks=blocks.loss_blocks(draft, message, face),
+            metadata=metadata,
+            unfurl_links=False,
+            unfurl_media=False,
         )
+        return MessageRef(parent.channel, str(response["ts"]))
+
+    async def update_message(self, draft: DraftCard, message: ThreadMessage, face: Face) -> None:
+        if message.ref is None:
+            raise ValueError(f"{message.tier} #{message.number} of draft {draft.draft_id} is not posted")
+        if message.image is None:
+            text, shown = blocks.loss_text(message, face), blocks.loss_blocks(draft, message, face)
+        elif message.ref.file_id:
+            text = f"{blocks.image_title(message.image)} ({message.image.tier}, {message.image.size})"
+            shown = self._image_blocks(draft, message.image, message.ref.file_id, face)
+        else:
+            return  # an image message without its file: nothing we could show again
+        try:
+            await self.client.chat_update(
+                channel=message.ref.channel, ts=message.ref.ts, text=text, blocks=shown
+            )
+        except SlackApiError as err:
+            if err.response.get("error") not in ("message_not_found", "cant_update_message"):
+                raise
+            log.info("message %s is gone from Slack; not updating it", message.ref.ts)
 
     async def ask_tie_break(self, draft: DraftCard, tied: tuple[int, ...], votes: int) -> None:
         parent = _parent(draft)
         await self.client.chat_postMessage(
-            channel=parent.channel,
-            thread_ts=parent.ts,
-            text=f"Variants {', '.join(map(str, tied))} are tied. Which one goes to 2K?",
-            blocks=blocks.tie_blocks(draft, tied, votes),
+            channel=parent.channel, thread_ts=parent.ts, text=blocks.tie_text(draft, tied, votes)
         )
 
     async def tell_user(self, draft: DraftCard, user: str, text: str) -> None:

@@ -167,6 +167,10 @@ class VoteDecision:
     previous: int | None = None
     why_ignored: str = ""
     reaction: Reaction | None = None  # the new state of the reaction to store (None when ignored)
+    closed: bool = False  # ignored because voting has closed
+    # Variants the person's vote emoji is still on that do not carry their vote (Slack shows those reactions;
+    # only the latest counts, and a bot cannot take another person's reaction away).
+    stale: tuple[int, ...] = ()
 
 
 def decide_reaction(
@@ -187,26 +191,33 @@ def decide_reaction(
     before = current_vote(known.values())
     ignored = _vote_ignored(draft, voter, variant, bot_user)
     if ignored:
-        return VoteDecision(VoteChange.IGNORED, before, before, ignored)
+        closed = draft.status not in VOTES_COUNT
+        return VoteDecision(VoteChange.IGNORED, before, before, ignored, closed=closed)
     reaction = with_reaction(known.get(variant), variant, at, added=added)
-    after = current_vote({**known, variant: reaction}.values())
+    now = {**known, variant: reaction}
+    after = current_vote(now.values())
+    stale = tuple(sorted(n for n, r in now.items() if r.present and n != after))
     if after == before:
         change = VoteChange.UNCHANGED
     elif after is None:
         change = VoteChange.REMOVED
     else:
         change = VoteChange.CAST if before is None else VoteChange.MOVED
-    return VoteDecision(change, after, before, reaction=reaction)
+    return VoteDecision(change, after, before, reaction=reaction, stale=stale)
 
 
 def _vote_ignored(draft: DraftView, voter: str, variant: int, bot_user: str | None) -> str:
     if bot_user is not None and voter == bot_user:
         return "the bot's own reactions never count"
-    if draft.status is not DraftStatus.VOTING:
-        return f"voting is not open (draft is {draft.status})"
+    if draft.status not in VOTES_COUNT:
+        return f"voting is closed (draft is {draft.status})"
     if variant not in draft.variant_numbers:
         return f"there is no variant {variant}"
     return ""
+
+
+# Votes count from the moment a variant is posted: while the others are still being made, and in voting.
+VOTES_COUNT = frozenset({DraftStatus.GENERATING, DraftStatus.VOTING})
 
 
 def tally(votes: Mapping[str, int], variant_numbers: Iterable[int]) -> dict[int, int]:
@@ -378,6 +389,27 @@ def decide_retry(
             "all_refused",
         )
     return RetryPlan(DraftStatus.GENERATING, "1K")
+
+
+def decide_image_retry(draft: DraftView, user: str, policy: Policy, *, state: VariantState) -> Refusal | None:
+    """Retry one lost 1K variant while the others are made or voted on (a failed draft retries whole)."""
+    if user != draft.requester and not (policy.approvers and user in policy.approvers):
+        return Refusal("Only the requester or an approver can retry this draft.", "not_requester_or_approver")
+    if draft.status not in VOTES_COUNT:
+        return Refusal(
+            "Voting on this draft has closed, so this variant can't be made again now.", "wrong_status"
+        )
+    if state is VariantState.REFUSED:
+        return Refusal(
+            "This variant was refused by the provider's safety system, and asking again gives the same "
+            "answer. Edit the prompt and start a new `/draft`.",
+            "refused",
+        )
+    if state is VariantState.PENDING:
+        return Refusal("This variant is already on its way again.", "not_failed")
+    if state is not VariantState.FAILED:
+        return Refusal("This variant was made again already; it is in the thread.", "not_failed")
+    return None
 
 
 _STATUS_WORDS = {

@@ -1,5 +1,5 @@
 """Buttons: upgrade the winner to 2K, choose among tied variants, approve or reject the 2K review, and
-retry a failed draft.
+retry a failed draft (or one lost variant).
 
 Each press is acknowledged once its decision is committed (or after ``ACK_WITHIN`` seconds at the latest,
 inside Slack's 3), so a press Slack was told we received is not lost if the process dies right after:
@@ -49,7 +49,9 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
     async def reject(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
         return await decisions.reject(team_id=team, draft_id=draft_id, user=user)
 
-    async def retry(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
+    async def retry(team: str, draft_id: int, user: str, number: str | None) -> ActionResult:
+        if number is not None:  # the Retry on the notice of one lost 1K variant
+            return await decisions.retry_image(team_id=team, draft_id=draft_id, user=user, number=int(number))
         return await decisions.retry(team_id=team, draft_id=draft_id, user=user)
 
     for action_id, handler in (

@@ -57,6 +57,7 @@ def _target(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltConte
         emoji=emoji,
         dedupe_key=f"event:{event_id}" if event_id else None,
         event_ts=_timestamp(event.get("event_ts")),
+        on_own_message=bool(context.bot_user_id) and event.get("item_user") == context.bot_user_id,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Float,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -92,6 +94,11 @@ class Draft(Base):
     post_claim_job: Mapped[int | None] = mapped_column(Integer)
     post_claim_attempt: Mapped[int | None] = mapped_column(Integer)
     hints: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Who moved it on, for what the thread says ("Picked #3 by @ann", "Approved by @kim").
+    upgraded_by: Mapped[str | None] = mapped_column(String(64))
+    winner_picked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a tie pick
+    decided_by: Mapped[str | None] = mapped_column(String(64))  # approved or rejected the review
+    tie_asked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -129,6 +136,11 @@ class Variant(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     slack_file_id: Mapped[str | None] = mapped_column(String(64))
+    # What the image's message shows (bot.faces): it is updated when the draft's state changes that.
+    shown: Mapped[str | None] = mapped_column(String(64))
+    # The thread message telling that this image was lost (failed or refused), and what it shows.
+    notice_ts: Mapped[str | None] = mapped_column(String(32))
+    notice_shown: Mapped[str | None] = mapped_column(String(64))
     # The job attempt posting this image's message (storage.claims): one poster at a time.
     post_claim_job: Mapped[int | None] = mapped_column(Integer)
     post_claim_attempt: Mapped[int | None] = mapped_column(Integer)

@@ -98,6 +98,12 @@ async def set_variant(session: AsyncSession, variant_id: int, expected_status: s
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def mark_shown(session: AsyncSession, variant_id: int, *, notice: bool, face: str) -> None:
+    """Keep what an image's message (or its lost-image notice) now shows."""
+    column = "notice_shown" if notice else "shown"
+    await session.execute(update(Variant).where(Variant.id == variant_id).values({column: face}))
+
+
 async def votes_of(session: AsyncSession, team_id: str, draft_id: int) -> dict[str, int]:
     rows = await session.execute(
         select(Vote.voter_id, Vote.variant_number).where(

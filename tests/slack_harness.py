@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -93,6 +94,28 @@ def _event(message: Message) -> str | None:
 
 def _payload(message: Message) -> dict[str, Any]:
     return dict((message.metadata or {}).get("event_payload") or {})
+
+
+_TALLY_LINE = re.compile(r"• #(\d+): (\d+) · (.*)")
+
+
+def shown_tally(message: Message) -> dict[int, int]:
+    """The votes a parent message shows, by variant (variants without votes are not listed)."""
+    return {int(n): int(c) for n, c, _ in _shown_votes(message)}
+
+
+def shown_voters(message: Message) -> dict[int, str]:
+    """Who the parent says voted for each variant, as its text shows them."""
+    return {int(n): who for n, _, who in _shown_votes(message)}
+
+
+def _shown_votes(message: Message) -> list[tuple[str, str, str]]:
+    found = []
+    for block in message.blocks or []:
+        text = (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
+        if text.startswith("*Votes:*"):
+            found += [m.groups() for line in text.splitlines() if (m := _TALLY_LINE.fullmatch(line))]
+    return found
 
 
 async def wait_for(check: Callable[[], T | None], *, within: float = 30.0, what: str = "condition") -> T:

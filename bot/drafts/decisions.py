@@ -7,6 +7,7 @@ event and the jobs it needs together. Publishing happens in jobs, after the comm
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from bot.audit import AuditKind, record, record_for
 from bot.cards import draft_card, draft_view
 from bot.drafts.desk import LOST_RACE, Desk
 from bot.drafts.results import ActionResult, Done
+from bot.errors import UnknownDraft
 from bot.jobs import JobKind, enqueue_many
 from bot.tiers import Tier
 from bot.workflow import (
@@ -23,6 +25,7 @@ from bot.workflow import (
     TieBreakNeeded,
     Upgrade,
     VariantState,
+    decide_image_retry,
     decide_retry,
     decide_tie_break,
     decide_upgrade,
@@ -39,6 +42,8 @@ _RETRIABLE = {
     Tier.REVIEW: {VariantState.FAILED, VariantState.REFUSED},
     Tier.FINAL: {VariantState.FAILED, VariantState.REFUSED},
 }
+log = logging.getLogger(__name__)
+
 _NO_REVIEW = Refusal("There is no 2K review to approve yet.", "review_not_ready")
 
 
@@ -57,6 +62,8 @@ class Decisions:
             if isinstance(decision, Refusal):
                 return desk.refuse(session, draft, user, "upgrade", decision)
             if isinstance(decision, TieBreakNeeded):
+                draft.tie_asked = True  # the parent offers the tied variants to the requester
+                await desk.enqueue(session, draft, JobKind.REFRESH)
                 record(
                     session,
                     team_id=team_id,
@@ -70,9 +77,13 @@ class Decisions:
                 card = await draft_card(session, draft)
             else:
                 return await self._start_review(session, draft, user, decision)
-        await desk.publisher.ask_tie_break(card, decision.tie.variants, decision.tie.votes)
+        desk.doorbell.ring()
+        try:  # a courtesy: the choice is on the parent whether or not this arrives
+            await desk.publisher.ask_tie_break(card, decision.tie.variants, decision.tie.votes)
+        except Exception:
+            log.warning("could not tell the requester of draft %s about the tie", draft_id, exc_info=True)
         tied = ", ".join(str(n) for n in decision.tie.variants)
-        return Done(f"Variants {tied} are tied; choose one in the thread.", draft_id)
+        return Done(f"Variants {tied} are tied; the requester chooses on the draft's message.", draft_id)
 
     async def choose_tied(self, *, team_id: str, draft_id: int, user: str, number: int) -> ActionResult:
         desk = self.desk
@@ -96,7 +107,13 @@ class Decisions:
         if winner is None:
             raise LookupError(f"draft {draft.id} has no variant {upgrade.winner}")
         if not await desk.advance(
-            session, draft, DraftStatus.VOTING, DraftStatus.REVIEWING, winner_index=upgrade.winner
+            session,
+            draft,
+            DraftStatus.VOTING,
+            DraftStatus.REVIEWING,
+            winner_index=upgrade.winner,
+            upgraded_by=user,
+            winner_picked=upgrade.chosen_by_requester,
         ):
             return desk.refuse(session, draft, user, "upgrade", LOST_RACE)
         await desk.regenerate(session, draft, winner, Tier.REVIEW)
@@ -123,7 +140,9 @@ class Decisions:
             refusal = may_approve(draft_view(draft, review_ready=ready), user, desk.policy)
             if refusal or review is None:
                 return desk.refuse(session, draft, user, "approve", refusal or _NO_REVIEW)
-            if not await desk.advance(session, draft, DraftStatus.REVIEWING, DraftStatus.APPROVED):
+            if not await desk.advance(
+                session, draft, DraftStatus.REVIEWING, DraftStatus.APPROVED, decided_by=user
+            ):
                 return desk.refuse(session, draft, user, "approve", LOST_RACE)
             await desk.regenerate(session, draft, review, Tier.FINAL)
             record_for(session, draft, AuditKind.APPROVED, user, variant=review.number)
@@ -137,7 +156,9 @@ class Decisions:
             refusal = may_reject(draft_view(draft), user, desk.policy)
             if refusal:
                 return desk.refuse(session, draft, user, "reject", refusal)
-            if not await desk.advance(session, draft, DraftStatus.REVIEWING, DraftStatus.REJECTED):
+            if not await desk.advance(
+                session, draft, DraftStatus.REVIEWING, DraftStatus.REJECTED, decided_by=user
+            ):
                 return desk.refuse(session, draft, user, "reject", LOST_RACE)
             record_for(session, draft, AuditKind.REJECTED, user)
             await desk.enqueue(session, draft, JobKind.REFRESH)
@@ -146,40 +167,74 @@ class Decisions:
 
     async def retry(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
         """Make again what failed (variants, the 2K review or the 4K final) after the provider recovered."""
+        async with self.desk.sessions.begin() as session:
+            draft = await self.desk.draft(session, team_id, draft_id)
+            result = await self._retry_draft(session, draft, user)
+        if isinstance(result, Done):
+            self.desk.doorbell.ring()
+        return result
+
+    async def retry_image(self, *, team_id: str, draft_id: int, user: str, number: int) -> ActionResult:
+        """Make one lost 1K variant again while the draft goes on (a failed draft is retried whole)."""
         desk = self.desk
         async with desk.sessions.begin() as session:
             draft = await desk.draft(session, team_id, draft_id)
-            images = await queries.variants_of(session, team_id, draft_id)
-            failed = Counter(v.tier for v in images if v.status == VariantState.FAILED)
-            refused = Counter(v.tier for v in images if v.status == VariantState.REFUSED)
-            plan = decide_retry(
-                draft_view(draft),
-                user,
-                desk.policy,
-                failed=failed,
-                refused=refused,
-                announced=bool(draft.parent_ts),
+            result = (
+                await self._retry_draft(session, draft, user)
+                if draft.status == DraftStatus.FAILED
+                else await self._retry_image(session, draft, user, number)
             )
-            if isinstance(plan, Refusal):
-                return desk.refuse(session, draft, user, "retry", plan)
-            if not await desk.advance(session, draft, DraftStatus.FAILED, plan.status, failure_reason=None):
-                return desk.refuse(session, draft, user, "retry", LOST_RACE)
-            again = [v for v in images if v.tier == plan.tier and v.status in _RETRIABLE[Tier(plan.tier)]]
-            for image in again:
-                if image.status != VariantState.PENDING:
-                    await queries.set_variant(
-                        session, image.id, image.status, status=VariantState.PENDING, error=None
-                    )
-            jobs = [(JobKind.GENERATE, {"tier": image.tier, "number": image.number}) for image in again]
-            if not draft.parent_ts:  # the parent was never posted: post it first
-                jobs.insert(0, (JobKind.ANNOUNCE, {}))
-            await enqueue_many(session, draft, jobs, max_attempts=desk.max_attempts)
-            await desk.enqueue(session, draft, JobKind.REFRESH)
-            record_for(
-                session, draft, AuditKind.RETRIED, user, tier=plan.tier, images=[v.number for v in again]
-            )
-        desk.doorbell.ring()
-        return Done("Trying again.", draft_id)
+        if isinstance(result, Done):
+            desk.doorbell.ring()
+        return result
+
+    async def _retry_draft(self, session: AsyncSession, draft: Draft, user: str) -> ActionResult:
+        desk = self.desk
+        images = await queries.variants_of(session, draft.team_id, draft.id)
+        failed = Counter(v.tier for v in images if v.status == VariantState.FAILED)
+        refused = Counter(v.tier for v in images if v.status == VariantState.REFUSED)
+        plan = decide_retry(
+            draft_view(draft),
+            user,
+            desk.policy,
+            failed=failed,
+            refused=refused,
+            announced=bool(draft.parent_ts),
+        )
+        if isinstance(plan, Refusal):
+            return desk.refuse(session, draft, user, "retry", plan)
+        if not await desk.advance(session, draft, DraftStatus.FAILED, plan.status, failure_reason=None):
+            return desk.refuse(session, draft, user, "retry", LOST_RACE)
+        again = [v for v in images if v.tier == plan.tier and v.status in _RETRIABLE[Tier(plan.tier)]]
+        for image in again:
+            if image.status != VariantState.PENDING:
+                await queries.set_variant(
+                    session, image.id, image.status, status=VariantState.PENDING, error=None
+                )
+        jobs = [(JobKind.GENERATE, {"tier": image.tier, "number": image.number}) for image in again]
+        if not draft.parent_ts:  # the parent was never posted: post it first
+            jobs.insert(0, (JobKind.ANNOUNCE, {}))
+        await enqueue_many(session, draft, jobs, max_attempts=desk.max_attempts)
+        await desk.enqueue(session, draft, JobKind.REFRESH)
+        record_for(session, draft, AuditKind.RETRIED, user, tier=plan.tier, images=[v.number for v in again])
+        return Done("Trying again.", draft.id)
+
+    async def _retry_image(self, session: AsyncSession, draft: Draft, user: str, number: int) -> ActionResult:
+        desk = self.desk
+        variant = await queries.get_variant(session, draft.team_id, draft.id, Tier.EXPLORE, number)
+        if variant is None:
+            raise UnknownDraft(draft.id)  # a forged button: no such variant
+        refusal = decide_image_retry(draft_view(draft), user, desk.policy, state=VariantState(variant.status))
+        if refusal:
+            return desk.refuse(session, draft, user, "retry", refusal)
+        if not await queries.set_variant(
+            session, variant.id, VariantState.FAILED, status=VariantState.PENDING, error=None
+        ):
+            return desk.refuse(session, draft, user, "retry", LOST_RACE)
+        await desk.enqueue(session, draft, JobKind.GENERATE, tier=str(Tier.EXPLORE), number=number)
+        await desk.enqueue(session, draft, JobKind.REFRESH)
+        record_for(session, draft, AuditKind.RETRIED, user, tier=Tier.EXPLORE, images=[number])
+        return Done(f"Making variant {number} again.", draft.id)
 
 
 async def _posted_numbers(session: AsyncSession, draft: Draft) -> list[int]:

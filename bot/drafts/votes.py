@@ -7,6 +7,7 @@ the latest of a person's reactions says (:func:`bot.workflow.decide_reaction`).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from storage import queries
 from storage.models import ProcessedRequest, Variant, Vote, VoteReaction
 
 SKIN_TONE = "::skin-tone-"
+RECORDING_WAITS = (0.1, 0.3, 0.6, 1.0)  # seconds between looks for an image whose post is being recorded
 EMOJI_ALIASES = {"thumbsup": "+1", "thumbs_up": "+1", "heavy_check_mark": "white_check_mark"}
 
 
@@ -50,6 +52,7 @@ class ReactionEvent:
     emoji: str
     dedupe_key: str | None = None
     event_ts: str | None = None
+    on_own_message: bool = False  # Slack says the message is the bot's (``item_user``)
 
 
 class Ballot:
@@ -160,11 +163,22 @@ class Reactions:
         self.approve_emoji = approve_emoji
         self._ballot = Ballot(desk.sessions, desk.doorbell, max_attempts=desk.max_attempts)
 
+    async def _variant(self, event: ReactionEvent) -> Variant | None:
+        """The image the reaction is on. A reaction on one of our messages that names no image yet may be
+        on an image whose post is being recorded this moment (people react as soon as they see it): look
+        again for a few seconds before taking it for a message that is no image."""
+        for wait in (0.0, *RECORDING_WAITS):
+            await asyncio.sleep(wait)
+            async with self.desk.sessions() as session:
+                variant = await queries.variant_by_message(session, event.team_id, event.channel, event.ts)
+            if variant is not None or not event.on_own_message:
+                return variant
+        return None
+
     async def reaction_added(
         self, event: ReactionEvent, *, bot_user: str | None
     ) -> VoteDecision | ActionResult | None:
-        async with self.desk.sessions() as session:
-            variant = await queries.variant_by_message(session, event.team_id, event.channel, event.ts)
+        variant = await self._variant(event)
         if variant is None:
             return None
         user = event.user
@@ -175,11 +189,43 @@ class Reactions:
             return result
         if variant.tier != Tier.EXPLORE or not same_emoji(event.emoji, self.vote_emoji):
             return None
-        return await self._ballot.count(event, variant, bot_user=bot_user, adding=True)
+        decision = await self._ballot.count(event, variant, bot_user=bot_user, adding=True)
+        await self._explain(event, variant.draft_id, decision)
+        return decision
 
     async def reaction_removed(self, event: ReactionEvent, *, bot_user: str | None) -> VoteDecision | None:
-        async with self.desk.sessions() as session:
-            variant = await queries.variant_by_message(session, event.team_id, event.channel, event.ts)
+        variant = await self._variant(event)
         if variant is None or variant.tier != Tier.EXPLORE or not same_emoji(event.emoji, self.vote_emoji):
             return None
-        return await self._ballot.count(event, variant, bot_user=bot_user, adding=False)
+        decision = await self._ballot.count(event, variant, bot_user=bot_user, adding=False)
+        await self._explain(event, variant.draft_id, decision)
+        return decision
+
+    async def _explain(self, event: ReactionEvent, draft_id: int, decision: VoteDecision) -> None:
+        """Tell the voter, privately, when the reactions Slack shows them differ from the vote we count."""
+        text = vote_words(decision, f":{self.vote_emoji}:")
+        if text:
+            await self.desk.tell(event.team_id, draft_id, event.user, text)
+
+
+def vote_words(decision: VoteDecision, emoji: str) -> str | None:
+    """What to tell a voter whose reactions and vote differ, or whose reaction came after voting closed."""
+    if decision.closed and decision.change is VoteChange.IGNORED:
+        return f"Voting on this draft has closed, so your {emoji} doesn't count."
+    if decision.change not in (VoteChange.CAST, VoteChange.MOVED, VoteChange.REMOVED) or not decision.stale:
+        return None
+    others, one = _variants(decision.stale), len(decision.stale) == 1
+    if decision.variant is None:
+        return (
+            f"You took back your vote. Your {emoji} on {others} {'does' if one else 'do'}n't count: only "
+            f"your latest {emoji} does. To vote for one of them, remove that {emoji} and add it again."
+        )
+    return (
+        f"Your vote is now on #{decision.variant}; your {emoji} on {others} no longer "
+        f"{'counts' if one else 'count'} — remove {'it' if one else 'them'} to tidy up."
+    )
+
+
+def _variants(numbers: tuple[int, ...]) -> str:
+    shown = [f"#{n}" for n in numbers]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" and {shown[-1]}"

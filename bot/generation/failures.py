@@ -11,13 +11,11 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import SYSTEM, AuditKind, record_for
-from bot.cards import draft_card
 from bot.drafts.moves import move_draft
-from bot.generation.lookup import image_of, reloaded
-from bot.generation.posting import settle_variants
+from bot.generation.lookup import image_of
+from bot.generation.posting import ask_to_post, settle_variants
 from bot.jobs import Doorbell, JobKind, enqueue
 from bot.providers.base import Refused
-from bot.publisher import Publisher
 from bot.tiers import Tier
 from bot.workflow import DraftStatus, VariantState
 from storage import queries
@@ -31,13 +29,11 @@ class Failures:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        publisher: Publisher,
         doorbell: Doorbell,
         *,
         max_attempts: int,
     ) -> None:
         self.sessions = sessions
-        self.publisher = publisher
         self.doorbell = doorbell
         self.max_attempts = max_attempts
 
@@ -66,10 +62,7 @@ class Failures:
                 stage=refusal.stage,
                 message=refusal.message,
             )
-            await self._after_variant_lost(session, draft, Tier(variant.tier), text)
-            card = await draft_card(session, await reloaded(session, draft))
-        if card.parent:  # else announcing the draft tells it (the variant's error keeps the text)
-            await self.publisher.post_notice(card, text)
+            await self._after_variant_lost(session, draft, Tier(variant.tier), variant.number, text)
         self.doorbell.ring()
 
     async def give_up(self, job: ClaimedJob, reason: str) -> None:
@@ -97,7 +90,7 @@ class Failures:
                     reason=reason,
                     attempts=job.attempts,
                 )
-                await self._after_variant_lost(session, draft, tier, text)
+                await self._after_variant_lost(session, draft, tier, number, text)
             elif job.kind == JobKind.ANNOUNCE:
                 text = f"The draft could not be posted: {reason}"
                 if await move_draft(
@@ -118,12 +111,13 @@ class Failures:
             else:
                 log.warning("job %s (%s) for draft %s gave up: %s", job.id, job.kind, draft.id, reason)
                 return
-            card = await draft_card(session, await reloaded(session, draft))
-        if card.parent:  # else announcing the draft tells it (the variant's error keeps the text)
-            await self.publisher.post_notice(card, text)
         self.doorbell.ring()
 
-    async def _after_variant_lost(self, session: AsyncSession, draft: Draft, tier: Tier, text: str) -> None:
+    async def _after_variant_lost(
+        self, session: AsyncSession, draft: Draft, tier: Tier, number: int, text: str
+    ) -> None:
+        """Settle the draft, and say in the thread what was lost (a job: it survives a crash, and waits for
+        the parent message when there is none yet)."""
         if tier is Tier.EXPLORE:
             await settle_variants(session, draft)
         else:
@@ -136,6 +130,7 @@ class Failures:
                     SYSTEM,
                     reason=text,
                 )
+        await ask_to_post(session, draft, tier, number, self.max_attempts)
         await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
 
 

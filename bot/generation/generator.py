@@ -55,7 +55,7 @@ class Generator:
             max_pixels=max_pixels,
         )
         self.posting = Poster(sessions, blobs, publisher, doorbell, max_attempts=max_attempts, clock=clock)
-        self.failures = Failures(sessions, publisher, doorbell, max_attempts=max_attempts)
+        self.failures = Failures(sessions, doorbell, max_attempts=max_attempts)
 
     @property
     def handlers(self) -> dict[str, Handler]:

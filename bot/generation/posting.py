@@ -16,11 +16,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import SYSTEM, AuditKind, record_for
-from bot.cards import draft_card, image_card
+from bot.cards import draft_card, image_card, lost_image
 from bot.drafts.moves import move_draft
+from bot.faces import face_of
 from bot.generation.lookup import draft_of, image_of
 from bot.jobs import Doorbell, JobKind, enqueue
-from bot.publisher import Publisher
+from bot.publisher import DraftCard, Publisher, ThreadMessage
 from bot.tiers import Tier
 from bot.workflow import DraftStatus, VariantState, after_variants_settled
 from storage import claims, queries
@@ -30,6 +31,9 @@ from storage.jobqueue import ClaimedJob
 from storage.models import Draft, Variant
 
 log = logging.getLogger(__name__)
+
+_POSTABLE = {VariantState.GENERATED, VariantState.FAILED, VariantState.REFUSED}
+_REFRESH_ROUNDS = 3
 
 _POSTED = {
     Tier.EXPLORE: AuditKind.VARIANT_POSTED,
@@ -82,25 +86,42 @@ class Poster:
             if not recorded:
                 return
             record_for(session, draft, AuditKind.DRAFT_ANNOUNCED, SYSTEM, channel=ref.channel, ts=ref.ts)
-            untold = []  # refused or failed before there was a thread to say so in
             for image in await queries.variants_of(session, draft.team_id, draft.id):
-                if image.status == VariantState.GENERATED:
-                    await self._ask_to_post(session, draft, Tier(image.tier), image.number)
-                elif image.status in (VariantState.REFUSED, VariantState.FAILED) and image.error:
-                    untold.append(image.error)
+                # made, or lost, before there was a thread to post it in
+                if image.status in _POSTABLE:
+                    await ask_to_post(session, draft, Tier(image.tier), image.number, self.max_attempts)
             await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
-            card = await draft_card(session, draft)
         self.doorbell.ring()
-        for text in untold:
-            await self.publisher.post_notice(card, text)
 
     async def refresh(self, job: ClaimedJob) -> None:
-        async with self.sessions() as session:
-            draft = await draft_of(session, job)
-            if not draft.parent_ts:
-                return  # announce posts the newest state and queues a refresh of its own
-            card = await draft_card(session, draft)
-        await self.publisher.update_parent(card)
+        """Bring the parent up to date, and every thread message whose face the draft's state changed.
+
+        Two refreshes may run at once and finish in either order; each reads the draft again after
+        publishing and goes on until what it published is still the newest, so the last word in Slack is
+        always the newest state."""
+        for _ in range(_REFRESH_ROUNDS):
+            async with self.sessions() as session:
+                draft = await draft_of(session, job)
+                if not draft.parent_ts:
+                    return  # announce posts the newest state and queues a refresh of its own
+                card = await draft_card(session, draft)
+            await self.publisher.update_parent(card)
+            for message in card.messages:
+                face = face_of(card, message)
+                if face.key != message.shown:
+                    await self.publisher.update_message(card, message, face)
+                    async with self.sessions.begin() as session:
+                        await queries.mark_shown(
+                            session, message.variant_id, notice=message.image is None, face=face.key
+                        )
+            async with self.sessions() as session:
+                if await draft_card(session, await draft_of(session, job)) == card:
+                    return
+        async with self.sessions.begin() as session:  # still changing: leave the rest to a new refresh
+            await enqueue(
+                session, await draft_of(session, job), JobKind.REFRESH, max_attempts=self.max_attempts
+            )
+        self.doorbell.ring()
 
     async def post_job(self, job: ClaimedJob) -> None:
         """The post of an image that was made before its parent message existed (queued by announce)."""
@@ -112,17 +133,28 @@ class Poster:
         async with self.sessions.begin() as session:
             draft = await draft_of(session, job)
             variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
-            if variant is None or variant.status != VariantState.GENERATED or not variant.blob_key:
-                return  # posted already, or settled otherwise
-            if not draft.parent_ts:
+            if variant is None or not draft.parent_ts:
                 return
-            claim = await self._claim(session, Variant, variant.id, job, status=VariantState.GENERATED)
+            if variant.status in (VariantState.FAILED, VariantState.REFUSED):
+                lost = variant
+            elif variant.status != VariantState.GENERATED or not variant.blob_key:
+                return  # posted already, or settled otherwise
+            else:
+                lost = None
+            still = {"status": variant.status, "notice_ts": None} if lost else {"status": variant.status}
+            if lost and variant.notice_ts:
+                return  # told already
+            claim = await self._claim(session, Variant, variant.id, job, **still)
             if claim in (Claim.HELD, Claim.FENCED):
                 return
             card = await draft_card(session, draft)
+        if lost is not None:
+            await self._post_loss(job, card, lost, claim)
+            return
         image = image_card(draft, variant)
+        face = face_of(card, ThreadMessage(variant.id, tier, number, VariantState.POSTED, image))
         data = await self.blobs.get(str(variant.blob_key))
-        ref = await self.publisher.post_image(card, image, data, retry=claim is Claim.TAKEN_OVER)
+        ref = await self.publisher.post_image(card, image, data, face, retry=claim is Claim.TAKEN_OVER)
         async with self.sessions.begin() as session:
             posted = await claims.record_post(
                 session,
@@ -136,6 +168,7 @@ class Poster:
                     "slack_channel": ref.channel,
                     "slack_ts": ref.ts,
                     "slack_file_id": ref.file_id,
+                    "shown": face.key,
                 },
             )
             if not posted:
@@ -183,10 +216,32 @@ class Poster:
             log.warning("job %s (%s) no longer holds its lease; not posting", job.id, job.kind)
         return claim
 
-    async def _ask_to_post(self, session: AsyncSession, draft: Draft, tier: Tier, number: int) -> None:
-        await enqueue(
-            session, draft, JobKind.POST, max_attempts=self.max_attempts, tier=str(tier), number=number
-        )
+    async def _post_loss(self, job: ClaimedJob, card: DraftCard, variant: Variant, claim: Claim) -> None:
+        """Say in the thread that an image was lost, why, and what can be done (Retry, where allowed)."""
+        message = lost_image(variant)
+        face = face_of(card, message)
+        ref = await self.publisher.post_loss(card, message, face, retry=claim is Claim.TAKEN_OVER)
+        async with self.sessions.begin() as session:
+            await claims.record_post(
+                session,
+                Variant,
+                variant.id,
+                job_id=job.id,
+                attempt=job.attempts,
+                still={"notice_ts": None},
+                values={"notice_ts": ref.ts, "notice_shown": face.key},
+            )
+            await enqueue(
+                session, await draft_of(session, job), JobKind.REFRESH, max_attempts=self.max_attempts
+            )
+        self.doorbell.ring()
+
+
+async def ask_to_post(
+    session: AsyncSession, draft: Draft, tier: Tier, number: int, max_attempts: int
+) -> None:
+    """Queue the post of an image, or of the notice that it was lost, in the draft's thread."""
+    await enqueue(session, draft, JobKind.POST, max_attempts=max_attempts, tier=str(tier), number=number)
 
 
 async def settle_variants(session: AsyncSession, draft: Draft) -> None:

@@ -156,8 +156,14 @@ def test_bot_reactions_never_count() -> None:
     assert d.change is VoteChange.IGNORED and "bot" in d.why_ignored and d.reaction is None
 
 
-@pytest.mark.parametrize("status", [s for s in S if s is not S.VOTING])
-def test_votes_only_while_voting(status: DraftStatus) -> None:
+@pytest.mark.parametrize("status", [S.GENERATING, S.VOTING])
+def test_votes_count_from_the_first_posted_variant(status: DraftStatus) -> None:
+    """A variant invites votes as soon as it is in the thread, while the others are still being made."""
+    assert react([], 1, 1.0, status=status).change is VoteChange.CAST
+
+
+@pytest.mark.parametrize("status", [s for s in S if s not in (S.GENERATING, S.VOTING)])
+def test_votes_only_until_voting_closes(status: DraftStatus) -> None:
     assert react([], 1, 1.0, status=status).change is VoteChange.IGNORED
     assert react([Reaction(1, 0.5)], 1, 1.0, added=False, status=status).change is VoteChange.IGNORED
 

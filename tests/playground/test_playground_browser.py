@@ -92,6 +92,12 @@ async def test_the_whole_loop_in_a_browser(tmp_path: Path) -> None:
             await expect(final.get_by_test_id("variant-image")).to_have_count(1, timeout=LONG)
             await expect(parent).to_contain_text("Final at 4K", timeout=LONG)
 
+            # Nothing offers a control the finished draft no longer allows; the review says who approved.
+            await expect(review).to_contain_text("Approved by", timeout=LONG)
+            for where in (page.get_by_test_id("messages"), thread):
+                await expect(where.get_by_test_id("block-button")).to_have_count(0, timeout=LONG)
+            await expect(parent).to_contain_text("Variant 2 went to 2K with 2 votes")
+
             await page.screenshot(path=str(tmp_path / "playground.png"))
 
             # Full size, with its measured pixel size.

@@ -75,7 +75,7 @@ async def test_full_loop_through_the_service(
     assert len({data for _, data in images}) == 4  # four different seeds, four different images
     assert await status(runtime, draft_id) == "voting"
     assert publisher.of_kind("parent")[0].draft_id == draft_id
-    assert publisher.of_kind("parent_update")[-1].detail["progress"] == "4/4 variants ready"
+    assert publisher.of_kind("parent_update")[-1].detail["progress"] == "4/4 ready"
 
     ts = await variant_ts(runtime, draft_id)
     await vote(runtime, ts[1], "U1")
@@ -276,9 +276,7 @@ async def test_refused_variant_is_reported_and_the_rest_arrive(
         notice = publisher.of_kind("notice")[-1].detail["text"]
         assert "Variant 2" in str(notice) and "violence" in str(notice)
         assert await status(runtime, draft_id) == "voting"
-        assert (
-            publisher.of_kind("parent_update")[-1].detail["progress"] == "3/4 variants ready (1 unavailable)"
-        )
+        assert publisher.of_kind("parent_update")[-1].detail["progress"] == "3/4 ready · 1 refused"
         assert provider.calls == 4  # a refusal is never retried
         rows = [row async for row in audit.events(runtime.sessions, draft_id=draft_id)]
         refusal = next(row for row in rows if row["kind"] == "generation_refused")

@@ -25,6 +25,7 @@ from bot import audit
 from bot.config import Settings
 from bot.drafts import Done, ReactionEvent
 from bot.errors import UnknownDraft
+from bot.faces import Face
 from bot.publisher import DraftCard, ImageCard, MessageRef, RecordingPublisher
 from bot.runtime import Runtime, build_runtime
 from bot.tiers import Tier
@@ -576,7 +577,7 @@ class SimultaneousPosts(RecordingPublisher):
         self.all_in = asyncio.Event()
 
     async def post_image(
-        self, draft: DraftCard, image: ImageCard, data: bytes, *, retry: bool = False
+        self, draft: DraftCard, image: ImageCard, data: bytes, face: Face, *, retry: bool = False
     ) -> MessageRef:
         self.waiting += 1
         if self.waiting >= self.n:
@@ -586,7 +587,7 @@ class SimultaneousPosts(RecordingPublisher):
                 await self.all_in.wait()
         except TimeoutError:
             pass
-        return await super().post_image(draft, image, data, retry=retry)
+        return await super().post_image(draft, image, data, face, retry=retry)
 
 
 async def test_voting_opens_when_the_last_variants_are_posted_at_once(

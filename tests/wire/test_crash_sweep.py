@@ -30,7 +30,7 @@ from fakes.slack import Change, FakeSlack, Message
 from storage import db
 from storage.jobqueue import DONE
 from storage.models import Job
-from tests.slack_harness import ALICE, BOB, CHANNEL, wait_for
+from tests.slack_harness import ALICE, BOB, CHANNEL, shown_tally, wait_for
 from tests.wire.bot_process import Bot, SlowImages, event_of, listening, tmp_db, world
 
 HOLD = 30.0  # seconds a held call or image request would wait; the bot is killed long before
@@ -248,9 +248,7 @@ async def begin(fake: FakeSlack, stage: str, point: KillPoint, winner: int) -> N
             if event_of(m)[1].get("tier") == "1K" and event_of(m)[1].get("number") == winner
         )
         await fake.user_add_reaction(BOB, CHANNEL, variant.ts, "+1")
-        await wait_for(
-            lambda: f"*{winner}*: 1" in json.dumps(parent_of(fake).blocks), within=10, what="Bob's vote"
-        )
+        await wait_for(lambda: shown_tally(parent_of(fake)).get(winner) == 1, within=10, what="Bob's vote")
         response = await fake.delivery.send_block_action(
             ALICE, CHANNEL, parent_of(fake).ts, blocks.UPGRADE, str(draft_id(fake))
         )

@@ -3,7 +3,6 @@ method the bot actually calls during a whole draft."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import yaml
 
 from bot import blocks
 from handlers import BOT_EVENTS, SLASH_COMMANDS
-from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, running_bot, wait_for
+from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, running_bot, shown_tally, wait_for
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "manifest.yml").read_text())
 
@@ -94,7 +93,7 @@ async def test_every_web_api_call_is_covered_by_a_manifest_scope(tmp_path: Path)
         draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
         variants = await wait_for(lambda: (v := wire.images(draft_id)) and len(v) == 2 and v, what="variants")
         await wire.react(BOB, variants[1])
-        await wait_for(lambda: "*1*: 1" in json.dumps(wire.parent(draft_id).blocks), what="the vote")
+        await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {1: 1}, what="the vote")
         await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
         review = await wait_for(lambda: wire.images(draft_id, "2K").get(1), what="the review")
         await wire.react(BOB, review, "white_check_mark")  # not an approver: told privately
@@ -103,7 +102,8 @@ async def test_every_web_api_call_is_covered_by_a_manifest_scope(tmp_path: Path)
         # The crash-recovery lookups run only on a retry; exercise them too.
         publisher: Any = wire.runtime.publisher
         async with wire.runtime.sessions() as session:
-            from bot.cards import draft_card, image_card
+            from bot.cards import draft_card, image_card, thread_messages
+            from bot.faces import face_of
             from storage import queries
 
             draft = await queries.get_draft(session, "T0PLAYGRND", draft_id)
@@ -112,8 +112,11 @@ async def test_every_web_api_call_is_covered_by_a_manifest_scope(tmp_path: Path)
             variant = await queries.get_variant(session, "T0PLAYGRND", draft_id, "1K", 1)
             assert variant is not None
             image = image_card(draft, variant)
+            message = thread_messages(draft, variant)[0]
         assert (await publisher.post_parent(card, retry=True)).ts == parent.ts
-        assert (await publisher.post_image(card, image, b"", retry=True)).ts == variants[1].ts
+        assert (
+            await publisher.post_image(card, image, b"", face_of(card, message), retry=True)
+        ).ts == variants[1].ts
 
         called = {method for method, _ in wire.fake.calls} - NOT_API_CALLS
         unknown = called - set(METHOD_SCOPES)

@@ -18,7 +18,7 @@ from bot.tiers import Ratio, Tier
 from fakes.asgi import serve_asgi
 from fakes.gemini import FakeGemini
 from fakes.openai import FakeOpenAI
-from tests.slack_harness import ALICE, BOB, DAVE, Wire, running_bot, wait_for
+from tests.slack_harness import ALICE, BOB, DAVE, Wire, running_bot, shown_tally, wait_for
 
 
 @asynccontextmanager
@@ -53,7 +53,7 @@ async def test_the_whole_loop_on_a_provider_api(
         assert len(api.requests) == 2  # one call per variant
 
         await wire.react(BOB, variants[2])
-        await wait_for(lambda: "*2*: 1" in json.dumps(wire.parent(draft_id).blocks), what="the vote")
+        await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {2: 1}, what="the vote")
         await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
         review = await wait_for(lambda: wire.images(draft_id, "2K").get(2), what="the 2K review")
         assert wire.image_size(review) == wire.runtime.provider.target_size(Ratio(16, 9), Tier.REVIEW)

@@ -16,7 +16,7 @@ from bot.config import Settings
 from fakes.asgi import serve_asgi
 from fakes.openai import FakeOpenAI
 from fakes.slack import DEFAULT_BOT_TOKEN
-from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, SECRET, Wire, running_bot, wait_for
+from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, SECRET, Wire, running_bot, shown_tally, wait_for
 
 LIBRARIES = ("slack_bolt", "slack_sdk", "httpx", "httpcore", "sqlalchemy", "aiosqlite", "uvicorn", "aiohttp")
 WRONG_KEY = "sk-wrong-draftbot-0b1c2d3e4f5a6978"
@@ -52,7 +52,7 @@ async def draft_to_final(wire: Wire, text: str) -> int:
     variants = await wait_for(lambda: (v := wire.images(draft_id)) and len(v) == 2 and v, what="2 variants")
     await wait_for(lambda: "Voting" in json.dumps(wire.parent(draft_id).blocks), what="voting to open")
     await wire.react(BOB, variants[2])
-    await wait_for(lambda: "*2*: 1" in json.dumps(wire.parent(draft_id).blocks), what="the vote")
+    await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {2: 1}, what="the vote")
     await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
     review = await wait_for(lambda: wire.images(draft_id, "2K").get(2), what="the 2K review")
     await wire.press(DAVE, review, blocks.APPROVE, str(draft_id))

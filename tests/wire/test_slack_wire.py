@@ -15,7 +15,18 @@ from bot import blocks
 from bot.cli import main as cli_main
 from bot.tiers import Size
 from storage.models import Draft
-from tests.slack_harness import ALICE, BOB, CAROL, CHANNEL, DAVE, Wire, running_bot, wait_for
+from tests.slack_harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    CHANNEL,
+    DAVE,
+    Wire,
+    running_bot,
+    shown_tally,
+    shown_voters,
+    wait_for,
+)
 
 BRIEF = "a matte black water bottle, dramatic side light, empty title area for mobile cover"
 
@@ -55,22 +66,34 @@ async def test_full_loop_over_the_wire(wire: Wire, tmp_path: Path, monkeypatch: 
         await wait_for(
             lambda v=variant: wire.bot_user in v.reactions.get("+1", []), what="the bot's vote emoji"
         )
-    await wait_for(lambda: "4/4 variants ready" in json.dumps(wire.parent(draft_id).blocks), what="4/4 ready")
+    await wait_for(lambda: "4/4 ready" in json.dumps(wire.parent(draft_id).blocks), what="4/4 ready")
 
-    # Votes: Bob for 2, Carol for 3 then takes it back, Dave for 1 then moves to 2. Each lands before the
-    # next, as with people (reactions racing each other are covered in test_service_flow).
-    def tally_shows(expected: str) -> bool:
-        return f"Votes · {expected}" in json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False)
+    # Votes: Bob for 2, Carol for 3 then takes it back, Dave for 1 then moves to 2 (his 👍 on 1 stays in
+    # Slack, so he is told it no longer counts). After each step the parent's tally, leader and voters are
+    # right. Each lands before the next, as with people (racing reactions: test_service_flow).
+    def parent_text() -> str:
+        return json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False)
 
-    for user, number, on, expected in [
-        (BOB, 2, True, "*1*: 0   *2*: 1   *3*: 0"),
-        (CAROL, 3, True, "*1*: 0   *2*: 1   *3*: 1"),
-        (CAROL, 3, False, "*1*: 0   *2*: 1   *3*: 0"),
-        (DAVE, 1, True, "*1*: 1   *2*: 1   *3*: 0"),
-        (DAVE, 2, True, "*1*: 0   *2*: 2   *3*: 0"),
+    for user, number, on, tally, leader, voters in [
+        (BOB, 2, True, {2: 1}, "variant 2 leads with 1 vote", {2: f"<@{BOB}>"}),
+        (CAROL, 3, True, {2: 1, 3: 1}, "variants 2 and 3 are tied", {2: f"<@{BOB}>", 3: f"<@{CAROL}>"}),
+        (CAROL, 3, False, {2: 1}, "variant 2 leads with 1 vote", {2: f"<@{BOB}>"}),
+        (DAVE, 1, True, {1: 1, 2: 1}, "variants 1 and 2 are tied", {1: f"<@{DAVE}>", 2: f"<@{BOB}>"}),
+        (DAVE, 2, True, {2: 2}, "variant 2 leads with 2 votes", {2: f"<@{BOB}>, <@{DAVE}>"}),
     ]:
         assert (await wire.react(user, variants[number], on=on)).status_code == 200
-        await wait_for(lambda expected=expected: tally_shows(expected), what=f"the tally {expected}")
+        await wait_for(
+            lambda tally=tally: shown_tally(wire.parent(draft_id)) == tally, what=f"the tally {tally}"
+        )
+        assert leader in parent_text()
+        assert shown_voters(wire.parent(draft_id)) == voters
+    assert "the first :+1: under each variant is the bot's" in parent_text()
+    moved = await wait_for(
+        lambda: next((t for t in wire.ephemerals(DAVE) if "no longer counts" in t), None),
+        what="Dave's notice",
+    )
+    assert moved == "Your vote is now on #2; your :+1: on #1 no longer counts — remove it to tidy up."
+    assert not any("no longer" in t for t in wire.ephemerals(BOB) + wire.ephemerals(CAROL))
     # Slack redelivers Dave's first reaction (same event id, retry headers): it must not move his vote back.
     first_event = next(
         r
@@ -97,10 +120,7 @@ async def test_full_loop_over_the_wire(wire: Wire, tmp_path: Path, monkeypatch: 
             "event_ts": str(time.time()),
         }
     )
-    await wait_for(
-        lambda: "*1*: 0   *2*: 2   *3*: 0   *4*: 0" in json.dumps(wire.parent(draft_id).blocks),
-        what="the tally",
-    )
+    await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {2: 2}, what="the tally")
 
     # Only the requester or an approver may upgrade; Bob's press is refused, privately.
     await wire.press(BOB, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
@@ -118,6 +138,13 @@ async def test_full_loop_over_the_wire(wire: Wire, tmp_path: Path, monkeypatch: 
     final = await wait_for(lambda: wire.images(draft_id, "4K").get(2), what="the 4K final")
     assert wire.image_size(final) == Size(2304, 4096)
     await wait_for(lambda: "Final at 4K" in json.dumps(wire.parent(draft_id).blocks), what="the final parent")
+    # Nothing in the channel or the thread offers a control the finished draft no longer allows, and the
+    # messages that had them say what happened.
+    await wait_for(lambda: not offered_controls(wire, draft_id), what="every stale control to go")
+    review = wire.images(draft_id, "2K")[2]
+    assert f"Approved by <@{DAVE}>: the 4K final is below." in json.dumps(review.blocks)
+    assert "this variant went to 2K" in json.dumps(wire.images(draft_id)[2].blocks)
+    assert "Voting closed: variant 2 went to 2K." in json.dumps(wire.images(draft_id)[1].blocks)
 
     # The audit export lists every step with its actor.
     monkeypatch.setenv("DRAFTBOT_DATA_DIR", str(wire.runtime.settings.data_dir))
@@ -146,28 +173,57 @@ async def test_full_loop_over_the_wire(wire: Wire, tmp_path: Path, monkeypatch: 
     assert all(actor != wire.bot_user for _, actor in steps)
 
 
+def offered_controls(wire: Wire, draft_id: int) -> list[str]:
+    """Every button (action id) on the draft's messages in the channel and its thread."""
+    parent = wire.parent(draft_id)
+    messages = {m.ts: m for m in [parent, *wire.fake.thread(CHANNEL, parent.ts)]}
+    return [
+        element["action_id"]
+        for message in messages.values()
+        for block in message.blocks or []
+        if block.get("type") == "actions"
+        for element in block["elements"]
+    ]
+
+
 async def test_tie_waits_for_the_requester(wire: Wire) -> None:
     draft_id = await start_draft(wire, "a kite over dunes for feed post --n 2", n=2)
     variants = wire.images(draft_id)
     await wire.react(BOB, variants[1])
     await wire.react(CAROL, variants[2])
-    await wait_for(lambda: "*1*: 1   *2*: 1" in json.dumps(wire.parent(draft_id).blocks), what="the tally")
+    await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {1: 1, 2: 1}, what="the tally")
 
     await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
-    thread = wire.fake.thread(CHANNEL, wire.parent(draft_id).ts)
-    tie = await wait_for(
+    # The requester is told in the thread; the choice is on the parent, for the variants tied now.
+    notice = await wait_for(
         lambda: next(m for m in wire.fake.thread(CHANNEL, wire.parent(draft_id).ts) if "tied" in m.text),
-        what="the tie question",
+        what="the tie notice",
     )
-    assert len(thread) >= 3 and f"<@{ALICE}>" in json.dumps(tie.blocks)
-    await wire.press(BOB, tie, blocks.CHOOSE_TIED, f"{draft_id}:1")  # not Bob's to break
+    assert f"<@{ALICE}>" in notice.text and not notice.blocks
+    await wait_for(lambda: blocks.CHOOSE_TIED in offered_controls(wire, draft_id), what="the tie choice")
+    assert offered_controls(wire, draft_id).count(blocks.CHOOSE_TIED) == 2
+    await wire.press(BOB, wire.parent(draft_id), blocks.CHOOSE_TIED, f"{draft_id}:1")  # not Bob's to break
     await wait_for(lambda: any("requester" in t for t in wire.ephemerals(BOB)), what="Bob's refusal")
     assert not wire.images(draft_id, "2K")
 
-    await wire.press(ALICE, tie, blocks.CHOOSE_TIED, f"{draft_id}:2")
+    # Dave's vote breaks the tie: the choice goes, the leader stays to be upgraded.
+    await wire.react(DAVE, variants[2])
+    await wait_for(lambda: blocks.CHOOSE_TIED not in offered_controls(wire, draft_id), what="the tie to go")
+    await wire.react(DAVE, variants[2], on=False)
+    await wait_for(lambda: blocks.CHOOSE_TIED in offered_controls(wire, draft_id), what="the tie again")
+
+    await wire.press(ALICE, wire.parent(draft_id), blocks.CHOOSE_TIED, f"{draft_id}:2")
     review = await wait_for(lambda: wire.images(draft_id, "2K").get(2), what="the chosen variant at 2K")
     assert wire.image_size(review) == Size(2048, 2048)
     assert 1 not in wire.images(draft_id, "2K")
+    await wait_for(
+        lambda: offered_controls(wire, draft_id) == [blocks.APPROVE, blocks.REJECT], what="only the review's"
+    )
+    assert f"picked by <@{ALICE}> from a tie" in json.dumps(wire.parent(draft_id).blocks)
+
+    await wire.press(ALICE, review, blocks.REJECT, str(draft_id))
+    await wait_for(lambda: not offered_controls(wire, draft_id), what="no controls after the rejection")
+    assert f"Rejected by <@{ALICE}>" in json.dumps(wire.images(draft_id, "2K")[2].blocks)
 
 
 async def test_bad_and_stale_signatures_are_refused(wire: Wire) -> None:
