@@ -6,6 +6,7 @@ import copy
 import secrets
 from typing import Any
 
+from fakes.slack.state.blockkit import view_errors
 from fakes.slack.state.blocks import MAX_VIEW_BLOCKS, BlockValidator
 from fakes.slack.state.changes import ChangeFeed
 from fakes.slack.state.directory import Directory
@@ -72,6 +73,8 @@ class Views:
             value = view.get(key)
             if value is not None and (not isinstance(value, str) or len(value) > limit):
                 errors.append(f"must be a string of at most {limit} characters [json-pointer:/view/{key}]")
+        if not errors:  # the blocks are fine: what slack_sdk's View says about the rest
+            errors.extend(view_errors(view))
         if errors:
             raise SlackError("invalid_arguments", *errors)
         return copy.deepcopy(view)
