@@ -117,3 +117,38 @@ async def test_over_the_wire_the_answer_names_the_model_and_slack_files_still_sh
     image = {"type": "image", "slack_file": {"id": file_id}, "alt_text": "variant 1"}
     posted = await client.chat_postMessage(channel=CHANNEL, text="variant 1", blocks=[image])
     assert posted["message"]["blocks"][0]["slack_file"] == {"id": file_id}
+
+
+async def test_views_publish_and_update_are_validated(fake: FakeSlack) -> None:
+    client = AsyncWebClient(token=fake.bot_token, base_url=fake.base_url)
+    home = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*Drafts*"}}]}
+    first = await client.views_publish(user_id="U0ALICE", view=home)
+    again = await client.views_publish(user_id="U0ALICE", view={**home, "private_metadata": "2"})
+    assert first["view"]["id"] == again["view"]["id"] and again["view"]["private_metadata"] == "2"
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.views_publish(
+            user_id="U0ALICE", view={**home, "close": {"type": "plain_text", "text": "x"}}
+        )
+    assert excinfo.value.response["errors"] == [
+        "home view cannot have submit and close (slack_sdk View) [json-pointer:/view]"
+    ]
+    too_many = {**home, "blocks": [{"type": "divider"}] * 101}
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.views_publish(user_id="U0ALICE", view=too_many)
+    assert excinfo.value.response["error"] == "invalid_arguments"
+
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Draft"},
+        "blocks": [{"type": "divider"}],
+    }
+    opened = await client.views_open(trigger_id=fake.issue_trigger_id("U0ALICE"), view=modal)
+    bad = {**modal, "blocks": [{"type": "actions", "elements": [select(101)]}]}
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.views_update(view_id=opened["view"]["id"], view=bad)
+    assert excinfo.value.response["errors"] == [
+        "options attribute cannot exceed 100 elements (slack_sdk ActionsBlock) [json-pointer:/view/blocks/0]"
+    ]
+    updated = await client.views_update(view_id=opened["view"]["id"], view={**modal, "callback_id": "v2"})
+    assert updated["view"]["callback_id"] == "v2"
+    assert [v["type"] for v in fake.state.snapshot()["views"]] == ["modal"]  # a Home tab is not a modal

@@ -1,4 +1,5 @@
-"""Modals: trigger ids, the per-user modal stack (open, push, update, close), validation, ``view_json``."""
+"""Modals and Home tabs: trigger ids, the per-user modal stack (open, push, update, close), the Home tab
+(publish), validation, ``view_json``."""
 
 from __future__ import annotations
 
@@ -145,6 +146,22 @@ class Views:
         record.view = definition
         record.hash = self._new_hash()
         self.feed.changed("view_updated", view=record.id, user=record.user_id)
+        return record
+
+    def publish_home(self, user_id: str, view: Any, *, hash: str | None = None) -> ViewRecord:
+        """views.publish: the user's Home tab, created on first publish and replaced after."""
+        self.directory.get_user(user_id)
+        definition = self.validate_view(view, expected="home")
+        record = next((r for r in self.views.values() if r.type == "home" and r.user_id == user_id), None)
+        if record is None:
+            record = self._new_view(user_id, definition)
+            self.feed.changed("home_published", view=record.id, user=user_id)
+            return record
+        if hash is not None and hash != record.hash:
+            raise SlackError("hash_conflict")
+        record.view = definition
+        record.hash = self._new_hash()
+        self.feed.changed("home_published", view=record.id, user=user_id)
         return record
 
     def close_view(self, view_id: str, *, clear: bool = False) -> None:
