@@ -1,4 +1,4 @@
-"""``views.open``: the /draft form, opened with the trigger id of an interaction."""
+"""``views.open``, ``views.update``, ``views.publish``: the /draft form, and any later modal or Home tab."""
 
 from __future__ import annotations
 
@@ -16,4 +16,21 @@ async def open_view(fake: FakeSlack, p: Params) -> JSON:
     return {"view": fake.state.view_json(record)}
 
 
-METHODS: dict[str, Method] = {"views.open": open_view}
+async def update_view(fake: FakeSlack, p: Params) -> JSON:
+    record = fake.state.update_view(
+        p.decoded("view", "invalid_arguments"),
+        view_id=p.ref("view_id"),
+        external_id=p.ref("external_id"),
+        hash=p.ref("hash"),
+    )
+    return {"view": fake.state.view_json(record)}
+
+
+async def publish(fake: FakeSlack, p: Params) -> JSON:
+    record = fake.state.publish_home(
+        p.ref("user_id") or "", p.decoded("view", "invalid_arguments"), hash=p.ref("hash")
+    )
+    return {"view": fake.state.view_json(record)}
+
+
+METHODS: dict[str, Method] = {"views.open": open_view, "views.update": update_view, "views.publish": publish}

@@ -1,4 +1,33 @@
-"""Block Kit validation, roughly as Slack does it: ``msg [json-pointer:/blocks/..]`` errors, block ids."""
+"""Block Kit validation as Slack does it: ``msg [json-pointer:/blocks/..]`` errors, block ids.
+
+Every block goes through two sets of rules; a payload either refuses is refused (``invalid_blocks`` for
+messages, ``invalid_arguments`` for views, as Slack answers):
+
+1. **slack_sdk's models** (:mod:`.blockkit`: ``Block.parse``, ``validate_json()``, ``to_dict()``), the floor.
+   They cover: required fields (``alt_text``, a section's text or fields), lengths (section text 3000,
+   fields 10, header 150, button text 75 and value 2000, ``alt_text`` 2000, ``image_url`` 3000, labels 2000,
+   ``block_id`` 255), element counts (actions 25, context 10, select options 100), button ``style``, and
+   unknown block and element types. Views: ``slack_sdk.models.views.View`` (type, title/submit/close 24,
+   1 to 100 blocks, ``private_metadata`` 3000, ``callback_id`` 255, no submit/close on a home tab).
+2. **The rules below**: the common checks again, with a precise json-pointer, and what the models do not
+   check (or check more loosely):
+
+   - empty texts, and the text object's ``type`` (a header must be ``plain_text``);
+   - an ``actions``/``context`` block with no elements;
+   - context texts over 3000 characters, ``markdown`` blocks over 12000;
+   - ``image``: exactly one of ``image_url`` (http(s)) or ``slack_file``, and a ``slack_file`` has exactly
+     one of ``id`` or ``url``. The installed slack_sdk's (3.48) ``ImageBlock`` and ``ImageElement``
+     accept ``slack_file`` but check neither it nor that a source is given;
+   - a ``slack_file`` must name a file that exists and whose scan finished (``invalid slack file``, what
+     Slack answers right after an upload), of an image type Slack shows (png, jpeg, gif);
+   - ``block_id`` unique within the message, and non-empty;
+   - at most 50 blocks per message, 100 per view (``MAX_MESSAGE_BLOCKS``/``MAX_VIEW_BLOCKS``);
+   - views (:mod:`.views`): ``submit`` required with input blocks, ``external_id`` 255, the expected type.
+
+Where both apply to one block, only the first set that fails is reported: the rules below give the more
+precise json-pointer, so they speak first and the models add only what they alone found.
+Message-level limits (``text`` 40,000 characters, ``no_text``) are in :mod:`.messages`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +36,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from fakes.slack.state.blockkit import block_errors
 from fakes.slack.state.records import JSON, FileRecord, SlackError
 
 MAX_SECTION_TEXT = 3_000
@@ -111,6 +141,12 @@ class BlockValidator:
             self.err(f"unsupported file type {found.mimetype}", f"{pointer}/slack_file")
 
     def block(self, block: Any, pointer: str, block_ids: set[str]) -> None:
+        before = len(self.errors)
+        self.hand_written(block, pointer, block_ids)
+        if len(self.errors) == before:
+            self.errors.extend(block_errors(block, pointer))
+
+    def hand_written(self, block: Any, pointer: str, block_ids: set[str]) -> None:
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             self.err("must be an object with a type", pointer)
             return

@@ -1,4 +1,5 @@
-"""Modals: trigger ids, the per-user modal stack (open, push, update, close), validation, ``view_json``."""
+"""Modals and Home tabs: trigger ids, the per-user modal stack (open, push, update, close), the Home tab
+(publish), validation, ``view_json``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import copy
 import secrets
 from typing import Any
 
+from fakes.slack.state.blockkit import view_errors
 from fakes.slack.state.blocks import MAX_VIEW_BLOCKS, BlockValidator
 from fakes.slack.state.changes import ChangeFeed
 from fakes.slack.state.directory import Directory
@@ -72,6 +74,8 @@ class Views:
             value = view.get(key)
             if value is not None and (not isinstance(value, str) or len(value) > limit):
                 errors.append(f"must be a string of at most {limit} characters [json-pointer:/view/{key}]")
+        if not errors:  # the blocks are fine: what slack_sdk's View says about the rest
+            errors.extend(view_errors(view))
         if errors:
             raise SlackError("invalid_arguments", *errors)
         return copy.deepcopy(view)
@@ -142,6 +146,22 @@ class Views:
         record.view = definition
         record.hash = self._new_hash()
         self.feed.changed("view_updated", view=record.id, user=record.user_id)
+        return record
+
+    def publish_home(self, user_id: str, view: Any, *, hash: str | None = None) -> ViewRecord:
+        """views.publish: the user's Home tab, created on first publish and replaced after."""
+        self.directory.get_user(user_id)
+        definition = self.validate_view(view, expected="home")
+        record = next((r for r in self.views.values() if r.type == "home" and r.user_id == user_id), None)
+        if record is None:
+            record = self._new_view(user_id, definition)
+            self.feed.changed("home_published", view=record.id, user=user_id)
+            return record
+        if hash is not None and hash != record.hash:
+            raise SlackError("hash_conflict")
+        record.view = definition
+        record.hash = self._new_hash()
+        self.feed.changed("home_published", view=record.id, user=user_id)
         return record
 
     def close_view(self, view_id: str, *, clear: bool = False) -> None:

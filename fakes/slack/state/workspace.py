@@ -142,6 +142,7 @@ class Workspace:
         self.push_view = views.push_view
         self.find_view = views.find_view
         self.update_view = views.update_view
+        self.publish_home = views.publish_home
         self.close_view = views.close_view
         self.open_views_for = views.open_views_for
         self.view_json = views.view_json
@@ -253,7 +254,7 @@ class Workspace:
             }
         ephemerals = self.ephemerals if user_id is None else self.ephemerals_for(user_id)
         views = (
-            [v for v in self.views.values() if not v.closed]
+            [v for v in self.views.values() if not v.closed and v.type == "modal"]
             if user_id is None
             else self.open_views_for(user_id)
         )
