@@ -13,6 +13,7 @@ from bot.command import (
     help_text,
     parse,
     prompt_hints,
+    too_long_reason,
 )
 from bot.destinations import CATALOG, ImageFormat
 from bot.errors import UnknownDestinationError, UserInputError
@@ -92,7 +93,7 @@ def test_ratio_alone_is_enough_and_for_stays_prose() -> None:
 def test_unknown_destination_names_the_closest() -> None:
     with pytest.raises(UnknownDestinationError) as err:
         parse("a bottle for mobil cover")
-    assert "mobile cover" in err.value.suggestions
+    assert err.value.suggestions == ("mobile cover",)  # not the banner nor the editorial ("cover" words)
     assert "mobile cover" in str(err.value)
 
 
@@ -134,6 +135,27 @@ def test_prompt_length_limit() -> None:
     assert draft("a" * MAX_PROMPT_CHARS + " for story").prompt
     with pytest.raises(UserInputError, match="limit is 4,000"):
         parse("a" * (MAX_PROMPT_CHARS + 1) + " for story")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 5000 + " for banner",
+        "banner: " + "a" * 5000,
+        "a" * 5000 + " for mobile cover --n 6 --seed 42",
+        "a" * 5000,  # no destination: all of it is prompt
+    ],
+)
+def test_too_long_counts_the_prompt_alone(text: str) -> None:
+    expected = "The prompt is 5,000 characters; the limit is 4,000."
+    assert too_long_reason(text).startswith(expected)
+    with pytest.raises(UserInputError, match=expected):
+        parse(text if "for" in text or ":" in text else text + " for banner")
+
+
+def test_too_long_keeps_a_for_that_is_prose() -> None:
+    text = "a gift " + "a" * 4993 + " for my mother"  # "my mother" is no destination: it is prompt
+    assert too_long_reason(text).startswith("The prompt is 5,014 characters")
 
 
 def test_dashes_in_prose_are_not_options() -> None:
