@@ -18,12 +18,18 @@ log = logging.getLogger("draftbot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a command; draftbot's configuration errors become a one-line message and exit status 1."""
+    """Run a command; draftbot's configuration errors become a one-line message and exit status 1.
+
+    The long-running commands stop on SIGINT and SIGTERM by themselves (exit status 0); a Ctrl-C before they
+    are listening for it (while importing, say) is one line and the shell's 130, not a traceback."""
     try:
         return _run(argv)
     except ConfigurationError as err:
         print(f"draftbot: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("draftbot: interrupted", file=sys.stderr)
+        return 130
 
 
 def _run(argv: Sequence[str] | None) -> int:
