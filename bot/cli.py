@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import audit
+from bot.command import EXAMPLE
 from bot.config import Settings
 from bot.errors import ConfigurationError
 from storage import db
@@ -119,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "text",
         nargs="?",
-        default="a matte black water bottle, dramatic side light, empty title area for mobile cover",
+        default=EXAMPLE,
         help="what you would type after /draft",
     )
     demo.add_argument("--out", type=Path, help="where to write the images (default: DATA_DIR/demo)")

@@ -23,6 +23,8 @@ from bot.destinations import (
 from bot.errors import UnknownDestinationError, UserInputError
 from bot.tiers import Ratio
 
+# The one example of a /draft the README, the playground's banner and its page all suggest.
+EXAMPLE = "a matte black water bottle, dramatic side light for mobile cover"
 MAX_PROMPT_CHARS = 4000
 MIN_VARIANTS, MAX_VARIANTS, DEFAULT_VARIANTS = 1, 8, 4
 MAX_SEED = 2**31 - 1
@@ -183,10 +185,7 @@ def _int_option(
 
 def _check_prompt(prompt: str) -> None:
     if not prompt.strip(" \t\n.,;:-"):
-        raise UserInputError(
-            "The prompt is empty. Describe the image, e.g. "
-            "`/draft a matte black water bottle, dramatic side light for mobile cover`."
-        )
+        raise UserInputError(f"The prompt is empty. Describe the image, e.g. `/draft {EXAMPLE}`.")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise UserInputError(_too_long(len(prompt)))
 

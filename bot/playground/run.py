@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot import audit
+from bot.command import EXAMPLE
 from bot.config import Settings
 from bot.http_server import bind, stop_on_signals
 from bot.runtime import Runtime, build_runtime
@@ -97,7 +98,7 @@ async def run_playground(settings: Settings, *, host: str = "127.0.0.1", port: i
     async with running_playground(settings, host=host, port=port) as playground:
         print(
             f"\n  draftbot playground: {playground.url}/\n"
-            "  Type `/draft a matte black water bottle for mobile cover` in #general.\n"
+            f"  Type `/draft {EXAMPLE}` in #general.\n"
             f"  Data: {settings.data_dir}   (Ctrl-C to stop; unfinished drafts resume next time)\n",
             flush=True,
         )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.command import (
+    EXAMPLE,
     MAX_PROMPT_CHARS,
     DraftRequest,
     HelpRequest,
@@ -203,3 +207,16 @@ _words = st.sampled_from(["for", "story", "poster", "--n", "--ratio", "--seed", 
 @given(st.lists(st.one_of(_words, st.text(max_size=8)), max_size=12).map(" ".join))
 def test_grammar_shaped_text_parses_or_raises_our_error(text: str) -> None:
     test_any_text_parses_or_raises_our_error.hypothesis.inner_test(text)  # type: ignore[attr-defined]
+
+
+def test_one_example_everywhere() -> None:
+    """The README, the playground's banner (built from EXAMPLE) and its page suggest the same /draft."""
+    request = draft(EXAMPLE)
+    assert request.destination is not None and request.destination.name == "mobile cover"
+    root = Path(__file__).resolve().parents[2]
+    static = root / "fakes" / "slack" / "static"
+    for path in (root / "README.md", static / "index.html", static / "playground.js"):
+        text = path.read_text(encoding="utf-8")
+        suggested = set(re.findall(r"/draft ([a-z][^`<\"]*? for [a-z ]+?)(?=[`<\"])", text))
+        assert suggested == {EXAMPLE}, f"{path.name} suggests {suggested}"
+    assert "/draft {EXAMPLE}" in (root / "bot" / "playground" / "run.py").read_text(encoding="utf-8")

@@ -1020,7 +1020,7 @@ function renderChannel(ctx) {
             { class: "empty-channel" },
             h("h2", null, channel && !channel.is_im ? `#${label}` : label),
             h("p", null, "This is the very beginning of the channel. Ask draftbot for images:"),
-            h("p", null, h("code", null, "/draft a matte ceramic bottle on linen for instagram post")),
+            h("p", null, h("code", null, "/draft a matte black water bottle, dramatic side light for mobile cover")),
           ),
         );
         return;
