@@ -3,6 +3,8 @@ PYTHON   ?= python3
 VENV     ?= .venv
 BIN      := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
+# Debian's chromium draws no emoji without a font for them (the playground's 👍 pills are blank boxes).
+EMOJI_FONT ?= /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 # Any installed PostgreSQL's pg_ctl, else where Debian bookworm's would be (tests/postgres.py finds the rest).
 PG_CTL   ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/15/bin/pg_ctl)
 
@@ -28,6 +30,12 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	 else echo "the browser test needs Debian's chromium: sudo apt-get install chromium" >&2; exit 1; fi
 
+# ... and the emoji in the browser test's page need a font: Debian's fonts-noto-color-emoji, when it is missing.
+# Without root it is only a warning: the page then shows emoji by name (:+1:) instead.
+$(EMOJI_FONT):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji; \
+	 else echo "no emoji font: the playground shows emoji by name; sudo apt-get install fonts-noto-color-emoji" >&2; fi
+
 # The PostgreSQL tests start a throwaway server of their own (tests/postgres.py) from Debian's PostgreSQL
 # binaries; install them when they are missing. The package must not create and start a cluster of its own:
 # install postgresql-common first and turn that off. DRAFTBOT_SKIP_POSTGRES=1 skips those tests instead.
@@ -40,7 +48,7 @@ $(PG_CTL):
 	 else echo "the PostgreSQL tests need Debian's postgresql: sudo apt-get install postgresql" \
 	  "(or set DRAFTBOT_SKIP_POSTGRES=1 to skip them)" >&2; exit 1; fi
 
-test: lint $(CHROMIUM) $(PG_CTL)
+test: lint $(CHROMIUM) $(EMOJI_FONT) $(PG_CTL)
 	DRAFTBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed

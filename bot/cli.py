@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import audit
+from bot.command import EXAMPLE
 from bot.config import Settings
 from bot.errors import ConfigurationError
 from storage import db
@@ -18,12 +19,18 @@ log = logging.getLogger("draftbot")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a command; draftbot's configuration errors become a one-line message and exit status 1."""
+    """Run a command; draftbot's configuration errors become a one-line message and exit status 1.
+
+    The long-running commands stop on SIGINT and SIGTERM by themselves (exit status 0); a Ctrl-C before they
+    are listening for it (while importing, say) is one line and the shell's 130, not a traceback."""
     try:
         return _run(argv)
     except ConfigurationError as err:
         print(f"draftbot: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("draftbot: interrupted", file=sys.stderr)
+        return 130
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -113,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "text",
         nargs="?",
-        default="a matte black water bottle, dramatic side light, empty title area for mobile cover",
+        default=EXAMPLE,
         help="what you would type after /draft",
     )
     demo.add_argument("--out", type=Path, help="where to write the images (default: DATA_DIR/demo)")

@@ -11,10 +11,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.destinations import CATALOG, Destination, ImageFormat, SafeZone, lookup, resolve
+from bot.destinations import (
+    CATALOG,
+    SUGGEST_INPUT_LIMIT,
+    Destination,
+    ImageFormat,
+    SafeZone,
+    lookup,
+    resolve,
+)
 from bot.errors import UnknownDestinationError, UserInputError
 from bot.tiers import Ratio
 
+# The one example of a /draft the README, the playground's banner and its page all suggest.
+EXAMPLE = "a matte black water bottle, dramatic side light for mobile cover"
 MAX_PROMPT_CHARS = 4000
 MIN_VARIANTS, MAX_VARIANTS, DEFAULT_VARIANTS = 1, 8, 4
 MAX_SEED = 2**31 - 1
@@ -175,15 +185,31 @@ def _int_option(
 
 def _check_prompt(prompt: str) -> None:
     if not prompt.strip(" \t\n.,;:-"):
-        raise UserInputError(
-            "The prompt is empty. Describe the image, e.g. "
-            "`/draft a matte black water bottle, dramatic side light for mobile cover`."
-        )
+        raise UserInputError(f"The prompt is empty. Describe the image, e.g. `/draft {EXAMPLE}`.")
     if len(prompt) > MAX_PROMPT_CHARS:
-        raise UserInputError(
-            f"The prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}. "
-            "Keep the subject, light, composition and mood; drop the rest."
-        )
+        raise UserInputError(_too_long(len(prompt)))
+
+
+def _too_long(length: int) -> str:
+    return (
+        f"The prompt is {length:,} characters; the limit is {MAX_PROMPT_CHARS:,}. "
+        "Keep the subject, light, composition and mood; drop the rest."
+    )
+
+
+def too_long_reason(text: str) -> str:
+    """The refusal for `/draft` text too long to be worth parsing, counting what :func:`parse` would count:
+    the prompt alone, without the destination and the options (a 5,000-character prompt is 5,000
+    characters, not 5,011 with " for banner")."""
+    rest = re.sub(r"[ \t]{2,}", " ", _OPTION_RE.sub(" ", text.replace("\u00a0", " "))).strip()
+    leading = _LEADING_DEST_RE.match(rest)
+    if leading and lookup(leading[1]) is not None:
+        return _too_long(len(leading[2].strip()))
+    fors = list(_FOR_RE.finditer(rest))
+    asked = rest[fors[-1].end() :] if fors else ""
+    if len(asked) <= SUGGEST_INPUT_LIMIT and lookup(asked) is not None:  # destination names are short
+        rest = rest[: fors[-1].start()]
+    return _too_long(len(rest.strip()))
 
 
 _QUOTED_RE = re.compile(r"[\"“”'‘’]([^\"“”'‘’]{3,})[\"“”'‘’]")

@@ -306,18 +306,38 @@ def resolve(text: str) -> Destination:
 
 
 SUGGEST_INPUT_LIMIT = 80  # destination names are short; fuzzy matching a long text would stall the ack
+SUGGEST_CUTOFF = 0.6  # how close (0-1) a name must be to be offered at all
+SUGGEST_MARGIN = 0.1  # and no further behind the closest one: "mobil cover" is the mobile cover, not a banner
+WORD_CUTOFF = 0.85  # two words this alike count as the same word ("mobil", "mobile")
 
 
 def suggest(text: str, limit: int = 3) -> tuple[str, ...]:
-    """Catalog names closest to ``text``: by spelling, then by shared words. Never a guess, a choice."""
+    """Catalog names closest to ``text``: by spelling, or by the words they share. Never a guess, a choice;
+    only names about as close as the closest one, so a word two names share does not drag in the other."""
     normal = _normalise(text[:SUGGEST_INPUT_LIMIT])
+    words = normal.split()
     scores: dict[str, float] = {}
-    words = set(normal.split())
     for name, dest in _BY_NAME.items():
-        spelling = difflib.SequenceMatcher(None, normal, name).ratio()
-        overlap = len(words & set(name.split())) / max(1, len(set(name.split())))
-        score = max(spelling, 0.5 + overlap / 2 if overlap else 0.0)
-        if score >= 0.6:
+        score = max(difflib.SequenceMatcher(None, normal, name).ratio(), _shared_words(words, name.split()))
+        if score >= SUGGEST_CUTOFF:
             scores[dest.name] = max(scores.get(dest.name, 0.0), score)
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    if not scores:
+        return ()
+    closest = max(scores.values())
+    ranked = sorted(
+        ((name, score) for name, score in scores.items() if score >= closest - SUGGEST_MARGIN),
+        key=lambda item: (-item[1], item[0]),
+    )
     return tuple(name for name, _ in ranked[:limit])
+
+
+def _shared_words(asked: list[str], name: list[str]) -> float:
+    """0 when no word is shared; else from 0.5 up to 1 as the shared words cover both texts' words."""
+
+    def alike(a: str, b: str) -> bool:
+        return difflib.SequenceMatcher(None, a, b).ratio() >= WORD_CUTOFF
+
+    shared = sum(1 for word in asked if any(alike(word, w) for w in name))
+    if not shared:
+        return 0.0
+    return 0.5 + shared / (len(asked) + len(name) - shared) / 2

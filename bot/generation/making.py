@@ -134,7 +134,8 @@ class Maker:
                     quality=encoded.quality,
                     latency_ms=latency_ms,
                     cost_estimate_usd=output.cost_estimate_usd,
-                    source_variant_id=variant.source_variant_id,
+                    # what a person calls the image it started from, not its database id
+                    **({"source": f"{source.tier} #{source.number}"} if source is not None else {}),
                     request_id=output.request_id,
                     notes=notes,
                 )

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,9 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot import audit
+from bot.command import EXAMPLE
 from bot.config import Settings
+from bot.http_server import bind, stop_on_signals
 from bot.runtime import Runtime, build_runtime
 from bot.web import build_web_app
 from fakes.asgi import serve_asgi
@@ -47,10 +48,11 @@ def workspace_file(settings: Settings) -> Path:
 async def running_playground(
     settings: Settings, *, host: str = "127.0.0.1", port: int = 3000
 ) -> AsyncIterator[Playground]:
+    sock = bind(host, port)  # first: a port that is taken is one line, with nothing started
     saved = workspace_file(settings)
     state = Workspace.load(saved) or Workspace()
     signing_secret = secrets.token_hex(16)  # new each start: only this process signs and verifies
-    async with serve_fake_slack(host=host, port=port, state=state) as fake:
+    async with serve_fake_slack(sock=sock, state=state) as fake:
         if fake.base_url is None or fake.origin is None:
             raise RuntimeError("the fake Slack did not report its address")
         bot_settings = settings.model_copy(
@@ -90,16 +92,15 @@ async def _keep_saving(state: Workspace, path: Path) -> None:
 
 
 async def run_playground(settings: Settings, *, host: str = "127.0.0.1", port: int = 3000) -> None:
+    """Until SIGINT or SIGTERM; then one line, the jobs in flight finish or are handed back, and it ends."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop, saying=None)  # the line below says it, beside the banner
     async with running_playground(settings, host=host, port=port) as playground:
         print(
             f"\n  draftbot playground: {playground.url}/\n"
-            "  Type `/draft a matte black water bottle for mobile cover` in #general.\n"
+            f"  Type `/draft {EXAMPLE}` in #general.\n"
             f"  Data: {settings.data_dir}   (Ctrl-C to stop; unfinished drafts resume next time)\n",
             flush=True,
         )
         await stop.wait()
-        print("\n  stopping: finishing what is in flight...", flush=True)
+        print("  stopping: finishing what is in flight...", flush=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -77,6 +78,7 @@ class FakeSlack:
         self.base_url: str | None = None
         self.pending_shares = PendingShares()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = asyncio.Event()  # set by aclose: long polls answer now, so the server can stop
         people = People(self)
         self.user_post_message = people.post_message
         self.user_add_reaction = people.add_reaction
@@ -150,7 +152,8 @@ class FakeSlack:
             await asyncio.wait(list(self._tasks), timeout=remaining)
 
     async def aclose(self) -> None:
-        """Cancel background work and close the delivery client."""
+        """Answer the long polls, cancel background work and close the delivery client."""
+        self._closing.set()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -389,18 +392,31 @@ class FakeSlack:
             wait = min(float(query.get("wait") or 0), 30.0)
         except ValueError:
             return JSONResponse({"ok": False, "error": "invalid_arguments"}, status_code=400)
-        if wait > 0:
-            await self.state.wait_for_change(since, max_wait=wait)
+        if wait > 0 and not self._closing.is_set():
+            await self._wait_unless_closing(self.state.wait_for_change(since, max_wait=wait))
         return JSONResponse(self.state.snapshot(user_id=query.get("user") or None, since=since))
+
+    async def _wait_unless_closing(self, wait: Coroutine[Any, Any, object]) -> None:
+        """A page's long poll holds its connection open for up to 30 s; a server stopping meanwhile would
+        wait for it and then cancel it with an error. So a closing fake ends the wait."""
+        waiting = asyncio.ensure_future(wait)
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait({waiting, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiting, closing):
+                task.cancel()
+            await asyncio.gather(waiting, closing, return_exceptions=True)
 
 
 @asynccontextmanager
 async def serve_fake_slack(
-    *, host: str = "127.0.0.1", port: int = 0, **kwargs: Any
+    *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None, **kwargs: Any
 ) -> AsyncIterator[FakeSlack]:
-    """Run a :class:`FakeSlack` with uvicorn inside the current event loop; ``fake.base_url`` is set."""
+    """Run a :class:`FakeSlack` with uvicorn inside the current event loop; ``fake.base_url`` is set.
+    ``sock``, already bound, is served instead of ``host:port``."""
     fake = FakeSlack(**kwargs)
-    async with serve_asgi(fake, host=host, port=port) as origin:
+    async with serve_asgi(fake, host=host, port=port, sock=sock) as origin:
         fake.set_origin(origin)
         try:
             yield fake

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.command import (
+    EXAMPLE,
     MAX_PROMPT_CHARS,
     DraftRequest,
     HelpRequest,
     help_text,
     parse,
     prompt_hints,
+    too_long_reason,
 )
 from bot.destinations import CATALOG, ImageFormat
 from bot.errors import UnknownDestinationError, UserInputError
@@ -92,7 +97,7 @@ def test_ratio_alone_is_enough_and_for_stays_prose() -> None:
 def test_unknown_destination_names_the_closest() -> None:
     with pytest.raises(UnknownDestinationError) as err:
         parse("a bottle for mobil cover")
-    assert "mobile cover" in err.value.suggestions
+    assert err.value.suggestions == ("mobile cover",)  # not the banner nor the editorial ("cover" words)
     assert "mobile cover" in str(err.value)
 
 
@@ -134,6 +139,27 @@ def test_prompt_length_limit() -> None:
     assert draft("a" * MAX_PROMPT_CHARS + " for story").prompt
     with pytest.raises(UserInputError, match="limit is 4,000"):
         parse("a" * (MAX_PROMPT_CHARS + 1) + " for story")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 5000 + " for banner",
+        "banner: " + "a" * 5000,
+        "a" * 5000 + " for mobile cover --n 6 --seed 42",
+        "a" * 5000,  # no destination: all of it is prompt
+    ],
+)
+def test_too_long_counts_the_prompt_alone(text: str) -> None:
+    expected = "The prompt is 5,000 characters; the limit is 4,000."
+    assert too_long_reason(text).startswith(expected)
+    with pytest.raises(UserInputError, match=expected):
+        parse(text if "for" in text or ":" in text else text + " for banner")
+
+
+def test_too_long_keeps_a_for_that_is_prose() -> None:
+    text = "a gift " + "a" * 4993 + " for my mother"  # "my mother" is no destination: it is prompt
+    assert too_long_reason(text).startswith("The prompt is 5,014 characters")
 
 
 def test_dashes_in_prose_are_not_options() -> None:
@@ -181,3 +207,16 @@ _words = st.sampled_from(["for", "story", "poster", "--n", "--ratio", "--seed", 
 @given(st.lists(st.one_of(_words, st.text(max_size=8)), max_size=12).map(" ".join))
 def test_grammar_shaped_text_parses_or_raises_our_error(text: str) -> None:
     test_any_text_parses_or_raises_our_error.hypothesis.inner_test(text)  # type: ignore[attr-defined]
+
+
+def test_one_example_everywhere() -> None:
+    """The README, the playground's banner (built from EXAMPLE) and its page suggest the same /draft."""
+    request = draft(EXAMPLE)
+    assert request.destination is not None and request.destination.name == "mobile cover"
+    root = Path(__file__).resolve().parents[2]
+    static = root / "fakes" / "slack" / "static"
+    for path in (root / "README.md", static / "index.html", static / "playground.js"):
+        text = path.read_text(encoding="utf-8")
+        suggested = set(re.findall(r"/draft ([a-z][^`<\"]*? for [a-z ]+?)(?=[`<\"])", text))
+        assert suggested == {EXAMPLE}, f"{path.name} suggests {suggested}"
+    assert "/draft {EXAMPLE}" in (root / "bot" / "playground" / "run.py").read_text(encoding="utf-8")

@@ -47,6 +47,28 @@ def test_suggestions_are_catalog_names() -> None:
     assert suggest("zzzzqqq") == ()
 
 
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        ("mobil cover", ("mobile cover",)),
+        ("movile cover", ("mobile cover",)),
+        ("bannr", ("banner",)),
+        ("potser", ("poster",)),
+        ("insta post", ("feed post",)),
+        ("wallpapper", ("desktop wallpaper",)),
+        ("web hero", ("wide website hero",)),
+    ],
+)
+def test_suggestions_are_only_the_close_names(asked: str, expected: tuple[str, ...]) -> None:
+    assert suggest(asked) == expected
+
+
+def test_a_vague_word_offers_names_that_have_it() -> None:
+    by_name = {d.name: d for d in CATALOG}
+    offered = suggest("cover")
+    assert offered and all(any("cover" in n for n in by_name[o].names) for o in offered)
+
+
 def test_ratio_reduces_and_parses() -> None:
     assert Ratio(32, 18) == Ratio(16, 9)
     assert Ratio.parse("1920x1080") == Ratio(16, 9)

@@ -136,6 +136,13 @@ async def test_full_loop_through_the_service(
     assert generation["details"]["seed"] == rows[0]["details"]["seed"] + 2  # variant 3's seed, kept
     assert generation["details"]["bytes"] == len(final_bytes)
     assert "latency_ms" in generation["details"] and "cost_estimate_usd" in generation["details"]
+    sources = {
+        (row["details"]["tier"], row["details"]["number"]): row["details"].get("source")
+        for row in rows
+        if row["kind"] == "generation"
+    }  # the image each started from, as people number them: no database ids
+    assert sources == {**{("1K", n): None for n in range(1, 5)}, ("2K", 3): "1K #3", ("4K", 3): "2K #3"}
+    assert not any("variant_id" in key for row in rows for key in row["details"])
     upgrade = next(row for row in rows if row["kind"] == "upgrade_requested")
     assert upgrade["details"]["winner"] == 3 and upgrade["actor"] == REQ
     assert next(row for row in rows if row["kind"] == "approved")["actor"] == "UAPPROVER"

@@ -139,10 +139,39 @@ export function emojiGlyph(name) {
   return EMOJI[base] || null;
 }
 
+// Without an emoji font (a bare Debian) every emoji is the same blank box: 👍 and ✅ can't be told apart.
+// Drawn once on a canvas beside a code point no font has (U+10FFFD); when the two look the same, the page
+// shows emoji by name (html.no-emoji) and keeps the glyph in the text for copy, search and tests.
+let emojiDrawable = null;
+export function canDrawEmoji() {
+  if (emojiDrawable !== null) return emojiDrawable;
+  try {
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 32;
+    const g = canvas.getContext("2d", { willReadFrequently: true });
+    g.textBaseline = "top";
+    g.font = `24px ${getComputedStyle(document.documentElement).getPropertyValue("--emoji-font") || "sans-serif"}`;
+    const draw = (text) => {
+      g.clearRect(0, 0, 32, 32);
+      g.fillText(text, 0, 0);
+      return g.getImageData(0, 0, 32, 32).data.join(",");
+    };
+    emojiDrawable = draw("\u{1F44D}") !== draw("\u{10FFFD}");
+  } catch {
+    emojiDrawable = true; // no canvas to ask: show the glyphs
+  }
+  return emojiDrawable;
+}
+
 function emojiNode(name) {
   const glyph = emojiGlyph(name);
   if (!glyph) return document.createTextNode(`:${name}:`);
-  return h("span", { class: "emoji", title: `:${name}:`, role: "img", "aria-label": name }, glyph);
+  return h(
+    "span",
+    { class: "emoji", title: `:${name}:`, role: "img", "aria-label": name },
+    h("span", { class: "glyph" }, glyph),
+    h("span", { class: "emoji-name", "aria-hidden": "true" }, `:${name}:`),
+  );
 }
 
 // -------------------------------------------------------------------------------------- Slack mrkdwn
@@ -1020,7 +1049,7 @@ function renderChannel(ctx) {
             { class: "empty-channel" },
             h("h2", null, channel && !channel.is_im ? `#${label}` : label),
             h("p", null, "This is the very beginning of the channel. Ask draftbot for images:"),
-            h("p", null, h("code", null, "/draft a matte ceramic bottle on linen for instagram post")),
+            h("p", null, h("code", null, "/draft a matte black water bottle, dramatic side light for mobile cover")),
           ),
         );
         return;
@@ -1365,7 +1394,7 @@ function openPicker(anchor, ref, message) {
             toggleReaction(ref, name, !existing.has(name));
           },
         },
-        glyph,
+        emojiNode(name),
       ),
     ),
   );
@@ -1623,6 +1652,7 @@ function wireComposer(form, textarea, threadTs) {
 // ----------------------------------------------------------------------------------------------- boot
 
 function boot() {
+  document.documentElement.classList.toggle("no-emoji", !canDrawEmoji());
   readHash();
   wireComposer(document.getElementById("composer-form"), document.getElementById("composer"), () => null);
   wireComposer(document.getElementById("thread-form"), document.getElementById("thread-composer"), () => app.thread);
