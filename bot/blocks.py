@@ -188,7 +188,9 @@ def offered_tie(card: DraftCard) -> tuple[int, ...]:
 
     As :func:`bot.workflow.decide_tie_break` computes it: the leaders among the posted variants now, so the
     buttons change as votes move and vanish when the tie is broken."""
-    if not card.tie_asked or card.status is not DraftStatus.VOTING or not card.posted:
+    if not card.tie_asked or card.status is not DraftStatus.VOTING:
+        return ()
+    if not any(n in card.tally for n in card.posted):
         return ()
     result = pick_winner(card.tally, card.posted)
     return result.variants if isinstance(result, Tie) else ()
@@ -275,7 +277,7 @@ def image_blocks(
         )
     elif offer is Offer.FINAL:
         blocks.append(_context(f"Made with {escape(image.provider)} ({escape(image.model)}).", *notes))
-    else:
+    elif offer in _OUTCOME:
         blocks.append(_context(_OUTCOME[offer].format(actor=actor, winner=face.winner), *notes))
     return blocks
 

@@ -16,7 +16,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.command import MAX_PROMPT_CHARS, DraftRequest, HelpRequest, help_text, parse, usage_text
+from bot.command import (
+    MAX_PROMPT_CHARS,
+    DraftRequest,
+    HelpRequest,
+    help_text,
+    parse,
+    too_long_reason,
+    usage_text,
+)
 from bot.drafts import Intake
 from bot.errors import UserInputError
 from handlers.shared import NOTHING_DRAFTED, Answer, acknowledge_once, clean_text, slack_id
@@ -60,10 +68,7 @@ async def _draft(
         await _open_form(client, command.get("trigger_id"), channel, default_variants)
         return
     if len(text) > MAX_COMMAND_CHARS:
-        reason = (
-            f"That's {len(text):,} characters; a `/draft` prompt can be at most {MAX_PROMPT_CHARS:,}. "
-            "Keep the subject, light, composition and mood; drop the rest."
-        )
+        reason = too_long_reason(text)
         await ack(text=reason)
         await intake.reject_input(team_id=team, user=user, text=text, reason=reason)
         return

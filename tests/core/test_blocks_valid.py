@@ -10,9 +10,10 @@ import pytest
 
 from bot import blocks
 from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS, help_text, usage_text
-from bot.publisher import DraftCard, ImageCard, MessageRef
+from bot.faces import Face, Offer, face_of
+from bot.publisher import DraftCard, ImageCard, MessageRef, ThreadMessage
 from bot.tiers import Size, Tier
-from bot.workflow import DraftStatus
+from bot.workflow import DraftStatus, VariantState
 from tests.block_kit import message_problems, view_problems
 
 HOSTILE = (
@@ -41,10 +42,17 @@ def card(status: DraftStatus, prompt: str, **changes: object) -> DraftCard:
         ratio="9:16",
         status=status,
         n_variants=MAX_VARIANTS,
-        ready=MAX_VARIANTS - 1,
-        unavailable=1,
+        ready=MAX_VARIANTS - 2,
+        failed=1,
+        refused=1,
         tally={n: n * 1000 for n in range(1, MAX_VARIANTS + 1)},
+        votes={f"U{i:08d}": 1 + i % MAX_VARIANTS for i in range(36_000)},
         winner=MAX_VARIANTS,
+        upgraded_by="U0BOB",
+        winner_picked=True,
+        decided_by="U0DAVE",
+        tie_asked=True,
+        messages=tuple(posted(n) for n in range(1, MAX_VARIANTS + 1)),
         hints=("The prompt asks for 40 words of copy; " * 3, "Small text rarely comes out legible. " * 3),
         failure_reason=f"<!channel> the provider said: {'no ' * 2000}",
         parent=MessageRef("C0GENERAL", "1700000000.000100"),
@@ -57,6 +65,12 @@ def cards() -> Iterator[tuple[str, DraftCard]]:
         for name, prompt in PROMPTS.items():
             yield f"{status}/{name}", card(status, prompt)
         yield f"{status}/empty", card(status, "", tally={}, winner=None, hints=(), failure_reason=None)
+
+
+def posted(number: int) -> ThreadMessage:
+    return ThreadMessage(
+        number, Tier.EXPLORE, number, VariantState.POSTED, image(Tier.EXPLORE, number=number), ref=None
+    )
 
 
 def image(tier: Tier, **changes: object) -> ImageCard:
@@ -86,30 +100,58 @@ def test_the_parent_message_is_valid(name: str, draft: DraftCard) -> None:
 def test_only_a_failed_draft_offers_retry_and_only_voting_offers_the_upgrade() -> None:
     """The kinds the collection test looks for exist (a test over the wire would otherwise pass vacuously)."""
     for status in DraftStatus:
-        sent = str(blocks.parent_blocks(card(status, "a fox")))
+        tied = {n: 5 for n in range(1, MAX_VARIANTS + 1)}  # every variant tied: the most tie buttons
+        sent = str(blocks.parent_blocks(card(status, "a fox", tally=tied)))
         assert (blocks.RETRY in sent) is (status is DraftStatus.FAILED), status
         assert (blocks.UPGRADE in sent) is (status is DraftStatus.VOTING), status
+        assert (blocks.CHOOSE_TIED in sent) is (status is DraftStatus.VOTING), status
+        payload = {
+            "text": blocks.parent_text(card(status, "a fox")),
+            "blocks": blocks.parent_blocks(card(status, "a fox", tally=tied)),
+        }
+        assert message_problems(payload) == []
 
 
 @pytest.mark.parametrize("tier", list(Tier))
 @pytest.mark.parametrize("prompt", list(PROMPTS.values()), ids=list(PROMPTS))
 def test_image_messages_are_valid(tier: Tier, prompt: str) -> None:
-    draft = card(DraftStatus.VOTING, prompt)
-    for each in (image(tier), image(tier, number=1, notes=(), bytes=1)):
+    for status in DraftStatus:
+        draft = card(status, prompt)
+        for each in (image(tier), image(tier, number=1, notes=(), bytes=1)):
+            message = ThreadMessage(1, tier, each.number, VariantState.POSTED, each)
+            face = face_of(draft, message)
+            payload = {
+                "text": f"{blocks.image_title(each)} ({each.tier}, {each.size})",
+                "blocks": blocks.image_blocks(
+                    draft, each, "F0123456789", face, approve_emoji="white_check_mark"
+                ),
+                "metadata": blocks.image_metadata(each),
+            }
+            assert message_problems(payload) == []
+
+
+@pytest.mark.parametrize("offer", list(Offer))
+def test_every_face_renders_valid_messages(offer: Offer) -> None:
+    draft = card(DraftStatus.VOTING, HOSTILE)
+    face = Face(offer, "U0DAVE", 3)
+    for tier in Tier:
+        lost = ThreadMessage(1, tier, MAX_VARIANTS, VariantState.FAILED, None, reason=HOSTILE * 40)
         payload = {
-            "text": f"{blocks.image_title(each)} ({each.tier}, {each.size})",
-            "blocks": blocks.image_blocks(draft, each, "F0123456789", approve_emoji="white_check_mark"),
-            "metadata": blocks.image_metadata(each),
+            "text": blocks.loss_text(lost, face),
+            "blocks": blocks.loss_blocks(draft, lost, face),
+            "metadata": blocks.loss_metadata(lost, draft.draft_id),
         }
+        assert message_problems(payload) == []
+        shown = image(tier)
+        payload = {"text": "image", "blocks": blocks.image_blocks(draft, shown, "F0123456789", face)}
         assert message_problems(payload) == []
 
 
 @pytest.mark.parametrize("votes", [0, 1, 10_000])
-def test_the_tie_break_question_is_valid(votes: int) -> None:
+def test_the_tie_notice_is_valid(votes: int) -> None:
     draft = card(DraftStatus.VOTING, HOSTILE)
     for tied in ((1, 2), tuple(range(1, MAX_VARIANTS + 1))):
-        payload = {"text": "tied", "blocks": blocks.tie_blocks(draft, tied, votes)}
-        assert message_problems(payload) == []
+        assert message_problems({"text": blocks.tie_text(draft, tied, votes)}) == []
 
 
 @pytest.mark.parametrize(

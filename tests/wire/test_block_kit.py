@@ -24,7 +24,7 @@ from bot.workflow import DraftStatus
 from fakes.asgi import serve_asgi
 from fakes.openai import FakeOpenAI
 from tests.block_kit import message_problems, view_problems
-from tests.slack_harness import ALICE, BOB, CAROL, CHANNEL, DAVE, Wire, running_bot, wait_for
+from tests.slack_harness import ALICE, BOB, CAROL, CHANNEL, DAVE, Wire, running_bot, shown_tally, wait_for
 
 # Quoted copy (more than six words) and "small text" bring both prompt hints onto the parent.
 HOSTILE = (
@@ -52,6 +52,9 @@ KINDS = frozenset(
         "2K review with Approve and Reject",
         "tie-break question",
         "thread notice",
+        "notice of a lost image",
+        "notice of a lost image with Retry",
+        "thread message brought up to date (chat.update)",
         "ephemeral (chat.postEphemeral)",
         "answer to a button (response_url)",
         "slash command answer",
@@ -150,6 +153,12 @@ def kinds(sent: Sent) -> set[str]:
         found.add("2K review with Approve and Reject")
     if blocks.CHOOSE_TIED in actions:
         found.add("tie-break question")
+    if metadata.get("event_type") == blocks.LOSS_EVENT:
+        found.add("notice of a lost image")
+        if blocks.RETRY in actions:
+            found.add("notice of a lost image with Retry")
+    if sent.method == "chat.update" and not any(text.endswith(label) for label in STATUS_LABELS.values()):
+        found.add("thread message brought up to date (chat.update)")
     if sent.method == "chat.postMessage" and p.get("thread_ts") and not p.get("blocks") and not metadata:
         found.add("thread notice")
     if sent.method == "chat.postEphemeral":
@@ -188,7 +197,7 @@ async def drive_every_kind(wire: Wire, api: FakeOpenAI) -> None:
     await wire.command(ALICE, f"{TOO_LONG} for mobile cover")
     await wire.command(ALICE, "<!everyone> :tada: *now* for nowhere")
 
-    # The most variants, a hostile prompt, one refused by the provider: a notice and "1 unavailable".
+    # The most variants, a hostile prompt, one refused by the provider: a notice and "1 refused".
     api.fail_next(400, code="moderation_blocked", message="<!channel> rejected by the *safety* system.")
     big = await new_draft(wire, f"{LONG_PROMPT} for mobile cover --n 8")
     variants = wire.images(big)
@@ -196,11 +205,14 @@ async def drive_every_kind(wire: Wire, api: FakeOpenAI) -> None:
     first, second = sorted(variants)[:2]
     await wire.react(BOB, variants[first])
     await wire.react(CAROL, variants[second])
-    tally = lambda: json.dumps(wire.parent(big).blocks)  # noqa: E731
-    await wait_for(lambda: f"*{first}*: 1" in tally() and f"*{second}*: 1" in tally(), what="two votes")
+    await wait_for(lambda: shown_tally(wire.parent(big)) == {first: 1, second: 1}, what="two votes")
     await wire.press(ALICE, wire.parent(big), blocks.UPGRADE, str(big))  # a tie: the requester picks
     thread = lambda: wire.fake.thread(CHANNEL, wire.parent(big).ts)  # noqa: E731
-    tie = await wait_for(lambda: next(m for m in thread() if "tied" in m.text), what="the tie question")
+    await wait_for(lambda: next(m for m in thread() if "tied" in m.text), what="the tie notice")
+    tie = await wait_for(
+        lambda: blocks.CHOOSE_TIED in json.dumps(wire.parent(big).blocks) and wire.parent(big),
+        what="the tie question",
+    )
     await wire.press(BOB, tie, blocks.CHOOSE_TIED, f"{big}:{first}")  # refused, answered on response_url
     await wire.press(ALICE, tie, blocks.CHOOSE_TIED, f"{big}:{second}")
     review = await wait_for(lambda: wire.images(big, "2K").get(second), within=60, what="the 2K review")
@@ -217,6 +229,18 @@ async def drive_every_kind(wire: Wire, api: FakeOpenAI) -> None:
     await wire.press(DAVE, review, blocks.REJECT, str(small))
     await settled(wire, small, DraftStatus.REJECTED)
 
+    # One variant of two lost for good: its notice offers Retry for it alone; the retry recovers it.
+    for _ in range(3):  # both first attempts, and one of the two second ones
+        api.fail_next(503, message="The server is overloaded.")
+    partial = await new_draft(wire, "a sailing regatta for feed post --n 2")
+    notice = await wait_for(
+        lambda: next(m for m in thread_of(wire, partial) if blocks.RETRY in json.dumps(m.blocks)),
+        what="the notice with Retry",
+    )
+    number = int((notice.metadata or {})["event_payload"]["number"])
+    await wire.press(ALICE, notice, blocks.RETRY, f"{partial}:{number}")
+    await wait_for(lambda: number in wire.images(partial), within=60, what="the lost variant, made again")
+
     # An outage past the retry budget: failed, with Retry; the retry recovers.
     for _ in range(2):
         api.fail_next(503, message="The server is overloaded.")
@@ -224,6 +248,10 @@ async def drive_every_kind(wire: Wire, api: FakeOpenAI) -> None:
     await wire.press(ALICE, wire.parent(failed), blocks.RETRY, str(failed))
     await settled(wire, failed, DraftStatus.VOTING)
     await wire.fake.drain()
+
+
+def thread_of(wire: Wire, draft_id: int) -> list[Any]:
+    return list(wire.fake.thread(CHANNEL, wire.parent(draft_id).ts))
 
 
 @asynccontextmanager

@@ -556,6 +556,8 @@ async def test_hostile_requests_never_get_a_5xx_nor_break_the_bot(tmp_path: Path
         pytest.param("the\x00null byte for story --n 1", id="nul"),
         # 50 KB: refused at once, not after seconds of looking for the closest destination name.
         pytest.param("x for " + "mobile cover " * 3800, id="50KB"),
+        # The count is the prompt's own, not the destination's and options' too.
+        pytest.param("y" * 5000 + " for banner --n 2", id="5000+destination"),
     ],
 )
 async def test_awkward_commands_get_an_answer(tmp_path: Path, text: str) -> None:
@@ -568,7 +570,9 @@ async def test_awkward_commands_get_an_answer(tmp_path: Path, text: str) -> None
             assert "Drafting 1 variant" in response.text
             await wait_for(lambda: len(wire.parents()) == 1, what="the parent")
         else:
-            assert "at most 4,000" in response.text
+            assert "the limit is 4,000" in response.text
+            if text.startswith("y"):
+                assert "The prompt is 5,000 characters" in response.text
 
 
 async def test_payloads_missing_their_context_draft_nothing_and_say_so(tmp_path: Path) -> None:
