@@ -166,7 +166,9 @@ def vote_summary(card: DraftCard) -> str:
         return "*Votes:* none yet."
     top = max(counts.values())
     leaders = sorted(n for n, c in counts.items() if c == top)
-    if len(leaders) == 1:
+    if card.status not in VOTES_COUNT:
+        head = "*Votes:* closed."
+    elif len(leaders) == 1:
         head = f"*Votes:* variant {leaders[0]} leads with {_votes(top)}."
     else:
         head = f"*Votes:* variants {_and(leaders)} are tied with {_votes(top)} each."

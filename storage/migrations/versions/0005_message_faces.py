@@ -1,6 +1,7 @@
-"""What each thread message shows, so a message whose controls no longer apply is brought up to date; who
-moved a draft on (for "Approved by @kim"); whether a tie was put to the requester; and the thread message
-that tells of a lost image.
+"""What each thread message shows (to update those whose controls no longer apply), who decided, the tie.
+
+Also: who moved a draft on (for "Approved by @kim"), whether a tie was put to the requester, and the thread
+message that tells of a lost image.
 
 Revision ID: 0005
 Revises: 0004
