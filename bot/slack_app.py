@@ -11,6 +11,8 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -20,9 +22,20 @@ log = logging.getLogger(__name__)
 SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing changed. Please try again in a moment."
 
 
+class _OurClientFromThatToken(logging.Filter):
+    """Bolt reads ``SLACK_BOT_TOKEN`` itself and warns on every start that it is unused when given a client;
+    ours is built from that very token, so the warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
     """A Bolt app that answers through ``client`` (the publisher's, so both share one connection pool)."""
     secret = settings.slack_signing_secret
+    bolt_log = get_bolt_logger(AsyncApp)
+    if not any(isinstance(f, _OurClientFromThatToken) for f in bolt_log.filters):
+        bolt_log.addFilter(_OurClientFromThatToken())
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",

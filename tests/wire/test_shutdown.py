@@ -176,6 +176,7 @@ async def test_serve_and_worker_stop_quietly(tmp_path: Path, command: str, sig: 
     if command == "serve":
         assert err.count(f"127.0.0.1:{started.port}") == 1, err  # the address once, not uvicorn's too
         assert "Uvicorn running" not in err and "Started server process" not in err
+        assert "will be unused" not in err  # Bolt's warning about the token our own client carries
 
 
 @pytest.mark.parametrize("command", ["playground", "serve"])
