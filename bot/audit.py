@@ -37,6 +37,7 @@ class AuditKind(StrEnum):
     DRAFT_FAILED = "draft_failed"
     CANCELLED = "cancelled"
     RETRIED = "retried"
+    ROUND_STARTED = "round_started"  # another round of 1K variants: who, why, source, prompt, numbers
     ACTION_REFUSED = "action_refused"  # someone pressed what they may not
     INPUT_REJECTED = "input_rejected"  # a command we could not parse
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS
-from bot.destinations import CATALOG
 from bot.faces import Face, Offer
 from bot.publisher import DraftCard, ImageCard, ThreadMessage
 from bot.tiers import Tier
@@ -24,7 +22,11 @@ CHOOSE_TIED = "draft_choose_tied"
 APPROVE = "draft_approve"
 REJECT = "draft_reject"
 RETRY = "draft_retry"
-DRAFT_MODAL = "draft_modal"
+MORE_LIKE_THIS = "draft_more_like_this"
+NEW_ROUND = "draft_new_round"
+EDIT_PROMPT = "draft_edit_prompt"
+DRAFT_MODAL = "draft_modal"  # the callback ids of bot/modals.py's forms
+EDIT_MODAL = "draft_edit_modal"
 
 # Slack message metadata that names what a message shows, so a retried job can find its own post.
 DRAFT_EVENT = "draftbot_draft"
@@ -59,7 +61,7 @@ def plain(text: str) -> str:
     return _MARKUP.sub(words, text).replace("<", "‹").replace(">", "›")
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -68,13 +70,13 @@ def _quote(text: str) -> str:
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
 
 
-def _context(*texts: str) -> Block:
+def context(*texts: str) -> Block:
     return {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": _clip(t, SECTION_LIMIT)} for t in texts],
+        "elements": [{"type": "mrkdwn", "text": clip(t, SECTION_LIMIT)} for t in texts],
     }
 
 
@@ -107,11 +109,13 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
     status = _STATUS[card.status].replace(":+1:", f":{vote_emoji}:")
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Draft #{card.draft_id}"}},
-        _section(_quote(_clip(card.prompt, 2800))),
-        _context(
+        _section(_quote(clip(card.prompt, 2800))),
+        context(
             f"*{escape(card.destination)}* · {card.ratio} · requested by <@{card.requester}>",
         ),
     ]
+    if len(card.rounds) > 1:
+        blocks.append(context(_rounds_words(card)))
     line = f"*{status}*"
     if card.status in VOTES_COUNT or card.unavailable:
         line += f" · {card.progress}"
@@ -120,18 +124,18 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
         blocks.append(_section(vote_summary(card)))
         if card.status in VOTES_COUNT:
             blocks.append(
-                _context(
+                context(
                     f"One vote per person: your latest :{vote_emoji}: counts. These counts are the votes; "
                     f"the first :{vote_emoji}: under each variant is the bot's, there to make voting one "
                     "click, and never counts."
                 )
             )
     if card.winner is not None and card.status not in VOTES_COUNT:
-        blocks.append(_context(f":trophy: {_winner_words(card)}"))
+        blocks.append(context(f":trophy: {_winner_words(card)}"))
     if card.failure_reason and card.status is DraftStatus.FAILED:
-        blocks.append(_context(f":warning: {escape(card.failure_reason)}"))
+        blocks.append(context(f":warning: {escape(card.failure_reason)}"))
     for hint in card.hints:
-        blocks.append(_context(f":bulb: {escape(hint)}"))
+        blocks.append(context(f":bulb: {escape(hint)}"))
     if card.status is DraftStatus.FAILED:
         blocks.append(_actions(f"draft-{card.draft_id}-retry", _button("Retry", RETRY, str(card.draft_id))))
     tied = offered_tie(card)
@@ -146,14 +150,39 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
                 *(_button(f"Variant {n}", CHOOSE_TIED, f"{card.draft_id}:{n}") for n in tied[:25]),
             )
         )
-    if card.status is DraftStatus.VOTING:
+    if card.status in VOTES_COUNT:
+        upgrade = [_button("Upgrade winner to 2K", UPGRADE, str(card.draft_id), "primary")]
         blocks.append(
             _actions(
-                f"draft-{card.draft_id}-upgrade",
-                _button("Upgrade winner to 2K", UPGRADE, str(card.draft_id), "primary"),
+                f"draft-{card.draft_id}-explore",
+                *(upgrade if card.status is DraftStatus.VOTING else []),
+                _button("New round", NEW_ROUND, str(card.draft_id)),
+                _button("Edit prompt", EDIT_PROMPT, str(card.draft_id)),
             )
         )
     return blocks
+
+
+_REASONS = {
+    "draft": "the first",
+    "more_like_this": "more like #{source}",
+    "new_round": "new seeds",
+    "edit_prompt": "an edited prompt",
+}
+
+
+def _rounds_words(card: DraftCard) -> str:
+    """The rounds so far, latest first, with who started each and the prompts they were made with."""
+    latest = card.rounds[-1]
+    why = _REASONS.get(latest.reason, latest.reason).format(source=latest.source)
+    span = f"#{latest.first}–#{latest.first + latest.size - 1}"
+    lines = [f"Round {latest.number}: {span}, {why}, by <@{latest.started_by}>"]
+    for earlier in reversed(card.rounds[:-1]):
+        why = _REASONS.get(earlier.reason, earlier.reason).format(source=earlier.source)
+        span = f"#{earlier.first}–#{earlier.first + earlier.size - 1}"
+        prompt = "" if earlier.prompt == latest.prompt else f": “{escape(clip(earlier.prompt, 120))}”"
+        lines.append(f"Round {earlier.number}: {span}, {why}{prompt}")
+    return clip("\n".join(lines), SECTION_LIMIT)
 
 
 VOTERS_SHOWN = 5  # names per variant on the parent; more are counted
@@ -169,7 +198,9 @@ def vote_summary(card: DraftCard) -> str:
     if card.status not in VOTES_COUNT:
         head = "*Votes:* closed."
     elif len(leaders) == 1:
-        head = f"*Votes:* variant {leaders[0]} leads with {_votes(top)}."
+        made = card.round_of(leaders[0])
+        where = f" (round {made.number})" if made and len(card.rounds) > 1 else ""
+        head = f"*Votes:* variant {leaders[0]}{where} leads with {_votes(top)}."
     else:
         head = f"*Votes:* variants {_and(leaders)} are tied with {_votes(top)} each."
     voters: dict[int, list[str]] = {}
@@ -255,21 +286,31 @@ def image_blocks(
 ) -> list[Block]:
     kb = max(1, round(image.bytes / 1024))
     facts = f"{image.tier} · {image.size.width}×{image.size.height} · {kb:,} KB · seed {image.seed}"
-    blocks: list[Block] = [_section(f"*{image_title(image)}* · {facts}")]
+    label = f"*{image_title(image)}*"
+    if image.round > 1:
+        label += f" · round {image.round}" + (f", from #{image.source}" if image.source else "")
+    blocks: list[Block] = [_section(f"{label} · {facts}")]
     blocks.append(
         {
             "type": "image",
             "slack_file": {"id": file_id},
-            "alt_text": _clip(f"{image_title(image)}: {plain(draft.prompt)}", ALT_TEXT_LIMIT),
+            "alt_text": clip(f"{image_title(image)}: {plain(draft.prompt)}", ALT_TEXT_LIMIT),
         }
     )
     notes = [escape(note) for note in image.notes][:1]
     offer, actor = face.offer, f"<@{face.actor}>" if face.actor else "an approver"
     if offer is Offer.VOTE:
-        blocks.append(_context(f"React with :{vote_emoji}: to vote for variant {image.number}.", *notes))
+        blocks.append(context(f"React with :{vote_emoji}: to vote for variant {image.number}.", *notes))
+        value = f"{draft.draft_id}:{image.number}"
+        blocks.append(
+            _actions(
+                f"draft-{draft.draft_id}-more-{image.number}",
+                _button("More like this", MORE_LIKE_THIS, value),
+            )
+        )
     elif offer is Offer.REVIEW:
         react = f" (or react with :{approve_emoji}:)" if approve_emoji else ""
-        blocks.append(_context(f"Approvers: approve this review to make the 4K final{react}.", *notes))
+        blocks.append(context(f"Approvers: approve this review to make the 4K final{react}.", *notes))
         blocks.append(
             _actions(
                 f"draft-{draft.draft_id}-review",
@@ -278,9 +319,9 @@ def image_blocks(
             )
         )
     elif offer is Offer.FINAL:
-        blocks.append(_context(f"Made with {escape(image.provider)} ({escape(image.model)}).", *notes))
+        blocks.append(context(f"Made with {escape(image.provider)} ({escape(image.model)}).", *notes))
     elif offer in _OUTCOME:
-        blocks.append(_context(_OUTCOME[offer].format(actor=actor, winner=face.winner), *notes))
+        blocks.append(context(_OUTCOME[offer].format(actor=actor, winner=face.winner), *notes))
     return blocks
 
 
@@ -326,7 +367,7 @@ def loss_blocks(draft: DraftCard, message: ThreadMessage, face: Face) -> list[Bl
             )
         )
     elif message.tier is Tier.EXPLORE and message.state is VariantState.FAILED:
-        blocks.append(_context("Voting has closed, so it can no longer be made again."))
+        blocks.append(context("Voting has closed, so it can no longer be made again."))
     return blocks
 
 
@@ -360,58 +401,3 @@ def text_blocks(text: str) -> list[Block]:
     if chunk:
         blocks.append(_section(chunk))
     return blocks
-
-
-def draft_modal(channel_id: str, *, default_variants: int = 4) -> dict[str, Any]:
-    """`/draft` with no text opens this form."""
-    destinations = [
-        {"text": {"type": "plain_text", "text": _clip(f"{d.name} ({d.ratio})", 75)}, "value": d.key}
-        for d in CATALOG
-    ]
-    counts = [
-        {"text": {"type": "plain_text", "text": str(n)}, "value": str(n)}
-        for n in range(MIN_VARIANTS, MAX_VARIANTS + 1)
-    ]
-    return {
-        "type": "modal",
-        "callback_id": DRAFT_MODAL,
-        "private_metadata": channel_id,
-        "title": {"type": "plain_text", "text": "New draft"},
-        "submit": {"type": "plain_text", "text": "Draft it"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "prompt",
-                "label": {"type": "plain_text", "text": "Prompt"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": MAX_PROMPT_CHARS,
-                    "placeholder": {
-                        "type": "plain_text",
-                        "text": "a matte black water bottle, dramatic side light, empty title area",
-                    },
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "destination",
-                "label": {"type": "plain_text", "text": "Where will it be used?"},
-                "element": {"type": "static_select", "action_id": "value", "options": destinations},
-            },
-            {
-                "type": "input",
-                "block_id": "variants",
-                "label": {"type": "plain_text", "text": "Variants"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": counts,
-                    "initial_option": counts[default_variants - MIN_VARIANTS],
-                },
-            },
-            _context("Long copy renders badly: leave a headline-safe area and add the words later."),
-        ],
-    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.publisher import DraftCard, ImageCard, MessageRef, ThreadMessage
+from bot.publisher import DraftCard, ImageCard, MessageRef, RoundCard, ThreadMessage
 from bot.tiers import Size, Tier
 from bot.workflow import DraftStatus, DraftView, VariantState, tally
 from storage import queries
@@ -25,6 +25,10 @@ async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
     images = await queries.variants_of(session, draft.team_id, draft.id)
     explore = [v for v in images if v.tier == Tier.EXPLORE]
     votes = await queries.votes_of(session, draft.team_id, draft.id)
+    rounds = tuple(
+        RoundCard(r.number, r.reason, r.prompt, r.started_by, r.first_number, r.size, r.source_number)
+        for r in await queries.rounds_of(session, draft.team_id, draft.id)
+    )
     parent = (
         MessageRef(draft.parent_channel, draft.parent_ts)
         if draft.parent_channel and draft.parent_ts
@@ -35,7 +39,7 @@ async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
         team_id=draft.team_id,
         channel_id=draft.channel_id,
         requester=draft.requester_id,
-        prompt=draft.prompt,
+        prompt=rounds[-1].prompt if rounds else draft.prompt,  # the latest
         destination=draft.destination_name,
         ratio=draft.ratio,
         status=DraftStatus(draft.status),
@@ -53,11 +57,14 @@ async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
         hints=tuple(draft.hints or ()),
         failure_reason=draft.failure_reason,
         parent=parent,
-        messages=tuple(m for image in images for m in thread_messages(draft, image)),
+        messages=tuple(m for image in images for m in thread_messages(draft, image, rounds)),
+        rounds=rounds,
     )
 
 
-def thread_messages(draft: Draft, variant: Variant) -> list[ThreadMessage]:
+def thread_messages(
+    draft: Draft, variant: Variant, rounds: tuple[RoundCard, ...] = ()
+) -> list[ThreadMessage]:
     """The messages in the thread about one image: the image once posted, the notice once it was lost."""
     found = []
     state = VariantState(variant.status)
@@ -68,7 +75,7 @@ def thread_messages(draft: Draft, variant: Variant) -> list[ThreadMessage]:
                 Tier(variant.tier),
                 variant.number,
                 state,
-                image_card(draft, variant),
+                image_card(draft, variant, rounds),
                 ref=MessageRef(variant.slack_channel, variant.slack_ts, variant.slack_file_id),
                 shown=variant.shown,
             )
@@ -92,7 +99,7 @@ def lost_image(variant: Variant, ref: MessageRef | None = None) -> ThreadMessage
     )
 
 
-def image_card(draft: Draft, variant: Variant) -> ImageCard:
+def image_card(draft: Draft, variant: Variant, rounds: tuple[RoundCard, ...] = ()) -> ImageCard:
     if variant.width is None or variant.height is None or variant.bytes is None or not variant.content_type:
         raise ValueError(f"variant {variant.id} has no stored image yet")
     extension = "png" if variant.content_type == "image/png" else "jpg"
@@ -108,4 +115,6 @@ def image_card(draft: Draft, variant: Variant) -> ImageCard:
         provider=variant.provider or "",
         model=variant.model or "",
         notes=tuple(filter(None, [variant.fit_note])),
+        round=variant.round,
+        source=next((r.source for r in rounds if r.number == variant.round), None),
     )

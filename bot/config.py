@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         frozenset(), validation_alias=_env("DRAFTBOT_APPROVERS")
     )
     allow_self_approval: bool = Field(True, validation_alias=_env("DRAFTBOT_ALLOW_SELF_APPROVAL"))
+    max_rounds: int = Field(8, ge=1, le=50, validation_alias=_env("DRAFTBOT_MAX_ROUNDS"))
+    max_variants_per_draft: int = Field(
+        32, ge=1, le=200, validation_alias=_env("DRAFTBOT_MAX_VARIANTS_PER_DRAFT")
+    )
     vote_emoji: str = Field("+1", validation_alias=_env("DRAFTBOT_VOTE_EMOJI"))
     approve_emoji: str = Field("white_check_mark", validation_alias=_env("DRAFTBOT_APPROVE_EMOJI"))
 

@@ -52,6 +52,10 @@ class DraftCard:
     failure_reason: str | None = None
     parent: MessageRef | None = None
     messages: tuple[ThreadMessage, ...] = ()
+    rounds: tuple[RoundCard, ...] = ()
+
+    def round_of(self, number: int) -> RoundCard | None:
+        return next((r for r in self.rounds if r.first <= number < r.first + r.size), None)
 
     @property
     def posted(self) -> tuple[int, ...]:
@@ -89,6 +93,21 @@ class ImageCard:
     provider: str
     model: str
     notes: tuple[str, ...] = ()
+    round: int = 1
+    source: int | None = None  # the 1K variant it was made from (More like this)
+
+
+@dataclass(frozen=True)
+class RoundCard:
+    """One round of 1K variants: who started it, why, with which prompt, from which variant."""
+
+    number: int
+    reason: str
+    prompt: str
+    started_by: str
+    first: int
+    size: int
+    source: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,5 +240,6 @@ __all__ = [
     "MessageRef",
     "Publisher",
     "RecordingPublisher",
+    "RoundCard",
     "ThreadMessage",
 ]

@@ -146,7 +146,12 @@ async def build_runtime(
         doorbell=doorbell,
         outages=outages,
     )
-    policy = Policy(approvers=settings.approvers, allow_self_approval=settings.allow_self_approval)
+    policy = Policy(
+        approvers=settings.approvers,
+        allow_self_approval=settings.allow_self_approval,
+        max_rounds=settings.max_rounds,
+        max_variants=settings.max_variants_per_draft,
+    )
     desk = Desk(sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts)
     drafts = DraftService.over(desk, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji)
     slack = None

@@ -5,7 +5,8 @@
         └► failed    └► cancelled  ├► rejected      └► failed
                                    └► failed
 
-A failed draft is not the end: Retry takes it back to the stage that failed.
+A failed draft is not the end: Retry takes it back to the stage that failed. A new round of 1K variants
+takes a voting draft back to generating (the votes cast stay).
 
 Handlers and jobs ask these functions what to do and then do it; every refusal comes back as a
 :class:`Refusal` with words fit for the person who asked.
@@ -38,7 +39,8 @@ class DraftStatus(StrEnum):
 
 TRANSITIONS: Mapping[DraftStatus, frozenset[DraftStatus]] = {
     DraftStatus.GENERATING: frozenset({DraftStatus.VOTING, DraftStatus.FAILED, DraftStatus.CANCELLED}),
-    DraftStatus.VOTING: frozenset({DraftStatus.REVIEWING, DraftStatus.CANCELLED}),
+    # Back to generating when a new round of 1K variants starts.
+    DraftStatus.VOTING: frozenset({DraftStatus.REVIEWING, DraftStatus.GENERATING, DraftStatus.CANCELLED}),
     DraftStatus.REVIEWING: frozenset(
         {DraftStatus.APPROVED, DraftStatus.REJECTED, DraftStatus.FAILED, DraftStatus.CANCELLED}
     ),
@@ -75,6 +77,8 @@ class Policy:
 
     approvers: frozenset[str] = frozenset()
     allow_self_approval: bool = True
+    max_rounds: int = 8  # rounds of 1K variants per draft
+    max_variants: int = 32  # 1K variants per draft, over all its rounds
 
     def is_approver(self, user: str) -> bool:
         return not self.approvers or user in self.approvers
@@ -248,6 +252,42 @@ def pick_winner(counts: Mapping[int, int], eligible: Iterable[int] | None = None
     top = max(pool.values())
     leaders = tuple(sorted(n for n, c in pool.items() if c == top))
     return Winner(leaders[0], top) if len(leaders) == 1 else Tie(leaders, top)
+
+
+# --- rounds ----------------------------------------------------------------------------------------
+
+
+class RoundReason(StrEnum):
+    DRAFT = "draft"  # the command's first round
+    MORE_LIKE_THIS = "more_like_this"  # variations of one variant, made from it
+    NEW_ROUND = "new_round"  # the same prompt, new seeds
+    EDIT_PROMPT = "edit_prompt"  # an edited prompt
+
+
+def decide_round(draft: DraftView, user: str, policy: Policy, *, rounds: int, size: int) -> Refusal | None:
+    """Whether ``user`` may start another round of ``size`` 1K variants (the draft has had ``rounds``)."""
+    if user != draft.requester and not (policy.approvers and user in policy.approvers):
+        return Refusal(
+            f"Only the requester <@{draft.requester}> or an approver can start a new round of this draft.",
+            "not_requester_or_approver",
+        )
+    if draft.status not in VOTES_COUNT:
+        return Refusal(_status_words(draft.status, "explored further"), "wrong_status")
+    if rounds >= policy.max_rounds:
+        return Refusal(
+            f"This draft has had its {policy.max_rounds} rounds. "
+            "Upgrade the winner, or start a new `/draft`.",
+            "round_limit",
+        )
+    if draft.n_variants + size > policy.max_variants:
+        left = policy.max_variants - draft.n_variants
+        room = f"room for {left} more" if left > 0 else "no room for more"
+        return Refusal(
+            f"A round of {size} would take this draft past its {policy.max_variants} variants ({room}). "
+            "Upgrade the winner, or start a new `/draft`.",
+            "variant_limit",
+        )
+    return None
 
 
 # --- upgrade, approval -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.drafts import DraftService
-from handlers import actions, commands, reactions, views
+from handlers import actions, commands, reactions, rounds, views
 
 SLASH_COMMANDS = commands.COMMANDS
 BOT_EVENTS = reactions.EVENTS
@@ -21,3 +21,4 @@ def register_all(app: AsyncApp, drafts: DraftService, *, default_variants: int) 
     views.register(app, drafts.intake)
     reactions.register(app, drafts.reactions)
     actions.register(app, drafts.decisions)
+    rounds.register(app, drafts.rounds)

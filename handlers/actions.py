@@ -61,10 +61,10 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
         (blocks.APPROVE, approve),
         (blocks.REJECT, reject),
     ):
-        app.action(action_id)(_listener(handler))
+        app.action(action_id)(press_listener(handler))
 
 
-def _listener(handler: Action) -> Callable[..., Awaitable[None]]:
+def press_listener(handler: Action) -> Callable[..., Awaitable[None]]:
     async def decide(body: dict[str, Any]) -> str:
         try:
             return await _press(handler, body)

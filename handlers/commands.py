@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
+from bot import blocks, modals
 from bot.command import (
     MAX_PROMPT_CHARS,
     DraftRequest,
@@ -106,7 +106,7 @@ async def _open_form(client: AsyncWebClient, trigger: object, channel: str, defa
         return
     try:
         await client.views_open(
-            trigger_id=trigger, view=blocks.draft_modal(channel, default_variants=default_variants)
+            trigger_id=trigger, view=modals.draft_modal(channel, default_variants=default_variants)
         )
     except SlackApiError as err:  # e.g. the trigger expired; the usage text already answered
         log.info("could not open the /draft form: %s", err.response.get("error"))

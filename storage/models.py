@@ -131,7 +131,10 @@ class Variant(Base):
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     fit_note: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
-    # The winner a 2K/4K variant was made from.
+    # The round of 1K variants it belongs to, and the prompt it was made with (None: the draft's first).
+    round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    prompt: Mapped[str | None] = mapped_column(Text)
+    # The image a variant was made from: the winner of a 2K/4K, the source of a More-like-this variant.
     source_variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"))
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
@@ -146,6 +149,25 @@ class Variant(Base):
     post_claim_attempt: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Round(Base):
+    """One round of 1K variants in a draft's thread: the first (the command), or one started later."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("draft_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64), index=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1-based
+    reason: Mapped[str] = mapped_column(String(32))  # draft | more_like_this | new_round | edit_prompt
+    prompt: Mapped[str] = mapped_column(Text)
+    source_number: Mapped[int | None] = mapped_column(Integer)  # the 1K variant it was made from
+    started_by: Mapped[str] = mapped_column(String(64))
+    first_number: Mapped[int] = mapped_column(Integer)  # its variants are first_number ... + size - 1
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Vote(Base):

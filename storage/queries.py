@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Draft, ProcessedRequest, Variant, Vote, VoteReaction
+from storage.models import Draft, ProcessedRequest, Round, Variant, Vote, VoteReaction
 
 # Reads always see the database as it is now, not an object this session loaded before a
 # compare-and-set UPDATE changed the row.
@@ -96,6 +96,12 @@ async def set_variant(session: AsyncSession, variant_id: int, expected_status: s
         update(Variant).where(Variant.id == variant_id, Variant.status == expected_status).values(**values)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def rounds_of(session: AsyncSession, team_id: str, draft_id: int) -> list[Round]:
+    """A draft's rounds of 1K variants, first to latest."""
+    query = select(Round).where(Round.team_id == team_id, Round.draft_id == draft_id).order_by(Round.number)
+    return list(await session.scalars(query.execution_options(**FRESH)))
 
 
 async def mark_shown(session: AsyncSession, variant_id: int, *, notice: bool, face: str) -> None:

@@ -1,6 +1,6 @@
 """What people do to drafts, by what they do it with: the `/draft` command and form (:class:`Intake`),
-reactions (:class:`Reactions`) and buttons (:class:`Decisions`). They share a :class:`Desk`; a draft's
-status changes only through :func:`move_draft`."""
+reactions (:class:`Reactions`), buttons (:class:`Decisions`) and further rounds (:class:`Rounds`). They
+share a :class:`Desk`; a draft's status changes only through :func:`move_draft`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.drafts.desk import Desk
 from bot.drafts.intake import Intake
 from bot.drafts.moves import move_draft
 from bot.drafts.results import ActionResult, Done
+from bot.drafts.rounds import Rounds
 from bot.drafts.votes import ReactionEvent, Reactions, same_emoji
 
 
@@ -21,12 +22,13 @@ class DraftService:
     intake: Intake
     reactions: Reactions
     decisions: Decisions
+    rounds: Rounds
 
     @classmethod
     def over(cls, desk: Desk, *, vote_emoji: str, approve_emoji: str) -> DraftService:
         decisions = Decisions(desk)
         reactions = Reactions(desk, decisions, vote_emoji=vote_emoji, approve_emoji=approve_emoji)
-        return cls(Intake(desk), reactions, decisions)
+        return cls(Intake(desk), reactions, decisions, Rounds(desk))
 
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "Intake",
     "ReactionEvent",
     "Reactions",
+    "Rounds",
     "move_draft",
     "same_emoji",
 ]

@@ -125,6 +125,8 @@ class Decisions:
             winner=upgrade.winner,
             tally=upgrade.counts,
             chosen_by_requester=upgrade.chosen_by_requester,
+            round=winner.round,
+            source_chain=await _source_chain(session, winner),
         )
         desk.doorbell.ring()
         return Done(
@@ -235,6 +237,17 @@ class Decisions:
         await desk.enqueue(session, draft, JobKind.REFRESH)
         record_for(session, draft, AuditKind.RETRIED, user, tier=Tier.EXPLORE, images=[number])
         return Done(f"Making variant {number} again.", draft.id)
+
+
+async def _source_chain(session: AsyncSession, variant: Variant) -> list[str]:
+    """The winner and what it was made from, back to a first-round variant ("1K #6", "1K #2")."""
+    chain, seen = [], set()
+    current: Variant | None = variant
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        chain.append(f"{current.tier} #{current.number}")
+        current = await session.get(Variant, current.source_variant_id) if current.source_variant_id else None
+    return chain
 
 
 async def _posted_numbers(session: AsyncSession, draft: Draft) -> list[int]:

@@ -78,6 +78,8 @@ class Desk:
                 seed=source.seed,
                 status=VariantState.PENDING,
                 source_variant_id=source.id,
+                round=source.round,
+                prompt=source.prompt,
             )
         )
         await self.enqueue(session, draft, JobKind.GENERATE, tier=str(tier), number=source.number)

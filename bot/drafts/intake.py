@@ -11,8 +11,8 @@ from bot.command import DraftRequest
 from bot.drafts.desk import Desk
 from bot.jobs import JobKind, enqueue_many
 from bot.tiers import Tier
-from bot.workflow import DraftStatus, VariantState
-from storage.models import Draft, Variant
+from bot.workflow import DraftStatus, RoundReason, VariantState
+from storage.models import Draft, Round, Variant
 
 
 class Intake:
@@ -45,6 +45,18 @@ class Intake:
             )
             session.add(draft)
             await session.flush()
+            session.add(
+                Round(
+                    team_id=team_id,
+                    draft_id=draft.id,
+                    number=1,
+                    reason=RoundReason.DRAFT,
+                    prompt=request.prompt,
+                    started_by=requester,
+                    first_number=1,
+                    size=request.n_variants,
+                )
+            )
             numbers = range(1, request.n_variants + 1)
             variants = [
                 {

@@ -70,7 +70,7 @@ class Maker:
         ratio = Ratio.parse(draft.ratio)
         fmt = ImageFormat(draft.output_format)
         request = GenerationRequest(
-            prompt=draft.prompt,
+            prompt=variant.prompt or draft.prompt,  # a later round may have edited it
             ratio=ratio,
             tier=tier,
             seed=variant.seed,

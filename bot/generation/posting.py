@@ -151,7 +151,7 @@ class Poster:
         if lost is not None:
             await self._post_loss(job, card, lost, claim)
             return
-        image = image_card(draft, variant)
+        image = image_card(draft, variant, card.rounds)
         face = face_of(card, ThreadMessage(variant.id, tier, number, VariantState.POSTED, image))
         data = await self.blobs.get(str(variant.blob_key))
         ref = await self.publisher.post_image(card, image, data, face, retry=claim is Claim.TAKEN_OVER)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import blocks
+from bot import blocks, modals
 from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS, help_text, usage_text
 from bot.faces import Face, Offer, face_of
 from bot.publisher import DraftCard, ImageCard, MessageRef, ThreadMessage
@@ -170,7 +170,7 @@ def test_long_text_as_sections_is_valid(text: str) -> None:
 
 @pytest.mark.parametrize("default_variants", range(MIN_VARIANTS, MAX_VARIANTS + 1))
 def test_the_draft_modal_is_valid(default_variants: int) -> None:
-    view = blocks.draft_modal("C" + "0" * 20, default_variants=default_variants)
+    view = modals.draft_modal("C" + "0" * 20, default_variants=default_variants)
     assert view_problems(view) == []
 
 
@@ -183,4 +183,4 @@ def test_the_checker_can_fail() -> None:
     assert message_problems({"text": "x" * 40_001})
     assert message_problems({"text": "x", "blocks": [{"type": "image", "alt_txt": "typo", "image_url": "u"}]})
     assert message_problems({"text": "x", "blocks": [{"type": "divider", "colour": "red"}]})
-    assert view_problems({**blocks.draft_modal("C1"), "title": {"type": "plain_text", "text": "x" * 25}})
+    assert view_problems({**modals.draft_modal("C1"), "title": {"type": "plain_text", "text": "x" * 25}})

@@ -253,7 +253,16 @@ action_value = usually(
     "",
     " 1",
 )
-ACTION_IDS = (blocks.UPGRADE, blocks.CHOOSE_TIED, blocks.APPROVE, blocks.REJECT, blocks.RETRY)
+ACTION_IDS = (
+    blocks.UPGRADE,
+    blocks.CHOOSE_TIED,
+    blocks.APPROVE,
+    blocks.REJECT,
+    blocks.RETRY,
+    blocks.MORE_LIKE_THIS,
+    blocks.NEW_ROUND,
+    blocks.EDIT_PROMPT,
+)
 action = mangled(
     {
         "action_id": usually(st.sampled_from(ACTION_IDS), "other", ""),
@@ -291,7 +300,7 @@ form_values = mangled(
 )
 view = mangled(
     {
-        "callback_id": usually(st.just(blocks.DRAFT_MODAL), "other", ""),
+        "callback_id": usually(st.sampled_from([blocks.DRAFT_MODAL, blocks.EDIT_MODAL]), "other", ""),
         "type": usually(st.just("modal"), "workflow_step", "home"),
         "state": usually(mangled({"values": usually(form_values)})),
         "private_metadata": usually(st.just(CHANNEL), "", "<#C0EVIL>", "C" * 100),

@@ -1,0 +1,154 @@
+"""Rounds over the wire: More like this, New round and Edit prompt make further 1K variants in the same
+thread, numbered on across the draft; votes count across rounds; the winner of all rounds goes to 2K."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot import audit, blocks
+from fakes.asgi import serve_asgi
+from fakes.openai import FakeOpenAI
+from tests.slack_harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    CHANNEL,
+    DAVE,
+    Wire,
+    running_bot,
+    shown_tally,
+    wait_for,
+)
+
+
+async def start(wire: Wire, text: str, n: int) -> int:
+    await wire.command(ALICE, text)
+    parent = await wait_for(lambda: wire.parents()[-1], what="the parent")
+    draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
+    await wait_for(lambda: len(wire.images(draft_id)) == n, what=f"{n} variants")
+    await wait_for(
+        lambda: "Voting" in json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False), what="voting"
+    )
+    return draft_id
+
+
+def section_of(wire: Wire, draft_id: int, number: int) -> str:
+    return str(wire.images(draft_id)[number].blocks[0]["text"]["text"])
+
+
+async def test_more_like_this_makes_a_round_from_the_variant_and_votes_count_across_rounds(
+    tmp_path: Path,
+) -> None:
+    api = FakeOpenAI()
+    async with serve_asgi(api) as url:
+        settings = {"provider": "openai", "openai_api_key": api.api_key, "openai_base_url": f"{url}/v1"}
+        async with running_bot(tmp_path / "data", **settings) as wire:
+            draft_id = await start(wire, "a ceramic teapot, soft light for feed post --n 4", 4)
+            await wire.react(BOB, wire.images(draft_id)[2])
+            await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {2: 1}, what="Bob's vote")
+            made_before = len(api.requests)
+
+            await wire.press(CAROL, wire.images(draft_id)[2], blocks.MORE_LIKE_THIS, f"{draft_id}:2")
+            await wait_for(
+                lambda: any("Only the requester" in t for t in wire.ephemerals(CAROL)), what="a refusal"
+            )
+            await wire.press(ALICE, wire.images(draft_id)[2], blocks.MORE_LIKE_THIS, f"{draft_id}:2")
+            await wait_for(lambda: len(wire.images(draft_id)) == 8, within=60, what="variants #5–#8")
+            assert sorted(wire.images(draft_id)) == list(range(1, 9))
+            assert all(m.thread_ts == wire.parent(draft_id).ts for m in wire.images(draft_id).values())
+            for number in range(5, 9):
+                assert f"Variant {number}* · round 2, from #2" in section_of(wire, draft_id, number)
+            round_two = api.requests[made_before:]
+            assert len(round_two) == 4  # one call per new variant, none for Carol's refused press
+            assert all(r.endpoint == "edits" and len(r.images) == 1 for r in round_two)  # #2 as the reference
+            await wait_for(
+                lambda: (
+                    "Round 2: #5–#8, more like #2, by"
+                    in json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False)
+                ),
+                what="the round on the parent",
+            )
+
+            # Votes across rounds: Bob's vote on #2 stays; Carol and Dave vote for #6.
+            for voter in (CAROL, DAVE):
+                await wire.react(voter, wire.images(draft_id)[6])
+            await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {2: 1, 6: 2}, what="the tally")
+            await wait_for(
+                lambda: (
+                    "variant 6 (round 2) leads"
+                    in json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False)
+                ),
+                what="the leader and its round",
+            )
+            await wait_for(
+                lambda: "Voting" in json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False),
+                what="voting again",
+            )
+            await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
+            review = await wait_for(lambda: wire.images(draft_id, "2K").get(6), within=60, what="#6 at 2K")
+            await wire.press(DAVE, review, blocks.APPROVE, str(draft_id))
+            await wait_for(lambda: wire.images(draft_id, "4K").get(6), within=60, what="#6 at 4K")
+
+            rows = [r async for r in audit.events(wire.runtime.sessions, draft_id=draft_id)]
+            started = next(r for r in rows if r["kind"] == "round_started")
+            assert started["actor"] == ALICE
+            assert started["details"]["why"] == "more_like_this"
+            assert started["details"]["source"] == "1K #2" and started["details"]["numbers"] == [5, 6, 7, 8]
+            upgrade = next(r for r in rows if r["kind"] == "upgrade_requested")
+            assert upgrade["details"]["source_chain"] == ["1K #6", "1K #2"]
+            assert upgrade["details"]["round"] == 2
+
+
+async def test_new_round_and_edit_prompt_each_make_a_round(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "data") as wire:
+        draft_id = await start(wire, "a paper kite over dunes for feed post --n 2", 2)
+        await wire.press(BOB, wire.parent(draft_id), blocks.NEW_ROUND, str(draft_id))
+        await wait_for(lambda: any("Only the requester" in t for t in wire.ephemerals(BOB)), what="refusal")
+        await wire.press(BOB, wire.parent(draft_id), blocks.EDIT_PROMPT, str(draft_id))
+        await wait_for(lambda: len(wire.ephemerals(BOB)) == 2, what="the second refusal")
+        assert not wire.fake.state.open_views_for(BOB)  # refused before any form opened
+        assert len(wire.images(draft_id)) == 2
+
+        await wire.press(ALICE, wire.parent(draft_id), blocks.NEW_ROUND, str(draft_id))
+        await wait_for(lambda: len(wire.images(draft_id)) == 4, within=60, what="round 2")
+        assert "round 2" in section_of(wire, draft_id, 3) and "from #" not in section_of(wire, draft_id, 3)
+
+        await wire.press(ALICE, wire.parent(draft_id), blocks.EDIT_PROMPT, str(draft_id))
+        view = await wait_for(lambda: wire.fake.state.open_views_for(ALICE)[0], what="the Edit prompt form")
+        assert view.view["blocks"][0]["element"]["initial_value"] == "a paper kite over dunes"
+        values = {
+            "prompt": {"value": {"type": "plain_text_input", "value": "   "}},
+            "variants": {"value": {"type": "static_select", "selected_option": {"value": "3"}}},
+        }
+        answer = await wire.delivery.send_view_submission(ALICE, view.id, values)
+        assert answer.json()["response_action"] == "errors" and "prompt" in answer.json()["errors"]
+        values["prompt"] = {"value": {"type": "plain_text_input", "value": "a red paper kite over dunes"}}
+        assert (await wire.delivery.send_view_submission(ALICE, view.id, values)).status_code == 200
+        await wait_for(lambda: len(wire.images(draft_id)) == 7, within=60, what="round 3, of 3")
+        await wait_for(
+            lambda: (
+                "a red paper kite over dunes" in json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False)
+            ),
+            what="the latest prompt on the parent",
+        )
+        parent = json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False)
+        assert "Round 3: #5–#7, an edited prompt" in parent and "a paper kite over dunes" in parent
+        async with wire.runtime.sessions() as session:
+            from storage import queries
+
+            variant = await queries.get_variant(session, "T0PLAYGRND", draft_id, "1K", 6)
+        assert variant is not None and variant.prompt == "a red paper kite over dunes" and variant.round == 3
+
+
+async def test_the_round_limit_is_said_clearly(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "data", max_rounds=2) as wire:
+        draft_id = await start(wire, "a brass compass for feed post --n 1", 1)
+        await wire.press(ALICE, wire.parent(draft_id), blocks.NEW_ROUND, str(draft_id))
+        await wait_for(lambda: len(wire.images(draft_id)) == 2, within=60, what="round 2")
+        await wire.press(ALICE, wire.parent(draft_id), blocks.NEW_ROUND, str(draft_id))
+        await wait_for(
+            lambda: any("had its 2 rounds" in t for t in wire.ephemerals(ALICE)), what="the limit, said"
+        )
+        assert len(wire.images(draft_id)) == 2
+        assert len(list(wire.fake.thread(CHANNEL, wire.parent(draft_id).ts))) >= 2
