@@ -71,6 +71,16 @@ async def test_the_whole_loop_in_a_browser(tmp_path: Path) -> None:
             thread = page.get_by_test_id("thread")
             await expect(thread.get_by_test_id("variant-image")).to_have_count(4, timeout=LONG)
 
+            # Alice explores further: More like this on variant 2 makes #5–#8 in the same thread.
+            more = thread.get_by_test_id("message").filter(has_text="Variant 2 ·")
+            await more.first.locator(
+                "[data-testid=block-button][data-action-id=draft_more_like_this]"
+            ).click()
+            await expect(thread.get_by_test_id("variant-image")).to_have_count(8, timeout=LONG)
+            await expect(thread.get_by_test_id("message").filter(has_text="round 2, from #2")).to_have_count(
+                4, timeout=LONG
+            )
+
             # Bob and Carol vote for variant 2 by clicking the 👍 on it.
             for teammate in ("bob", "carol"):
                 await act_as(page, teammate)
@@ -80,6 +90,7 @@ async def test_the_whole_loop_in_a_browser(tmp_path: Path) -> None:
 
             # Alice, the requester, upgrades the winner.
             await act_as(page, "alice")
+            await expect(parent).to_contain_text("Voting", timeout=LONG)  # round 2 has settled
             await parent.locator("[data-testid=block-button][data-action-id=draft_upgrade]").click()
             review = thread.get_by_test_id("message").filter(has_text="2K review of variant")
             await expect(review).to_have_count(1, timeout=LONG)
