@@ -22,6 +22,7 @@ CHOOSE_TIED = "draft_choose_tied"
 APPROVE = "draft_approve"
 REJECT = "draft_reject"
 RETRY = "draft_retry"
+CANCEL = "draft_cancel"
 MORE_LIKE_THIS = "draft_more_like_this"
 NEW_ROUND = "draft_new_round"
 EDIT_PROMPT = "draft_edit_prompt"
@@ -132,6 +133,8 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
             )
     if card.winner is not None and card.status not in VOTES_COUNT:
         blocks.append(context(f":trophy: {_winner_words(card)}"))
+    if card.status is DraftStatus.CANCELLED and card.decided_by:
+        blocks.append(context(f"Cancelled by <@{card.decided_by}>. The images already made stay below."))
     if card.failure_reason and card.status is DraftStatus.FAILED:
         blocks.append(context(f":warning: {escape(card.failure_reason)}"))
     for hint in card.hints:
@@ -158,9 +161,25 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
                 *(upgrade if card.status is DraftStatus.VOTING else []),
                 _button("New round", NEW_ROUND, str(card.draft_id)),
                 _button("Edit prompt", EDIT_PROMPT, str(card.draft_id)),
+                _cancel_button(card.draft_id),
             )
         )
     return blocks
+
+
+def _cancel_button(draft_id: int) -> Block:
+    button = _button("Cancel draft", CANCEL, str(draft_id), "danger")
+    button["confirm"] = {
+        "title": {"type": "plain_text", "text": "Cancel this draft?"},
+        "text": {
+            "type": "mrkdwn",
+            "text": "No more variants will be made and voting stops. The images already made stay.",
+        },
+        "confirm": {"type": "plain_text", "text": "Cancel draft"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+    return button
 
 
 _REASONS = {

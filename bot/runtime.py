@@ -152,7 +152,9 @@ async def build_runtime(
         max_rounds=settings.max_rounds,
         max_variants=settings.max_variants_per_draft,
     )
-    desk = Desk(sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts)
+    desk = Desk(
+        sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock or utcnow
+    )
     drafts = DraftService.over(desk, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji)
     slack = None
     if slack_client is not None:

@@ -54,7 +54,11 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
             return await decisions.retry_image(team_id=team, draft_id=draft_id, user=user, number=int(number))
         return await decisions.retry(team_id=team, draft_id=draft_id, user=user)
 
+    async def cancel(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
+        return await decisions.cancel(team_id=team, draft_id=draft_id, user=user)
+
     for action_id, handler in (
+        (blocks.CANCEL, cancel),
         (blocks.RETRY, retry),
         (blocks.UPGRADE, upgrade),
         (blocks.CHOOSE_TIED, choose),

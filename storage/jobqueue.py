@@ -222,6 +222,28 @@ async def heartbeat(
     )
 
 
+async def drop_queued(
+    session: AsyncSession, *, team_id: str, draft_id: int, kinds: Collection[str], now: datetime, why: str
+) -> int:
+    """In the caller's transaction: settle a draft's queued jobs of ``kinds`` as done without running them
+    (the draft was cancelled). Running jobs finish their step and find the draft cancelled."""
+    result = cast(
+        "CursorResult[Any]",
+        await session.execute(
+            update(Job)
+            .where(
+                Job.team_id == team_id,
+                Job.draft_id == draft_id,
+                Job.status == QUEUED,
+                Job.kind.in_(list(kinds)),
+            )
+            .values(status=DONE, finished_at=now, updated_at=now, last_error=why, dedupe_key=None)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return int(result.rowcount)
+
+
 async def complete(
     session_factory: async_sessionmaker[AsyncSession],
     job_id: int,

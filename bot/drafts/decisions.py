@@ -30,9 +30,10 @@ from bot.workflow import (
     decide_tie_break,
     decide_upgrade,
     may_approve,
+    may_cancel,
     may_reject,
 )
-from storage import queries
+from storage import jobqueue, queries
 from storage.models import Draft, Variant
 
 # What Retry makes again, by tier. 1K variants refused for safety stay refused (asking again gives the same
@@ -166,6 +167,31 @@ class Decisions:
             await desk.enqueue(session, draft, JobKind.REFRESH)
         desk.doorbell.ring()
         return Done("Rejected. No 4K will be made.", draft_id)
+
+    async def cancel(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+        """Stop a draft that is generating or voting: its queued images are dropped, what was made stays."""
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)  # no vote or round lands in between
+            draft = await desk.draft(session, team_id, draft_id)
+            refusal = may_cancel(draft_view(draft), user, desk.policy)
+            if refusal:
+                return desk.refuse(session, draft, user, "cancel", refusal)
+            status = DraftStatus(draft.status)
+            if not await desk.advance(session, draft, status, DraftStatus.CANCELLED, decided_by=user):
+                return desk.refuse(session, draft, user, "cancel", LOST_RACE)
+            dropped = await jobqueue.drop_queued(
+                session,
+                team_id=team_id,
+                draft_id=draft_id,
+                kinds=[JobKind.GENERATE, JobKind.POST],
+                now=desk.clock(),
+                why=f"draft cancelled by {user}",
+            )
+            record_for(session, draft, AuditKind.CANCELLED, user, was=status, jobs_dropped=dropped)
+            await desk.enqueue(session, draft, JobKind.REFRESH)
+        desk.doorbell.ring()
+        return Done("Cancelled. The images already made stay in the thread.", draft_id)
 
     async def retry(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
         """Make again what failed (variants, the 2K review or the 4K final) after the provider recovered."""

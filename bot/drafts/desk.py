@@ -5,7 +5,9 @@ it, ask for an image again at the next tier)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,6 +36,7 @@ class Desk:
     publisher: Publisher
     policy: Policy
     max_attempts: int
+    clock: Callable[[], datetime]
 
     async def draft(self, session: AsyncSession, team_id: str, draft_id: int) -> Draft:
         draft = await queries.get_draft(session, team_id, draft_id)

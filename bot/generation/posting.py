@@ -133,8 +133,8 @@ class Poster:
         async with self.sessions.begin() as session:
             draft = await draft_of(session, job)
             variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
-            if variant is None or not draft.parent_ts:
-                return
+            if variant is None or not draft.parent_ts or draft.status == DraftStatus.CANCELLED:
+                return  # nothing to post, nowhere yet, or the draft was stopped
             if variant.status in (VariantState.FAILED, VariantState.REFUSED):
                 lost = variant
             elif variant.status != VariantState.GENERATED or not variant.blob_key:

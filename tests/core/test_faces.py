@@ -116,7 +116,7 @@ def test_the_parent_offers_the_tie_to_the_requester_while_it_lasts() -> None:
     posted = tuple(image(Tier.EXPLORE, n) for n in (1, 2, 3))
     card = replace(CARD, tie_asked=True, messages=posted, tally={1: 1, 2: 1, 3: 0, 4: 0})
     assert blocks.offered_tie(card) == (1, 2)
-    explore = [blocks.UPGRADE, blocks.NEW_ROUND, blocks.EDIT_PROMPT]
+    explore = [blocks.UPGRADE, blocks.NEW_ROUND, blocks.EDIT_PROMPT, blocks.CANCEL]
     assert buttons(blocks.parent_blocks(card)) == [blocks.CHOOSE_TIED] * 2 + explore
     broken = replace(card, tally={1: 2, 2: 1, 3: 0, 4: 0})
     assert blocks.offered_tie(broken) == () and buttons(blocks.parent_blocks(broken)) == explore

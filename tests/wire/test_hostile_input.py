@@ -262,6 +262,7 @@ ACTION_IDS = (
     blocks.MORE_LIKE_THIS,
     blocks.NEW_ROUND,
     blocks.EDIT_PROMPT,
+    blocks.CANCEL,
 )
 action = mangled(
     {

@@ -3,8 +3,11 @@ thread, numbered on across the draft; votes count across rounds; the winner of a
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+
+from starlette.types import Receive, Scope, Send
 
 from bot import audit, blocks
 from fakes.asgi import serve_asgi
@@ -152,3 +155,51 @@ async def test_the_round_limit_is_said_clearly(tmp_path: Path) -> None:
         )
         assert len(wire.images(draft_id)) == 2
         assert len(list(wire.fake.thread(CHANNEL, wire.parent(draft_id).ts))) >= 2
+
+
+class Gate:
+    """Lets the first ``allowed`` provider requests through, and holds the rest until opened."""
+
+    def __init__(self, app: FakeOpenAI, allowed: int) -> None:
+        self.app, self.allowed, self.opened = app, allowed, asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if self.allowed > 0:
+                self.allowed -= 1
+            else:
+                await self.opened.wait()
+        await self.app(scope, receive, send)
+
+
+async def test_cancel_mid_generation_stops_the_draft_and_keeps_what_was_made(tmp_path: Path) -> None:
+    api = FakeOpenAI()
+    gate = Gate(api, allowed=2)
+    async with serve_asgi(gate) as url:
+        settings = {"provider": "openai", "openai_api_key": api.api_key, "openai_base_url": f"{url}/v1"}
+        async with running_bot(tmp_path / "data", **settings) as wire:
+            await wire.command(ALICE, "a glass lantern in fog for feed post --n 4")
+            parent = await wait_for(lambda: wire.parents()[-1], what="the parent")
+            draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
+            await wait_for(lambda: len(wire.images(draft_id)) == 2, within=60, what="two variants")
+            await wait_for(lambda: blocks.CANCEL in json.dumps(wire.parent(draft_id).blocks), what="Cancel")
+
+            await wire.press(BOB, wire.parent(draft_id), blocks.CANCEL, str(draft_id))  # not Bob's draft
+            await wait_for(
+                lambda: any("Only the requester" in t for t in wire.ephemerals(BOB)), what="refusal"
+            )
+            await wire.press(ALICE, wire.parent(draft_id), blocks.CANCEL, str(draft_id))
+            await wait_for(lambda: any("Cancelled." in t for t in wire.ephemerals(ALICE)), what="the answer")
+            gate.opened.set()  # the two held variants come back from the provider after the cancel
+            await wait_for(
+                lambda: f"Cancelled by <@{ALICE}>" in json.dumps(wire.parent(draft_id).blocks),
+                what="the cancelled parent",
+            )
+            await asyncio.sleep(1.0)
+            await wire.fake.drain()
+            assert len(wire.images(draft_id)) == 2  # nothing posted after the cancel was acknowledged
+            thread = [wire.parent(draft_id), *wire.fake.thread(CHANNEL, wire.parent(draft_id).ts)]
+            assert not [b for m in thread for b in m.blocks or [] if b.get("type") == "actions"]
+            rows = [r async for r in audit.events(wire.runtime.sessions, draft_id=draft_id)]
+            cancelled = next(r for r in rows if r["kind"] == "cancelled")
+            assert cancelled["actor"] == ALICE and cancelled["details"]["was"] == "generating"
