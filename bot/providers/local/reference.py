@@ -60,7 +60,7 @@ def read_reference(data: bytes) -> ReferenceLook:
     w, h = small.size
     quantized = small.quantize(colors=COLOURS, method=Image.Quantize.MEDIANCUT)
     flat = quantized.getpalette() or []
-    indices = list(quantized.getdata())
+    indices = list(quantized.tobytes())  # one palette index per pixel
     counts = Counter(indices)
     palette = {i: (flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]) for i in counts}
     ranked = [i for i, _ in counts.most_common()]
@@ -91,10 +91,13 @@ def read_reference(data: bytes) -> ReferenceLook:
         subject_colour = palette[inside.most_common(1)[0][0]]
 
     # the masses are the ground's alone: the subject is drawn as a shape, not as a blurred ghost of itself
-    ground = small.copy()
+    ground = small
     if subject_count >= _MIN_SUBJECT_SHARE * total:
-        pixels = list(small.getdata())
-        ground.putdata([background if m else px for px, m in zip(pixels, mask, strict=True)])
+        pixels = bytearray(small.tobytes())
+        for k, m in enumerate(mask):
+            if m:
+                pixels[3 * k : 3 * k + 3] = bytes(background)
+        ground = Image.frombytes("RGB", small.size, bytes(pixels))
     grid = ground.resize((GRID, GRID), Image.Resampling.BOX)
     raw = grid.tobytes()
     cells: list[RGB] = [(raw[k], raw[k + 1], raw[k + 2]) for k in range(0, len(raw), 3)]
