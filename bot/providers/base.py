@@ -6,12 +6,13 @@ callers decode, measure and fit what comes back (see :mod:`bot.imaging`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Literal, Protocol
 
 from bot.destinations import SafeZone
 from bot.errors import ConfigurationError, DraftbotError, Transient
-from bot.imaging import sniff
+from bot.imaging import BadImage, measure, ratio_label, sniff
 from bot.tiers import Ratio, Size, Tier
 
 # The content type of bytes whose format no one knows; providers treat it as "not an image we take".
@@ -35,6 +36,14 @@ class Reference:
         return cls(data, sniff(data) or UNKNOWN_CONTENT_TYPE)
 
 
+# What the references of a request are for:
+# - "upgrade": the winner, redrawn at 2K/4K. Same picture, more pixels (remote providers are asked to keep
+#   it exactly; the local renderer redraws it from the prompt and seed, see ``upgrade_source``).
+# - "explore": new 1K variants drafted *from* the reference (More like this, Draft from this image): keep
+#   its structure (silhouette, product shape, layout zones), vary the rest with the seed and the prompt.
+ReferenceUse = Literal["upgrade", "explore"]
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     prompt: str
@@ -42,9 +51,20 @@ class GenerationRequest:
     tier: Tier
     seed: int
     size: Size  # the exact target; the provider may return something else and we fit it
-    references: tuple[Reference, ...] = ()  # the winner, when upgrading
+    references: tuple[Reference, ...] = ()  # the winner when upgrading; the source when exploring
     transparent: bool = False
     safe_zone: SafeZone = SafeZone.TOP
+    # What ``references`` are for (see :data:`ReferenceUse`). The default keeps the upgrade behaviour.
+    reference_use: ReferenceUse = "upgrade"
+    # Upgrading a winner that was itself drafted from a reference: that reference (the winner's source).
+    # Only the local renderer uses it, to redraw the winner's exact picture at the new size; remote
+    # providers see the winner in ``references`` and ignore this.
+    upgrade_source: Reference | None = None
+
+    @property
+    def explores(self) -> bool:
+        """True when new variants are to be drafted from ``references`` (not an upgrade of a winner)."""
+        return self.reference_use == "explore" and bool(self.references)
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,67 @@ class GeneratedImage:
     # Honest notes for the audit trail, e.g. "generated at 3840x2160 (model maximum), upscaled locally".
     notes: tuple[str, ...] = ()
     usage: dict[str, int] = field(default_factory=dict)
+
+
+# Said to the model with an exploration reference, as the seed guides advise for image-to-image work.
+EXPLORE_INSTRUCTION: Final = (
+    "Use the attached image as the reference and preserve its structure: keep the subject's silhouette, "
+    "the product's shape, angle and main proportions, and the layout zones (where the subject, the "
+    "background masses and the empty space sit). Vary lighting, styling, background and detail as the "
+    "prompt asks, and keep the headline-safe area clear."
+)
+# A reference whose shape is within this of the target's (as a log ratio, ~3%) is not worth a note.
+REFERENCE_RATIO_TOLERANCE: Final = 0.03
+
+
+def ratio_differs(reference: Size, target: Ratio) -> bool:
+    """Whether ``reference``'s shape is noticeably not ``target``'s."""
+    shape = reference.width / reference.height
+    return abs(math.log(shape / target.value)) > REFERENCE_RATIO_TOLERANCE
+
+
+def reference_note(reference: Size, target: Ratio) -> str | None:
+    """``"reference is 4:3, drafting 9:16"`` when the reference's shape is not the target's, else None.
+
+    The destination decides the output ratio; a reference of another shape is reframed, never stretched.
+    """
+    if not ratio_differs(reference, target):
+        return None
+    return f"reference is {ratio_label(reference)}, drafting {target}"
+
+
+def reference_size(reference: Reference) -> Size | None:
+    """The reference's displayed size from its header (no pixels decoded), or None if unreadable."""
+    try:
+        return measure(reference.data)[0]
+    except BadImage:
+        return None
+
+
+def explore_instruction(request: GenerationRequest) -> str:
+    """:data:`EXPLORE_INSTRUCTION`, plus how to reframe when the reference is another shape."""
+    size = reference_size(request.references[0]) if request.references else None
+    if size is None or not ratio_differs(size, request.ratio):
+        return EXPLORE_INSTRUCTION
+    return (
+        f"{EXPLORE_INSTRUCTION} The reference is {ratio_label(size)} but this image is "
+        f"{request.ratio}: recompose it for the new frame, keeping the same zones in the same order, "
+        "without stretching or squashing anything."
+    )
+
+
+def reference_notes(request: GenerationRequest) -> list[str]:
+    """The notes a provider adds for ``request``'s reference: its use, and a ratio it does not share."""
+    if not request.references:
+        return []
+    notes = []
+    if request.explores:
+        notes.append("drafted from a reference image, asked to keep its structure")
+    size = reference_size(request.references[0])
+    note = reference_note(size, request.ratio) if size is not None else None
+    if note is not None:
+        notes.append(note)
+    return notes
 
 
 class ImageProvider(Protocol):

@@ -25,7 +25,14 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.errors import ConfigurationError
-from bot.providers.base import BadOutput, GeneratedImage, GenerationRequest, ProviderError
+from bot.providers.base import (
+    BadOutput,
+    GeneratedImage,
+    GenerationRequest,
+    ProviderError,
+    explore_instruction,
+    reference_notes,
+)
 from bot.providers.gemini.catalogue import GEMINI_3_PRO, SizePlan, known_capabilities, plan_size
 from bot.providers.gemini.errors import PROVIDER, blocked_prompt, error_for, scrub, withheld_image
 from bot.providers.gemini.wire import as_list, as_obj, as_str, shorten
@@ -79,9 +86,7 @@ def _reencode_reference(data: bytes) -> tuple[str, bytes]:
             else:
                 flat = img.convert("RGB")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ProviderError(
-            "the reference image for this upgrade is not a readable image", provider=PROVIDER
-        ) from None
+        raise ProviderError("the reference image is not a readable image", provider=PROVIDER) from None
     buf = io.BytesIO()
     flat.save(buf, "JPEG", quality=90)
     return "image/jpeg", buf.getvalue()
@@ -204,7 +209,8 @@ class GeminiProvider:
         parts: list[dict[str, object]] = []
         references = request.references
         if references:
-            text = f"{text}\n\n{UPGRADE_INSTRUCTION}"
+            instruction = explore_instruction(request) if request.explores else UPGRADE_INSTRUCTION
+            text = f"{text}\n\n{instruction}"
             limit = self.capabilities.max_references
             if len(references) > limit:
                 notes.append(
@@ -343,8 +349,9 @@ class GeminiProvider:
                 f"{'the table lists' if self.capabilities.pixels_documented else 'we estimated'} "
                 f"for {plan.api_ratio} at {plan.image_size}"
             )
-        if request.references:
+        if request.references and not request.explores:
             notes.append("regenerated with the previous winner as the reference image; expect some drift")
+        notes.extend(reference_notes(request))
         if request.transparent:
             notes.append("Gemini cannot draw transparency: the background is opaque")
         if answer.finish_reason and answer.finish_reason != "STOP":

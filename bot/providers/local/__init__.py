@@ -3,9 +3,12 @@
 It is not a generative model and never claims to be one. It gives a team something concrete to vote on
 (palette from the prompt, a bold subject shape, the headline-safe zone kept clear) with no network and no
 cost, and it is deterministic: the same prompt and seed give the same composition at 1K, 2K and 4K, so
-upgrading a winner redraws it sharper rather than differently.
+upgrading a winner redraws it sharper rather than differently. Given a reference to explore from
+(``GenerationRequest.reference_use == "explore"``), it takes the reference's palette and layout instead of
+the prompt's colours, so variants "from" an image visibly resemble it.
 
-- :mod:`.palette`: colours from the prompt's words
+- :mod:`.palette`: colours from the prompt's words (or a reference image's)
+- :mod:`.reference`: a reference image read into palette and layout (:func:`read_reference`)
 - :mod:`.compose`: the layout, in resolution-free units (every random choice)
 - :mod:`.paint`: drawing a composition with Pillow at an exact size
 - :mod:`.provider`: :class:`LocalProvider`, the :class:`~bot.providers.base.ImageProvider`
@@ -17,6 +20,7 @@ from bot.providers.local.compose import SHADOW_REACH, Composition, Shape, ShapeK
 from bot.providers.local.paint import MAX_RENDER_PIXELS, MIN_RENDER_SIDE, render, render_bytes
 from bot.providers.local.palette import Palette, build_palette
 from bot.providers.local.provider import LocalProvider
+from bot.providers.local.reference import ReferenceLook, UnreadableReference, read_reference
 
 __all__ = [
     "MAX_RENDER_PIXELS",
@@ -25,10 +29,13 @@ __all__ = [
     "Composition",
     "LocalProvider",
     "Palette",
+    "ReferenceLook",
     "Shape",
     "ShapeKind",
+    "UnreadableReference",
     "build_palette",
     "compose",
+    "read_reference",
     "render",
     "render_bytes",
 ]

@@ -9,11 +9,21 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.destinations import SafeZone
-from bot.providers.local.palette import RGB, WORD_RE, Palette, build_palette, mix
+from bot.providers.local.palette import (
+    RGB,
+    WORD_RE,
+    Palette,
+    build_palette,
+    mix,
+    reference_palette,
+    retone,
+)
+from bot.providers.local.reference import ReferenceLook
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
@@ -42,6 +52,9 @@ class Composition:
     shapes: tuple[Shape, ...] = field(default=())
     shadow_blur: float = 0.03  # units
     shadow_offset: float = 0.035  # units
+    # A reference's colour masses (rows of colours over the canvas) painted as the background; () for the
+    # lit gradient of a draft from the prompt alone.
+    masses: tuple[tuple[RGB, ...], ...] = ()
 
 
 SHADOW_REACH = 2.5  # a shadow is drawn out to this many blur radii (beyond it, under 1% strength)
@@ -74,8 +87,40 @@ def _shadow_reach(light: tuple[float, float], offset: float, blur: float) -> Box
     return (pad + max(0.0, -dx), pad + max(0.0, -dy), pad + max(0.0, dx), pad + max(0.0, dy))
 
 
-def compose(prompt: str, seed: int, aspect: float, safe_zone: SafeZone, transparent: bool) -> Composition:
-    """Every random choice of a render, made once in resolution-free units (the canvas is aspect × 1)."""
+def _allowed(aspect: float, margin: float, transparent: bool) -> Callable[[Box], Box]:
+    """Shapes may bleed off the canvas but never into the zone: the allowed area is the free region with
+    its canvas-edge sides pushed far out. Transparent cut-outs stay inside the canvas, with a margin."""
+
+    def allowed(r: Box) -> Box:
+        if transparent:
+            return (r[0] + margin, r[1] + margin, r[2] - margin, r[3] - margin)
+        out = 10.0
+        return (
+            -out if r[0] <= 0 else r[0],
+            -out if r[1] <= 0 else r[1],
+            aspect + out if r[2] >= aspect else r[2],
+            1 + out if r[3] >= 1 else r[3],
+        )
+
+    return allowed
+
+
+def compose(
+    prompt: str,
+    seed: int,
+    aspect: float,
+    safe_zone: SafeZone,
+    transparent: bool,
+    look: ReferenceLook | None = None,
+) -> Composition:
+    """Every random choice of a render, made once in resolution-free units (the canvas is aspect × 1).
+
+    With ``look`` (a reference image, :func:`~bot.providers.local.reference.read_reference`), the palette,
+    the light, the background's colour masses and the subject's place and proportions come from the
+    reference (:func:`compose_like`); the seed varies the rest.
+    """
+    if look is not None:
+        return compose_like(look, prompt, seed, aspect, safe_zone, transparent)
     digest = hashlib.sha256(f"draftbot-local-1\x00{prompt}\x00{seed}".encode()).digest()
     rng = random.Random(int.from_bytes(digest, "big"))  # never hash(): it is salted per process
     palette = build_palette(prompt, rng)
@@ -96,18 +141,7 @@ def compose(prompt: str, seed: int, aspect: float, safe_zone: SafeZone, transpar
     shadow_blur = (0.05 if soft else rng.uniform(0.022, 0.04)) * short
     shadow_offset = rng.uniform(0.025, 0.05) * short
 
-    # Shapes may bleed off the canvas but never into the zone: the allowed area is the free region with
-    # its canvas-edge sides pushed far out. Transparent cut-outs stay inside the canvas, with a margin.
-    def allowed(r: Box) -> Box:
-        if transparent:
-            return (r[0] + margin, r[1] + margin, r[2] - margin, r[3] - margin)
-        out = 10.0
-        return (
-            -out if r[0] <= 0 else r[0],
-            -out if r[1] <= 0 else r[1],
-            aspect + out if r[2] >= aspect else r[2],
-            1 + out if r[3] >= 1 else r[3],
-        )
+    allowed = _allowed(aspect, margin, transparent)
 
     shapes: list[Shape] = []
     quiet = mix(palette.background[0], palette.glow, rng.uniform(0.4, 0.7))
@@ -178,6 +212,118 @@ def compose(prompt: str, seed: int, aspect: float, safe_zone: SafeZone, transpar
 
     # secondary shapes: two to four, some behind the subject, some in front
     count = 2 if words & {"minimal", "minimalist", "clean", "simple"} else rng.randint(2, 4)
+    behind, front = _accents(
+        rng,
+        count,
+        palette,
+        free,
+        region,
+        subject_box,
+        (light, shadow_offset, shadow_blur),
+        short,
+        margin,
+        transparent,
+        allowed,
+    )
+    shapes.extend(behind)
+    shapes.append(subject)
+    shapes.extend(front)
+    return Composition(aspect, palette, light, zone, tuple(shapes), shadow_blur, shadow_offset)
+
+
+def compose_like(
+    look: ReferenceLook, prompt: str, seed: int, aspect: float, safe_zone: SafeZone, transparent: bool
+) -> Composition:
+    """A composition that resembles a reference: its colours and masses, its light, its subject where it
+    is and as tall or wide as it is (kept out of the headline zone). The seed nudges the palette, the
+    subject's place, size and shape, and picks the accents; the reference's bytes seed it too."""
+    digest = hashlib.sha256(f"draftbot-local-ref-1\x00{prompt}\x00{seed}\x00{look.token}".encode()).digest()
+    rng = random.Random(int.from_bytes(digest, "big"))
+    palette, hue_shift, light_factor = reference_palette(
+        look.background, look.subject_colour, look.colours, rng
+    )
+    turn = math.radians(rng.uniform(-20, 20))  # the reference's light, turned a little
+    lx, ly = look.light
+    light = (lx * math.cos(turn) - ly * math.sin(turn), lx * math.sin(turn) + ly * math.cos(turn))
+
+    zone, free = _zone_and_free(aspect, safe_zone)
+    short = min(aspect, 1.0)
+    margin = 0.06 * short
+    shadow_blur = rng.uniform(0.022, 0.04) * short
+    shadow_offset = rng.uniform(0.025, 0.05) * short
+    allowed = _allowed(aspect, margin, transparent)
+
+    # the subject: the reference's region mapped onto this canvas, in the reference's own proportions
+    x0, y0, x1, y1 = look.subject
+    own = (x1 - x0) * look.aspect / max(y1 - y0, 1e-6)  # the subject's width / height in the reference
+    h = (y1 - y0) * rng.uniform(0.88, 1.05)
+    w = h * own
+    if w > 0.9 * aspect:  # a wide subject on a narrow canvas: as wide as it can be, still in proportion
+        w, h = 0.9 * aspect, 0.9 * aspect / own
+    cx = (x0 + x1) / 2 * aspect + rng.uniform(-0.04, 0.04) * short
+    cy = (y0 + y1) / 2 + rng.uniform(-0.04, 0.04)
+    kinds: tuple[ShapeKind, ...] = (
+        ("capsule", "arch", "card")
+        if own < 0.8
+        else ("capsule", "card")
+        if own > 1.25
+        else ("circle", "card")
+    )
+    kind = rng.choice(kinds)
+    region = min(free, key=lambda b: (_gap_to(b, cx, cy), -(b[2] - b[0]) * (b[3] - b[1])))
+    inner = (region[0] + margin, region[1] + margin, region[2] - margin, region[3] - margin)
+    box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    reach = _shadow_reach(light, shadow_offset, shadow_blur)
+    subject_box = _place(box, inner, reach, allowed(region))
+    if subject_box is None:
+        subject_box = _place(box, inner) or inner
+        subject = Shape(kind, subject_box, palette.subject, lit=True)
+    else:
+        subject = Shape(kind, subject_box, palette.subject, lit=True, shadow=1.0)
+
+    # one or two accents in the reference's other colours: its composition, not a busier one
+    behind, front = _accents(
+        rng,
+        rng.randint(1, 2),
+        palette,
+        free,
+        region,
+        subject_box,
+        (light, shadow_offset, shadow_blur),
+        short,
+        margin,
+        transparent,
+        allowed,
+    )
+    masses = (
+        ()
+        if transparent
+        else tuple(tuple(retone(c, hue_shift, light_factor) for c in row) for row in look.masses)
+    )
+    shapes = (*behind, subject, *front)
+    return Composition(aspect, palette, light, zone, shapes, shadow_blur, shadow_offset, masses)
+
+
+def _gap_to(box: Box, x: float, y: float) -> float:
+    """How far (x, y) is from ``box``; 0 inside it."""
+    return math.hypot(max(box[0] - x, 0.0, x - box[2]), max(box[1] - y, 0.0, y - box[3]))
+
+
+def _accents(
+    rng: random.Random,
+    count: int,
+    palette: Palette,
+    free: list[Box],
+    region: Box,
+    subject_box: Box,
+    shadow: tuple[tuple[float, float], float, float],
+    short: float,
+    margin: float,
+    transparent: bool,
+    allowed: Callable[[Box], Box],
+) -> tuple[list[Shape], list[Shape]]:
+    """Two to four secondary shapes (behind the subject, in front of it), spread over the free areas."""
+    light, shadow_offset, shadow_blur = shadow
     behind: list[Shape] = []
     front: list[Shape] = []
     kinds: list[ShapeKind] = ["circle", "ring", "dots", "half", "bar", "circle"]
@@ -243,10 +389,7 @@ def compose(prompt: str, seed: int, aspect: float, safe_zone: SafeZone, transpar
         )
         (front if skind in ("dots", "ring", "bar") or rng.random() < 0.3 else behind).append(shape)
 
-    shapes.extend(behind)
-    shapes.append(subject)
-    shapes.extend(front)
-    return Composition(aspect, palette, light, zone, tuple(shapes), shadow_blur, shadow_offset)
+    return behind, front
 
 
 def _place(box: Box, area: Box, reach: Box = (0, 0, 0, 0), limit: Box | None = None) -> Box | None:

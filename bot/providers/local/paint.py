@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from bot.destinations import SafeZone
 from bot.providers.local.compose import SHADOW_REACH, Box, Composition, Shape, compose
 from bot.providers.local.palette import RGB, mix
+from bot.providers.local.reference import read_reference
 from bot.tiers import Size
 
 # Renders are capped so a bad request cannot allocate gigabytes (4K 1:1 is 16.8 MP).
@@ -26,11 +27,17 @@ def render(
     *,
     safe_zone: SafeZone = SafeZone.TOP,
     transparent: bool = False,
+    reference: bytes | None = None,
 ) -> Image.Image:
-    """Draw the draft for ``prompt``/``seed`` at exactly ``size``: RGB, or RGBA when ``transparent``."""
+    """Draw the draft for ``prompt``/``seed`` at exactly ``size``: RGB, or RGBA when ``transparent``.
+
+    With ``reference`` (image bytes), the draft takes that picture's palette and layout
+    (:mod:`.reference`); :class:`~bot.providers.local.reference.UnreadableReference` if it is no image.
+    """
     if min(size.width, size.height) < MIN_RENDER_SIDE or size.pixels > MAX_RENDER_PIXELS:
         raise ValueError(f"cannot render at {size}")
-    comp = compose(prompt, seed, size.width / size.height, safe_zone, transparent)
+    look = read_reference(reference) if reference is not None else None
+    comp = compose(prompt, seed, size.width / size.height, safe_zone, transparent, look)
     return _Painter(comp, size, transparent).paint(seed)
 
 
@@ -71,6 +78,10 @@ class _Painter:
 
     def _background(self) -> Image.Image:
         comp = self.comp
+        if comp.masses:  # a reference's colour masses: from a tiny grid, bicubic makes soft blobs of them
+            grid = Image.new("RGB", (len(comp.masses[0]), len(comp.masses)))
+            grid.putdata([colour for row in comp.masses for colour in row])
+            return grid.resize((self.size.width, self.size.height), Image.Resampling.BICUBIC)
         lit, far = comp.palette.background
         lx, ly = comp.light
         a = comp.aspect
@@ -256,10 +267,16 @@ class _Painter:
 
 
 def render_bytes(
-    prompt: str, seed: int, size: Size, *, safe_zone: SafeZone = SafeZone.TOP, transparent: bool = False
+    prompt: str,
+    seed: int,
+    size: Size,
+    *,
+    safe_zone: SafeZone = SafeZone.TOP,
+    transparent: bool = False,
+    reference: bytes | None = None,
 ) -> bytes:
     """:func:`render`, encoded fast and near-lossless: PNG when transparent, else JPEG at quality 95."""
-    img = render(prompt, seed, size, safe_zone=safe_zone, transparent=transparent)
+    img = render(prompt, seed, size, safe_zone=safe_zone, transparent=transparent, reference=reference)
     buf = io.BytesIO()
     if transparent:
         img.save(buf, "PNG", compress_level=3)  # callers re-encode; speed matters more than bytes here

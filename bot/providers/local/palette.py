@@ -142,6 +142,11 @@ def _distance(a: RGB, b: RGB) -> float:
     return 2 * abs(_luma(a) - _luma(b)) + math.dist(a, b) / 441.7
 
 
+# Public names for the modules that read colours from a reference image.
+luma = _luma
+colour_distance = _distance
+
+
 def _word_hue(word: str) -> float:
     return int.from_bytes(hashlib.sha256(word.encode()).digest()[:2], "big") / 65536
 
@@ -274,3 +279,39 @@ def build_palette(prompt: str, rng: random.Random) -> Palette:
         lit, glow_tint if _luma(glow_tint) > _luma(lit) + 0.15 else (255, 255, 255), 0.3 if dark else 0.45
     )
     return Palette((lit, far), glow, subject, tuple(accents[:4]), ink, dark)
+
+
+def reference_palette(
+    background: RGB, subject: RGB, colours: tuple[RGB, ...], rng: random.Random
+) -> tuple[Palette, float, float]:
+    """A palette that is a reference image's own (its ground, its subject's colour, its other dominant
+    colours), with the seed's small hue and lightness jitter. Also that jitter (hue shift, lightness
+    factor), for painting the reference's colour masses in the same key."""
+    hue_shift, light_factor = rng.uniform(-0.025, 0.025), rng.uniform(0.93, 1.07)
+
+    def tone(c: RGB) -> RGB:
+        return retone(c, hue_shift, light_factor)
+
+    bg = tone(background)
+    dark = _luma(bg) < 0.45
+    h, lightness, s = _hls(bg)
+    lit = _from_hls(h, lightness + (0.08 if dark else 0.03), s)
+    far = _from_hls(h, lightness * (0.7 if dark else 0.9), s)
+    subject_colour = _separate(tone(subject), bg)
+    accents: list[RGB] = []
+    for colour in map(tone, colours):
+        distinct = all(_distance(colour, c) > 0.15 for c in [subject_colour, *accents])
+        if distinct and _distance(colour, bg) > 0.3:
+            accents.append(colour)
+    if not accents:  # a two-colour picture: a shade between its two
+        accents.append(mix(subject_colour, bg, 0.5))
+    ink = (244, 242, 236) if dark else (28, 28, 30)
+    glow = mix(lit, (255, 255, 255), 0.25 if dark else 0.4)
+    palette = Palette((lit, far), glow, subject_colour, tuple(accents[:4]), ink, dark)
+    return palette, hue_shift, light_factor
+
+
+def retone(colour: RGB, hue_shift: float, light_factor: float) -> RGB:
+    """``colour`` with :func:`reference_palette`'s jitter applied."""
+    h, lightness, s = _hls(colour)
+    return _from_hls(h + hue_shift, lightness * light_factor, s)

@@ -5,8 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from bot.providers.base import GeneratedImage, GenerationRequest, ImageProvider, Unavailable
+from bot.providers.base import (
+    GeneratedImage,
+    GenerationRequest,
+    ImageProvider,
+    ProviderError,
+    Unavailable,
+    reference_note,
+    reference_size,
+)
 from bot.providers.local.paint import render_bytes
+from bot.providers.local.reference import UnreadableReference
 from bot.tiers import Ratio, Size, Tier, local_size
 
 if TYPE_CHECKING:
@@ -28,28 +37,48 @@ class LocalProvider:
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
         args = (request.prompt, request.seed, request.size)
         zone, transparent = request.safe_zone, request.transparent
+        # exploring: the reference's palette and layout. Upgrading: the winner's own picture again, i.e. the
+        # same prompt and seed, and the reference the winner was drafted from, if it was.
+        look = request.references[0] if request.explores else request.upgrade_source
+        reference = look.data if look is not None else None
         try:
             if self._pool is not None:
-                data = await self._pool.run(render_bytes, *args, safe_zone=zone, transparent=transparent)
+                data = await self._pool.run(
+                    render_bytes, *args, safe_zone=zone, transparent=transparent, reference=reference
+                )
             else:
-                data = await asyncio.to_thread(render_bytes, *args, safe_zone=zone, transparent=transparent)
+                data = await asyncio.to_thread(
+                    render_bytes, *args, safe_zone=zone, transparent=transparent, reference=reference
+                )
         except MemoryError:  # a busy machine, not a bad request: worth another try later
             raise Unavailable("not enough memory to draw the draft right now", provider=self.name) from None
-        notes = ["an abstract layout draft by the offline local renderer, not a generative model"]
-        if request.references:
-            notes.append(
-                "redrawn from the same prompt and seed (the local renderer needs no reference image)"
-            )
+        except UnreadableReference as err:
+            raise ProviderError(str(err), provider=self.name) from None
         return GeneratedImage(
             data=data,
             provider=self.name,
             model=self.model,
             cost_estimate_usd=0.0,
-            notes=tuple(notes),
+            notes=tuple(_notes(request)),
         )
 
     async def aclose(self) -> None:
         return None
+
+
+def _notes(request: GenerationRequest) -> list[str]:
+    notes = ["an abstract layout draft by the offline local renderer, not a generative model"]
+    if request.explores:
+        notes.append("palette and layout taken from the reference image (its colours, masses and subject)")
+        size = reference_size(request.references[0])
+        note = reference_note(size, request.ratio) if size is not None else None
+        if note is not None:
+            notes.append(note)
+    elif request.references and request.upgrade_source is not None:
+        notes.append("redrawn from the same prompt, seed and source reference as the winner")
+    elif request.references:
+        notes.append("redrawn from the same prompt and seed (the local renderer needs no reference image)")
+    return notes
 
 
 if TYPE_CHECKING:

@@ -2,6 +2,8 @@
 
 - 1K variants: ``POST {base}/images/generations`` (JSON), one request per variant.
 - 2K/4K upgrades: ``POST {base}/images/edits`` (multipart) with the winner as the reference image.
+- 1K variants drafted from a reference (``reference_use="explore"``): ``images/edits`` with the reference
+  as ``image[]`` and :data:`~bot.providers.base.EXPLORE_INSTRUCTION` (keep its structure).
 
 Changes when the API does. Which model takes which size lives in :mod:`.catalogue`; how error answers
 become typed errors in :mod:`.errors`. The API key lives in the client's Authorization header and nowhere
@@ -28,6 +30,8 @@ from bot.providers.base import (
     ImageProvider,
     ProviderError,
     Reference,
+    explore_instruction,
+    reference_notes,
 )
 from bot.providers.http import build_http_client, decode_base64_image, transport_errors
 from bot.providers.openai.catalogue import SizePlan, model_spec, plan_size
@@ -119,6 +123,7 @@ class OpenAIProvider:
         if imaging.sniff(image) not in _IMAGE_TYPES:
             raise BadOutput("OpenAI's image data is not a PNG, JPEG or WEBP image", provider=self.name)
         notes = [plan.note] if plan.note else []
+        notes.extend(reference_notes(request))
         return GeneratedImage(
             data=image,
             provider=self.name,
@@ -145,7 +150,8 @@ class OpenAIProvider:
         return await self._post("generations", plan, json=payload)
 
     async def _edit(self, request: GenerationRequest, plan: SizePlan) -> httpx.Response:
-        prompt = f"{request.prompt.rstrip()}\n\n{UPGRADE_INSTRUCTION}"
+        instruction = explore_instruction(request) if request.explores else UPGRADE_INSTRUCTION
+        prompt = f"{request.prompt.rstrip()}\n\n{instruction}"
         _check_prompt(prompt)
         if len(request.references) > MAX_REFERENCES:
             raise ProviderError(
