@@ -13,7 +13,8 @@ Other routes:
 - ``POST /response/<token>``: response_url endpoints handed out with slash commands and block actions.
 - ``GET /files-pri/<team>-<file>/[download/]<name>``: ``url_private`` (bot token required, as in Slack:
   403 without it or with a wrong one; 404 for a deleted file or one the bot cannot see; fault key
-  ``"url_private"``). A file's ``padding`` is streamed as zero bytes, so a 60 MB download costs nothing.
+  ``"url_private"``; ``kind="chunked"`` leaves out Content-Length). A file's ``padding`` is streamed
+  as zero bytes, so a 60 MB download costs nothing.
 - ``GET /playground/files/<file>/<name>``: the same bytes without auth, for the browser playground.
 - ``GET /playground/state?since=N&user=U&wait=S``: JSON snapshot; long-polls up to ``wait`` s for a change.
 """
@@ -415,7 +416,10 @@ class FakeSlack:
         record = self.state.files.get(file_id)
         if record is not None and not self.state.file_visible_to(record, self.state.bot.id):
             record = None
-        return self._file_response(record)
+        response = self._file_response(record)
+        if fault is not None and fault.kind == "chunked":  # no Content-Length: only the bytes tell
+            del response.headers["content-length"]
+        return response
 
     async def _public_file_endpoint(self, request: Request) -> Response:
         return self._file_response(self.state.files.get(request.path_params["file_id"]))

@@ -28,6 +28,8 @@ def sniff_file(data: bytes) -> tuple[str, str, str]:
         return "image/gif", "gif", "GIF"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", "webp", "WebP"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf", "pdf", "PDF"
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
