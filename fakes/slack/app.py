@@ -16,12 +16,14 @@ Other routes:
   ``"url_private"``; ``kind="chunked"`` leaves out Content-Length). A file's ``padding`` is streamed
   as zero bytes, so a 60 MB download costs nothing.
 - ``GET /playground/files/<file>/<name>``: the same bytes without auth, for the browser playground.
-- ``GET /playground/state?since=N&user=U&wait=S``: JSON snapshot; long-polls up to ``wait`` s for a change.
+- ``GET /playground/state?since=N&user=U&wait=S``: JSON snapshot (with the app's message ``shortcuts``);
+  long-polls up to ``wait`` s for a change.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import socket
@@ -434,7 +436,11 @@ class FakeSlack:
             return JSONResponse({"ok": False, "error": "invalid_arguments"}, status_code=400)
         if wait > 0 and not self._closing.is_set():
             await self._wait_unless_closing(self.state.wait_for_change(since, max_wait=wait))
-        return JSONResponse(self.state.snapshot(user_id=query.get("user") or None, since=since))
+        snapshot = self.state.snapshot(user_id=query.get("user") or None, since=since)
+        snapshot["shortcuts"] = [
+            {"type": "message", **dataclasses.asdict(shortcut)} for shortcut in self.message_shortcuts
+        ]
+        return JSONResponse(snapshot)
 
     async def _wait_unless_closing(self, wait: Coroutine[Any, Any, object]) -> None:
         """A page's long poll holds its connection open for up to 30 s; a server stopping meanwhile would
