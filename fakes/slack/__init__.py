@@ -12,13 +12,20 @@
 """
 
 from fakes.faults import Fault, Faults
-from fakes.slack.app import DEFAULT_BOT_TOKEN, FakeSlack, serve_fake_slack
+from fakes.slack.app import (
+    DEFAULT_BOT_TOKEN,
+    DEFAULT_MESSAGE_SHORTCUTS,
+    FakeSlack,
+    MessageShortcut,
+    serve_fake_slack,
+)
 from fakes.slack.clock import ManualClock
 from fakes.slack.delivery import DeliveryRecord, SlackDelivery, slack_signature
 from fakes.slack.state import Change, Message, SlackError, Workspace
 
 __all__ = [
     "DEFAULT_BOT_TOKEN",
+    "DEFAULT_MESSAGE_SHORTCUTS",
     "Change",
     "DeliveryRecord",
     "FakeSlack",
@@ -26,6 +33,7 @@ __all__ = [
     "Faults",
     "ManualClock",
     "Message",
+    "MessageShortcut",
     "SlackDelivery",
     "SlackError",
     "Workspace",

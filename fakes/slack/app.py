@@ -11,26 +11,32 @@ Other routes:
 
 - ``POST /upload/v1/<token>``: the files v2 upload URL (raw bytes, or multipart with a ``file`` field).
 - ``POST /response/<token>``: response_url endpoints handed out with slash commands and block actions.
-- ``GET /files-pri/<team>-<file>/[download/]<name>``: ``url_private`` (bot token required, as in Slack).
+- ``GET /files-pri/<team>-<file>/[download/]<name>``: ``url_private`` (bot token required, as in Slack:
+  403 without it or with a wrong one; 404 for a deleted file or one the bot cannot see; fault key
+  ``"url_private"``; ``kind="chunked"`` leaves out Content-Length). A file's ``padding`` is streamed
+  as zero bytes, so a 60 MB download costs nothing.
 - ``GET /playground/files/<file>/<name>``: the same bytes without auth, for the browser playground.
-- ``GET /playground/state?since=N&user=U&wait=S``: JSON snapshot; long-polls up to ``wait`` s for a change.
+- ``GET /playground/state?since=N&user=U&wait=S``: JSON snapshot (with the app's message ``shortcuts``);
+  long-polls up to ``wait`` s for a change.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
@@ -49,6 +55,21 @@ DEFAULT_BOT_TOKEN = "xoxb-playground-draftbot"
 DEFAULT_EVENTS = frozenset({"reaction_added", "reaction_removed"})
 
 
+@dataclass(frozen=True)
+class MessageShortcut:
+    """A message shortcut of the app (``features.shortcuts`` of type ``message`` in its manifest)."""
+
+    callback_id: str
+    name: str
+    description: str = ""
+
+
+DEFAULT_MESSAGE_SHORTCUTS = (
+    MessageShortcut("draft_from_image", "Draft from this image", "Start a draft from an image file"),
+)
+_CHUNK = 1 << 20
+
+
 class FakeSlack:
     """The fake Slack: an ASGI app (``await fake(scope, receive, send)``) plus test and playground helpers."""
 
@@ -63,6 +84,7 @@ class FakeSlack:
         subscribed_events: Iterable[str] = DEFAULT_EVENTS,
         verification_token: str = "playground-verification-token",
         extra_routes: Sequence[BaseRoute] = (),
+        message_shortcuts: Sequence[MessageShortcut] = DEFAULT_MESSAGE_SHORTCUTS,
     ) -> None:
         self.bot_tokens = {bot_token} if isinstance(bot_token, str) else set(bot_token)
         self.bot_token = bot_token if isinstance(bot_token, str) else sorted(self.bot_tokens)[0]
@@ -71,6 +93,7 @@ class FakeSlack:
         self.deliver_bot_reaction_events = deliver_bot_reaction_events
         self.subscribed_events = set(subscribed_events)
         self.verification_token = verification_token
+        self.message_shortcuts = list(message_shortcuts)  # what the page's "More actions" menu offers
         self.faults = Faults()
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.delivery: SlackDelivery | None = None
@@ -81,6 +104,7 @@ class FakeSlack:
         self._closing = asyncio.Event()  # set by aclose: long polls answer now, so the server can stop
         people = People(self)
         self.user_post_message = people.post_message
+        self.user_upload_file = people.upload_file
         self.user_add_reaction = people.add_reaction
         self.user_remove_reaction = people.remove_reaction
         self.app = Starlette(
@@ -368,18 +392,36 @@ class FakeSlack:
             record.last_ephemeral_ts = ephemeral.ts
 
     def _file_response(self, record: FileRecord | None) -> Response:
-        if record is None or record.content is None:
+        if record is None or record.content is None or record.deleted:
             return PlainTextResponse("file_not_found", status_code=404)
-        return Response(record.content, media_type=record.mimetype or "application/octet-stream")
+        media_type = record.mimetype or "application/octet-stream"
+        if not record.padding:
+            return Response(record.content, media_type=media_type)
+        return StreamingResponse(
+            _padded(record.content, record.padding),
+            media_type=media_type,
+            headers={"Content-Length": str(record.served_size)},
+        )
 
     async def _private_file_endpoint(self, request: Request) -> Response:
         self._ensure_origin(request)
         token = bearer(request)
+        _, _, file_id = request.path_params["team_file"].partition("-")
+        self.calls.append(("url_private", {"file": file_id, "authorized": token in self.bot_tokens}))
         if not token or token not in self.bot_tokens:
             return PlainTextResponse("not_authed", status_code=403)
-        _, _, file_id = request.path_params["team_file"].partition("-")
-        self.calls.append(("url_private", {"file": file_id}))
-        return self._file_response(self.state.files.get(file_id))
+        fault = self.faults.take("url_private")
+        if fault is not None:
+            faulted = await self._fault_response(fault, plain=True)
+            if faulted is not None:
+                return faulted
+        record = self.state.files.get(file_id)
+        if record is not None and not self.state.file_visible_to(record, self.state.bot.id):
+            record = None
+        response = self._file_response(record)
+        if fault is not None and fault.kind == "chunked":  # no Content-Length: only the bytes tell
+            del response.headers["content-length"]
+        return response
 
     async def _public_file_endpoint(self, request: Request) -> Response:
         return self._file_response(self.state.files.get(request.path_params["file_id"]))
@@ -394,7 +436,11 @@ class FakeSlack:
             return JSONResponse({"ok": False, "error": "invalid_arguments"}, status_code=400)
         if wait > 0 and not self._closing.is_set():
             await self._wait_unless_closing(self.state.wait_for_change(since, max_wait=wait))
-        return JSONResponse(self.state.snapshot(user_id=query.get("user") or None, since=since))
+        snapshot = self.state.snapshot(user_id=query.get("user") or None, since=since)
+        snapshot["shortcuts"] = [
+            {"type": "message", **dataclasses.asdict(shortcut)} for shortcut in self.message_shortcuts
+        ]
+        return JSONResponse(snapshot)
 
     async def _wait_unless_closing(self, wait: Coroutine[Any, Any, object]) -> None:
         """A page's long poll holds its connection open for up to 30 s; a server stopping meanwhile would
@@ -407,6 +453,15 @@ class FakeSlack:
             for task in (waiting, closing):
                 task.cancel()
             await asyncio.gather(waiting, closing, return_exceptions=True)
+
+
+async def _padded(content: bytes, padding: int) -> AsyncIterator[bytes]:
+    yield content
+    zeros = bytes(_CHUNK)
+    while padding > 0:
+        chunk = zeros[: min(padding, _CHUNK)]
+        padding -= len(chunk)
+        yield chunk
 
 
 @asynccontextmanager

@@ -10,6 +10,10 @@ Routes (JSON in and out, same origin, no auth: a local tool bound to 127.0.0.1):
 - ``GET /``, ``GET /audit``: the channel page and the audit page; ``GET /static/<file>``: their css/js.
 - ``POST /playground/act/command`` ``{user, channel, text[, command]}``: a slash command.
 - ``POST /playground/act/message`` ``{user, channel, text[, thread_ts]}``: a person posts a message.
+- ``POST /playground/act/upload`` ``{user, channel, filename, data[, text, thread_ts]}``: a person attaches a
+  file (``data`` in base64) to a message.
+- ``POST /playground/act/shortcut`` ``{user, channel, ts, callback_id}``: a person runs one of the app's
+  message shortcuts (``FakeSlack.message_shortcuts``) on a message.
 - ``POST /playground/act/reaction`` ``{user, channel, ts, name, on}``: add or remove a reaction.
 - ``POST /playground/act/button`` ``{user, channel, ts, action_id[, value, block_id]}``: a button click.
 - ``POST /playground/act/view`` ``{user, view_id, values}``: submit a modal (``values`` as ``state.values``).
@@ -21,6 +25,8 @@ Bad input gets ``400 {"error": "..."}``; an app that cannot be reached ``502``; 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -54,6 +60,7 @@ STATIC_TYPES = {
 }
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 _NO_CACHE = {"Cache-Control": "no-cache"}
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # the page is local; this only keeps a mistake from eating memory
 
 
 class BadRequest(Exception):
@@ -197,6 +204,8 @@ class PlaygroundPage:
             Route("/static/{name}", self.static, methods=["GET"]),
             Route("/playground/act/command", _guarded(self.act_command), methods=["POST"]),
             Route("/playground/act/message", _guarded(self.act_message), methods=["POST"]),
+            Route("/playground/act/upload", _guarded(self.act_upload), methods=["POST"]),
+            Route("/playground/act/shortcut", _guarded(self.act_shortcut), methods=["POST"]),
             Route("/playground/act/reaction", _guarded(self.act_reaction), methods=["POST"]),
             Route("/playground/act/button", _guarded(self.act_button), methods=["POST"]),
             Route("/playground/act/view", _guarded(self.act_view), methods=["POST"]),
@@ -261,6 +270,43 @@ class PlaygroundPage:
             logger.warning("message event not delivered: %r", exc)
             return JSONResponse({"ok": True, "delivered": False})
         return JSONResponse({"ok": True, "channel": message.channel, "ts": message.ts})
+
+    async def act_upload(self, request: Request) -> Response:
+        p = await _Payload.read(request, self.fake)
+        user, channel = p.user(), p.channel()
+        filename = p.text("filename").strip().replace("/", "_")
+        encoded = p.text("data", allow_empty=True)
+        if len(encoded) > MAX_UPLOAD_BYTES * 4 // 3 + 4:
+            raise BadRequest(f"the file is over {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("data must be the file's bytes in base64") from None
+        text = p.optional("text") or ""
+        thread_ts = p.optional("thread_ts")
+        if thread_ts is not None:
+            self.fake.state.thread_root(channel, thread_ts)
+        try:
+            message = await self.fake.user_upload_file(
+                user, channel, filename, data, text=text, thread_ts=thread_ts
+            )
+        except httpx.HTTPError as exc:  # shared; only the message event could not be delivered
+            logger.warning("file_share event not delivered: %r", exc)
+            return JSONResponse({"ok": True, "delivered": False})
+        return JSONResponse(
+            {"ok": True, "channel": message.channel, "ts": message.ts, "file": message.files[0]}
+        )
+
+    async def act_shortcut(self, request: Request) -> Response:
+        p = await _Payload.read(request, self.fake)
+        user, channel = p.user(), p.channel()
+        ts = p.text("ts")
+        callback_id = p.text("callback_id")
+        known = {s.callback_id for s in self.fake.message_shortcuts}
+        if callback_id not in known:
+            raise BadRequest(f"the app has no message shortcut {callback_id}")
+        response = await self._delivery().send_message_shortcut(user, channel, ts, callback_id)
+        return JSONResponse({**_answer(response), "callback_id": callback_id})
 
     async def act_reaction(self, request: Request) -> Response:
         p = await _Payload.read(request, self.fake)

@@ -130,11 +130,16 @@ async def complete_upload(fake: FakeSlack, p: Params) -> JSON:
 
 
 async def info(fake: FakeSlack, p: Params) -> JSON:
-    record = fake.state.get_file(p.ref("file"))
-    if not record.completed:
+    """A file the bot cannot see (not its own, not shared in a channel it is in) is ``file_not_found``,
+    as in Slack; a deleted one is ``file_deleted``."""
+    state = fake.state
+    record = state.get_file(p.ref("file"))
+    if record.deleted:
+        raise SlackError("file_deleted")
+    if not record.completed or not state.file_visible_to(record, state.bot.id):
         raise SlackError("file_not_found")
     return {
-        "file": fake.state.file_json(record),
+        "file": state.file_json(record),
         "comments": [],
         "response_metadata": {"next_cursor": ""},
     }

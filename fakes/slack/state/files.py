@@ -28,6 +28,8 @@ def sniff_file(data: bytes) -> tuple[str, str, str]:
         return "image/gif", "gif", "GIF"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", "webp", "WebP"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf", "pdf", "PDF"
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -73,6 +75,54 @@ class Files:
         self.files[record.id] = record
         self.feed.changed("file_created", file=record.id)
         return record
+
+    def add_person_file(
+        self,
+        user: str,
+        filename: str,
+        data: bytes,
+        *,
+        title: str | None = None,
+        padding: int = 0,
+        reported_size: int | None = None,
+    ) -> FileRecord:
+        """A file a person uploads in the Slack client: uploaded, completed and scanned at once (the
+        client shows it only then). ``padding`` zero bytes follow ``data`` when it is downloaded, and
+        ``reported_size`` is what files.info then claims, to test a client that trusts it."""
+        record = self.create_upload(filename, len(data) + padding, user=user)
+        if title:
+            record.title = title
+        record.padding = padding
+        record.reported_size = reported_size
+        self.receive_upload(record.id, data)
+        self.complete_upload(record.id, None)
+        self.mark_scanned(record.id)
+        return record
+
+    def delete_file(self, file_id: str) -> FileRecord:
+        """The owner deletes the file: files.info says ``file_deleted``, downloads 404, messages show a
+        tombstone in its place."""
+        record = self.get_file(file_id)
+        if record.deleted:
+            raise SlackError("file_deleted")
+        record.deleted = True
+        record.content = b""
+        record.padding = 0
+        self.feed.changed("file_deleted", file=file_id)
+        return record
+
+    def visible_to(self, record: FileRecord, user_id: str) -> bool:
+        """Whether ``user_id`` may see the file: its owner, or a member of a channel it is shared in."""
+        if record.deleted:
+            return False
+        if record.user == user_id:
+            return True
+        channels = self.directory.channels
+        return any(
+            channel_id in channels and channels[channel_id].has_member(user_id)
+            for shares in record.shares.values()
+            for channel_id in shares
+        )
 
     def file_by_upload_token(self, token: str) -> FileRecord | None:
         return next((f for f in self.files.values() if f.upload_token == token), None)

@@ -204,7 +204,11 @@ class Messages:
             data["attachments"] = copy.deepcopy(message.attachments)
         if message.files:
             known = self.files.files
-            data["files"] = [self.files.file_json(known[f]) for f in message.files if f in known]
+            data["files"] = [
+                {"id": f, "mode": "tombstone"} if known[f].deleted else self.files.file_json(known[f])
+                for f in message.files
+                if f in known
+            ]
             data["upload"] = message.upload
             data["display_as_bot"] = False
         if message.is_reply:

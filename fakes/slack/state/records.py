@@ -132,6 +132,9 @@ class FileRecord:
     original_w: int | None = None
     original_h: int | None = None
     shares: dict[str, dict[str, list[JSON]]] = field(default_factory=dict)
+    padding: int = 0  # zero bytes served after ``content``: a large file that costs no memory
+    reported_size: int | None = None  # what files.info says the size is, when it is to lie
+    deleted: bool = False
 
     @property
     def uploaded(self) -> bool:
@@ -142,8 +145,15 @@ class FileRecord:
         return self.mimetype != ""
 
     @property
+    def served_size(self) -> int:
+        """The bytes a download of the file gets: the content and its padding."""
+        return (len(self.content) if self.content is not None else 0) + self.padding
+
+    @property
     def size(self) -> int:
-        return len(self.content) if self.content is not None else self.length
+        if self.reported_size is not None:
+            return self.reported_size
+        return self.served_size if self.content is not None else self.length
 
 
 @dataclass

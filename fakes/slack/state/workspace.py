@@ -133,6 +133,9 @@ class Workspace:
         self.receive_upload = files.receive_upload
         self.complete_upload = files.complete_upload
         self.mark_scanned = files.mark_scanned
+        self.add_person_file = files.add_person_file
+        self.delete_file = files.delete_file
+        self.file_visible_to = files.visible_to
         self.playground_file_url = files.playground_file_url
         self.file_json = files.file_json
         self.issue_trigger = views.issue_trigger
@@ -276,7 +279,7 @@ class Workspace:
             "files": [
                 {**self.file_json(f), "playground_url": self.playground_file_url(f)}
                 for f in self.files.values()
-                if f.completed
+                if f.completed and not f.deleted
             ],
             "views": [{**self.view_json(v), "user_id": v.user_id} for v in views],
             "changes": [c.to_json() for c in changes],

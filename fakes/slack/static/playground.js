@@ -1249,6 +1249,22 @@ function renderToolbar(message, ref, opts) {
       h("span", { class: "tool-label" }, "+"),
     ),
   );
+  tools.appendChild(
+    h(
+      "button",
+      {
+        type: "button",
+        class: "tool",
+        testid: "message-actions",
+        "data-ts": message.ts,
+        title: "More actions",
+        "aria-label": "More actions",
+        "aria-haspopup": "menu",
+        onclick: (e) => openActionsMenu(e.currentTarget, ref),
+      },
+      h("span", { "aria-hidden": "true" }, "⋯"),
+    ),
+  );
   if (!opts.inThread && !message.reply_count) {
     tools.appendChild(
       h(
@@ -1408,6 +1424,85 @@ function openPicker(anchor, ref, message) {
   picker.style.left = `${left}px`;
   picker.style.top = `${top}px`;
   app.picker = picker;
+}
+
+function placeMenu(menu, anchor) {
+  document.body.appendChild(menu);
+  const rect = anchor.getBoundingClientRect();
+  const left = Math.min(window.innerWidth - menu.offsetWidth - 8, Math.max(8, rect.right - menu.offsetWidth));
+  let top = rect.bottom + 6;
+  if (top + menu.offsetHeight > window.innerHeight - 8) top = Math.max(8, rect.top - menu.offsetHeight - 6);
+  menu.style.left = `${left}px`;
+  menu.style.top = `${top}px`;
+  app.picker = menu;
+}
+
+// "More actions" on a message: the app's message shortcuts, as Slack lists them.
+function openActionsMenu(anchor, ref) {
+  closePicker();
+  const shortcuts = (app.snap && app.snap.shortcuts) || [];
+  const appName = app.snap ? app.snap.bot.name : "app";
+  const items = shortcuts.map((shortcut) =>
+    h(
+      "button",
+      {
+        type: "button",
+        role: "menuitem",
+        testid: "shortcut",
+        "data-callback-id": shortcut.callback_id,
+        title: shortcut.description || shortcut.name,
+        onclick: () => {
+          closePicker();
+          runShortcut(ref, shortcut);
+        },
+      },
+      shortcut.name,
+      h("span", { class: "menu-app" }, appName),
+    ),
+  );
+  const menu = h(
+    "div",
+    { class: "actions-menu", testid: "message-actions-menu", role: "menu" },
+    h("div", { class: "menu-heading" }, "Message shortcuts"),
+    items.length ? items : h("div", { class: "menu-empty" }, "This app has no message shortcuts."),
+  );
+  placeMenu(menu, anchor);
+}
+
+async function runShortcut(ref, shortcut) {
+  try {
+    const result = await api("/playground/act/shortcut", { user: app.user, channel: ref.channel, ts: ref.ts, callback_id: shortcut.callback_id });
+    if (!result.ok) toast(`${shortcut.name} failed: ${app.snap ? app.snap.bot.name : "the app"} answered HTTP ${result.status}`, "error");
+  } catch (error) {
+    toast(`Could not run ${shortcut.name}: ${error.message}`, "error");
+  }
+}
+
+// ----------------------------------------------------------------------------------------- attaching
+
+function attachedFile() {
+  const input = document.getElementById("attach");
+  return input && input.files && input.files.length ? input.files[0] : null;
+}
+
+function showAttachment() {
+  const file = attachedFile();
+  document.getElementById("attach-chip").hidden = !file;
+  document.getElementById("attach-name").textContent = file ? `${file.name} · ${formatBytes(file.size)}` : "";
+}
+
+function clearAttachment() {
+  document.getElementById("attach").value = "";
+  showAttachment();
+}
+
+function readBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ""));
+    reader.onerror = () => reject(reader.error || new Error("could not read the file"));
+    reader.readAsDataURL(file);
+  });
 }
 
 async function toggleReaction(ref, name, on, button) {
@@ -1596,10 +1691,15 @@ function autoGrow(textarea) {
 
 async function send(textarea, threadTs) {
   const text = textarea.value.trim();
-  if (!text || !app.user || !app.channel) return;
+  const file = textarea.id === "composer" ? attachedFile() : null;
+  if ((!text && !file) || !app.user || !app.channel) return;
   textarea.disabled = true;
   try {
-    if (text.startsWith("/")) {
+    if (file) {
+      const data = await readBase64(file);
+      await api("/playground/act/upload", { user: app.user, channel: app.channel, filename: file.name || "file", data, text });
+      clearAttachment();
+    } else if (text.startsWith("/")) {
       const result = await api("/playground/act/command", { user: app.user, channel: app.channel, text });
       if (!result.ok) {
         toast(`${result.command} failed: ${app.snap ? app.snap.bot.name : "the app"} answered HTTP ${result.status}`, "error");
@@ -1657,6 +1757,8 @@ function boot() {
   wireComposer(document.getElementById("composer-form"), document.getElementById("composer"), () => null);
   wireComposer(document.getElementById("thread-form"), document.getElementById("thread-composer"), () => app.thread);
   document.getElementById("thread-close").addEventListener("click", closeThread);
+  document.getElementById("attach").addEventListener("change", showAttachment);
+  document.getElementById("attach-clear").addEventListener("click", clearAttachment);
   document.getElementById("user-switcher").addEventListener("change", (e) => {
     app.user = e.target.value;
     localStorage.setItem(STORAGE_USER, app.user);
@@ -1668,7 +1770,7 @@ function boot() {
   document.getElementById("channel-list").addEventListener("click", navigate);
   document.getElementById("app-list").addEventListener("click", navigate);
   document.addEventListener("click", (e) => {
-    if (app.picker && !app.picker.contains(e.target) && !e.target.closest("[data-testid=add-reaction], .reaction.add")) closePicker();
+    if (app.picker && !app.picker.contains(e.target) && !e.target.closest("[data-testid=add-reaction], [data-testid=message-actions], .reaction.add")) closePicker();
     const channelLink = e.target.closest(".mention.channel-link");
     if (channelLink && app.snap && app.snap.channels.some((c) => c.id === channelLink.dataset.channel)) {
       app.channel = channelLink.dataset.channel;
