@@ -21,6 +21,7 @@ from bot.imaging import ImagingPool
 from bot.jobs import Doorbell, Handler, JobKind
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
+from bot.tiers import Tier
 from bot.workflow import DraftStatus, VariantState
 from storage import queries
 from storage.blobs import BlobStore
@@ -76,11 +77,15 @@ class Generator:
                 raise PermanentFailure(f"draft {draft.id} has no {tier} image {number}")
             if VariantState(variant.status).is_settled or DraftStatus(draft.status).is_terminal:
                 return
-            source = (
-                await session.get(Variant, variant.source_variant_id) if variant.source_variant_id else None
-            )
+            source = await _made_from(session, variant)
+            origin = None
+            if tier is not Tier.EXPLORE:  # the 1K winner's own source, when it was made from an image
+                winner = source
+                while winner is not None and winner.tier != Tier.EXPLORE:
+                    winner = await _made_from(session, winner)
+                origin = await _made_from(session, winner) if winner is not None else None
         if variant.status == VariantState.PENDING:
-            refusal = await self.making.make(draft, variant, source)
+            refusal = await self.making.make(draft, variant, source, origin)
             if refusal is not None:
                 await self.failures.refused(draft, variant, refusal)
                 return  # refused: told and recorded
@@ -89,3 +94,7 @@ class Generator:
     async def give_up(self, job: ClaimedJob, reason: str) -> None:
         """The job runner's give-up hook: the failure policy decides what it means for the draft."""
         await self.failures.give_up(job, reason)
+
+
+async def _made_from(session: AsyncSession, variant: Variant) -> Variant | None:
+    return await session.get(Variant, variant.source_variant_id) if variant.source_variant_id else None

@@ -63,10 +63,20 @@ class Maker:
         self._provider_slots = asyncio.Semaphore(provider_concurrency)
         self._pace = PerMinute(images_per_minute)
 
-    async def make(self, draft: Draft, variant: Variant, source: Variant | None) -> Refused | None:
-        """Make the pending ``variant`` and store it as generated; the provider's refusal if it refused."""
+    async def make(
+        self, draft: Draft, variant: Variant, source: Variant | None, origin: Variant | None = None
+    ) -> Refused | None:
+        """Make the pending ``variant`` and store it as generated; the provider's refusal if it refused.
+
+        ``source``: the image it is made from: for a 1K variant one to explore from (More like this), for a
+        2K/4K the image it upgrades. ``origin``: for an upgrade of a winner that was itself made from an
+        image, that image (so a renderer that draws rather than edits can draw the winner again)."""
         tier = Tier(variant.tier)
-        references = (await self.reference(source),) if source is not None else ()
+        starts = "this variant is made from" if tier is Tier.EXPLORE else "this upgrade starts from"
+        references = (await self.reference(source, starts=starts),) if source is not None else ()
+        upgrade_source = (
+            await self.reference(origin, starts="the winner was made from") if origin is not None else None
+        )
         ratio = Ratio.parse(draft.ratio)
         fmt = ImageFormat(draft.output_format)
         request = GenerationRequest(
@@ -76,6 +86,8 @@ class Maker:
             seed=variant.seed,
             size=self.provider.target_size(ratio, tier),
             references=references,
+            reference_use="explore" if tier is Tier.EXPLORE else "upgrade",
+            upgrade_source=upgrade_source,
             transparent=fmt is ImageFormat.PNG,
             safe_zone=SafeZone(draft.safe_zone),
         )
@@ -141,10 +153,10 @@ class Maker:
                 )
         return None
 
-    async def reference(self, source: Variant) -> Reference:
+    async def reference(self, source: Variant, *, starts: str = "this upgrade starts from") -> Reference:
         """The stored image an upgrade starts from, checked before any provider sees it. A missing,
         damaged or unreadable file can't get better by trying again: the upgrade fails at once, saying why."""
-        what = f"the {source.tier} image {source.number} this upgrade starts from"
+        what = f"the {source.tier} image {source.number} {starts}"
         again = "start a new `/draft` to make it again"
         if not source.blob_key:
             raise PermanentFailure(f"{what} is missing")

@@ -65,6 +65,14 @@ async def test_more_like_this_makes_a_round_from_the_variant_and_votes_count_acr
             round_two = api.requests[made_before:]
             assert len(round_two) == 4  # one call per new variant, none for Carol's refused press
             assert all(r.endpoint == "edits" and len(r.images) == 1 for r in round_two)  # #2 as the reference
+            async with wire.runtime.sessions() as session:
+                from storage import queries
+
+                two = await queries.get_variant(session, "T0PLAYGRND", draft_id, "1K", 2)
+            assert two is not None and two.blob_key
+            stored = await wire.runtime.blobs.get(two.blob_key)
+            assert all(r.images[0].data == stored for r in round_two)
+            assert all("structure" in str(r.fields.get("prompt", "")).lower() for r in round_two)
             await wait_for(
                 lambda: (
                     "Round 2: #5–#8, more like #2, by"
