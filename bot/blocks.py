@@ -26,6 +26,7 @@ CANCEL = "draft_cancel"
 MORE_LIKE_THIS = "draft_more_like_this"
 NEW_ROUND = "draft_new_round"
 EDIT_PROMPT = "draft_edit_prompt"
+DRAFT_FROM_IMAGE = "draft_from_image"  # the message shortcut
 DRAFT_MODAL = "draft_modal"  # the callback ids of bot/modals.py's forms
 EDIT_MODAL = "draft_edit_modal"
 

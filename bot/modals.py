@@ -1,17 +1,23 @@
-"""Block Kit forms (modals): the `/draft` form and Edit prompt. Pure functions, no API calls."""
+"""Block Kit forms (modals): the `/draft` form (also with a reference image) and Edit prompt. Pure
+functions, no API calls."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from bot.blocks import DRAFT_MODAL, EDIT_MODAL, clip, context, escape
+from bot.blocks import DRAFT_MODAL, EDIT_MODAL, clip, context, escape, plain
 from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS
 from bot.destinations import CATALOG
+from bot.drafts.uploads import StoredReference
 from bot.publisher import DraftCard
+from bot.tiers import Size
 
 
-def draft_modal(channel_id: str, *, default_variants: int = 4) -> dict[str, Any]:
-    """`/draft` with no text opens this form."""
+def draft_modal(
+    channel_id: str, *, default_variants: int = 4, reference: StoredReference | None = None
+) -> dict[str, Any]:
+    """`/draft` with no text opens this form; Draft from this image opens it with the image shown."""
     destinations = [
         {"text": {"type": "plain_text", "text": clip(f"{d.name} ({d.ratio})", 75)}, "value": d.key}
         for d in CATALOG
@@ -23,11 +29,12 @@ def draft_modal(channel_id: str, *, default_variants: int = 4) -> dict[str, Any]
     return {
         "type": "modal",
         "callback_id": DRAFT_MODAL,
-        "private_metadata": channel_id,
-        "title": {"type": "plain_text", "text": "New draft"},
+        "private_metadata": form_metadata(channel_id, reference),
+        "title": {"type": "plain_text", "text": "Draft from this image" if reference else "New draft"},
         "submit": {"type": "plain_text", "text": "Draft it"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
+            *(_reference_blocks(reference) if reference else []),
             {
                 "type": "input",
                 "block_id": "prompt",
@@ -108,4 +115,65 @@ def edit_modal(card: DraftCard) -> dict[str, Any]:
                 "stay. Another destination is a new `/draft`."
             ),
         ],
+    }
+
+
+def _reference_blocks(reference: StoredReference) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "image",
+            "slack_file": {"id": reference.file_id},
+            "alt_text": clip(f"The reference: {plain(reference.name) or 'your image'}", 2000),
+        },
+        context(
+            f"The variants are made from this image ({reference.size.width}×{reference.size.height}) "
+            "and keep its structure: silhouette, shapes and layout. The destination decides the ratio."
+        ),
+    ]
+
+
+def form_metadata(channel_id: str, reference: StoredReference | None) -> str:
+    """What the form carries back on submission: the channel, and the stored reference if any."""
+    if reference is None:
+        return channel_id
+    return json.dumps(
+        {
+            "channel": channel_id,
+            "key": reference.key,
+            "type": reference.content_type,
+            "file": reference.file_id,
+            "name": reference.name[:200],
+            "size": [reference.size.width, reference.size.height],
+        }
+    )
+
+
+def read_form_metadata(metadata: object) -> tuple[str, StoredReference | None] | None:
+    """The channel (and reference) a submitted form is for; None when it is not ours."""
+    if not isinstance(metadata, str) or not metadata:
+        return None
+    if not metadata.startswith("{"):
+        return metadata, None
+    try:
+        data = json.loads(metadata)
+        width, height = data["size"]
+        reference = StoredReference(
+            str(data["key"]),
+            str(data["type"]),
+            str(data["file"]),
+            str(data["name"]),
+            Size(int(width), int(height)),
+        )
+        return str(data["channel"]), reference
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def notice_modal(text: str) -> dict[str, Any]:
+    """A form-shaped message while the image is fetched, or why it can't be used (nothing to submit)."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Draft from this image"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": clip(escape(text), 3000)}}],
     }

@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.drafts import Desk, DraftService
+from bot.drafts import Desk, DraftService, Uploads
 from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
 from bot.imaging import ImagingPool
@@ -155,7 +155,10 @@ async def build_runtime(
     desk = Desk(
         sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock or utcnow
     )
-    drafts = DraftService.over(desk, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji)
+    uploads = Uploads(blobs, max_pixels=settings.max_reference_pixels)
+    drafts = DraftService.over(
+        desk, uploads, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
+    )
     slack = None
     if slack_client is not None:
         slack = build_bolt_app(settings, slack_client)

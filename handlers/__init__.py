@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot import blocks
 from bot.drafts import DraftService
-from handlers import actions, commands, reactions, rounds, views
+from handlers import actions, commands, reactions, rounds, shortcuts, views
 
 SLASH_COMMANDS = commands.COMMANDS
+MESSAGE_SHORTCUTS = (blocks.DRAFT_FROM_IMAGE,)
 BOT_EVENTS = reactions.EVENTS
 
 
@@ -22,3 +24,4 @@ def register_all(app: AsyncApp, drafts: DraftService, *, default_variants: int) 
     reactions.register(app, drafts.reactions)
     actions.register(app, drafts.decisions)
     rounds.register(app, drafts.rounds)
+    shortcuts.register(app, drafts.uploads, default_variants=default_variants)

@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import blocks
+from bot import blocks, modals
 from bot.command import from_form
 from bot.drafts import Intake
 from bot.errors import UserInputError
@@ -62,7 +62,8 @@ async def _submit(intake: Intake, ack: Answer, *, body: dict[str, Any]) -> None:
     user_info = as_dict(body.get("user"))
     team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(user_info.get("team_id"))
     user = slack_id(user_info.get("id"))
-    channel = slack_id(view.get("private_metadata"))
+    form = modals.read_form_metadata(view.get("private_metadata"))
+    channel, reference = (slack_id(form[0]), form[1]) if form else (None, None)
     if not (team and user and channel):
         log.warning("a /draft form arrived without team, user or channel")
         await ack(response_action="errors", errors={"prompt": LOST_CONTEXT[:ERROR_LIMIT]})
@@ -70,7 +71,12 @@ async def _submit(intake: Intake, ack: Answer, *, body: dict[str, Any]) -> None:
     text = f"{request.prompt} for {request.destination_name} --n {request.n_variants}"
     try:
         await intake.create_draft(
-            team_id=team, channel_id=channel, requester=user, request=request, command_text=text
+            team_id=team,
+            channel_id=channel,
+            requester=user,
+            request=request,
+            command_text=text,
+            reference=reference,
         )
     except Exception:
         log.exception("could not store a /draft form from %s in %s", user, team)

@@ -99,6 +99,10 @@ class Draft(Base):
     winner_picked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a tie pick
     decided_by: Mapped[str | None] = mapped_column(String(64))  # approved or rejected the review
     tie_asked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The team's own image its first round is made from (Draft from this image): blob key, type, Slack file.
+    reference_key: Mapped[str | None] = mapped_column(String(255))
+    reference_type: Mapped[str | None] = mapped_column(String(64))
+    reference_file: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -12,6 +12,7 @@ from bot.drafts.intake import Intake
 from bot.drafts.moves import move_draft
 from bot.drafts.results import ActionResult, Done
 from bot.drafts.rounds import Rounds
+from bot.drafts.uploads import StoredReference, Uploads
 from bot.drafts.votes import ReactionEvent, Reactions, same_emoji
 
 
@@ -23,12 +24,13 @@ class DraftService:
     reactions: Reactions
     decisions: Decisions
     rounds: Rounds
+    uploads: Uploads
 
     @classmethod
-    def over(cls, desk: Desk, *, vote_emoji: str, approve_emoji: str) -> DraftService:
+    def over(cls, desk: Desk, uploads: Uploads, *, vote_emoji: str, approve_emoji: str) -> DraftService:
         decisions = Decisions(desk)
         reactions = Reactions(desk, decisions, vote_emoji=vote_emoji, approve_emoji=approve_emoji)
-        return cls(Intake(desk), reactions, decisions, Rounds(desk))
+        return cls(Intake(desk), reactions, decisions, Rounds(desk), uploads)
 
 
 __all__ = [
@@ -41,6 +43,8 @@ __all__ = [
     "ReactionEvent",
     "Reactions",
     "Rounds",
+    "StoredReference",
+    "Uploads",
     "move_draft",
     "same_emoji",
 ]

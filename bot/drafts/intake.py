@@ -9,7 +9,9 @@ from sqlalchemy import insert
 from bot.audit import AuditKind, record, record_for
 from bot.command import DraftRequest
 from bot.drafts.desk import Desk
+from bot.drafts.uploads import StoredReference
 from bot.jobs import JobKind, enqueue_many
+from bot.providers.base import reference_note
 from bot.tiers import Tier
 from bot.workflow import DraftStatus, RoundReason, VariantState
 from storage.models import Draft, Round, Variant
@@ -21,9 +23,20 @@ class Intake:
         self._rng = rng or random.SystemRandom()
 
     async def create_draft(
-        self, *, team_id: str, channel_id: str, requester: str, request: DraftRequest, command_text: str
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        requester: str,
+        request: DraftRequest,
+        command_text: str,
+        reference: StoredReference | None = None,
     ) -> int:
-        """Store the draft, its variants and every job they need, in one transaction."""
+        """Store the draft, its variants and every job they need, in one transaction. With ``reference``
+        (Draft from this image) the first round's variants are made from that image."""
+        hints = list(request.hints)
+        if reference is not None and (note := reference_note(reference.size, request.ratio)):
+            hints.append(f"{note[0].upper()}{note[1:]} (the destination decides the ratio).")
         base_seed = (
             request.seed if request.seed is not None else self._rng.randrange(0, 2**31 - request.n_variants)
         )
@@ -41,7 +54,10 @@ class Intake:
                 n_variants=request.n_variants,
                 base_seed=base_seed,
                 status=DraftStatus.GENERATING,
-                hints=list(request.hints),
+                hints=hints,
+                reference_key=reference.key if reference else None,
+                reference_type=reference.content_type if reference else None,
+                reference_file=reference.file_id if reference else None,
             )
             session.add(draft)
             await session.flush()
@@ -83,7 +99,12 @@ class Intake:
                 n=request.n_variants,
                 seed=base_seed,
                 format=request.format,
-                hints=request.hints,
+                hints=hints,
+                reference=(
+                    {"file": reference.file_id, "name": reference.name, "size": str(reference.size)}
+                    if reference
+                    else None
+                ),
             )
             generate = [(JobKind.GENERATE, {"tier": str(Tier.EXPLORE), "number": n}) for n in numbers]
             await enqueue_many(

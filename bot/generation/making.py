@@ -74,6 +74,8 @@ class Maker:
         tier = Tier(variant.tier)
         starts = "this variant is made from" if tier is Tier.EXPLORE else "this upgrade starts from"
         references = (await self.reference(source, starts=starts),) if source is not None else ()
+        if not references and tier is Tier.EXPLORE and draft.reference_key:  # Draft from this image
+            references = (await self.own_reference(draft),)
         upgrade_source = (
             await self.reference(origin, starts="the winner was made from") if origin is not None else None
         )
@@ -152,6 +154,17 @@ class Maker:
                     notes=notes,
                 )
         return None
+
+    async def own_reference(self, draft: Draft) -> Reference:
+        """The team's own image the draft was started from (stored and checked when it was fetched)."""
+        try:
+            data = await self.blobs.get(str(draft.reference_key))
+        except BlobNotFound:
+            raise PermanentFailure(
+                "the reference image this draft was started from is missing from the image store; "
+                "use Draft from this image on the message again"
+            ) from None
+        return Reference(data, draft.reference_type) if draft.reference_type else Reference.of(data)
 
     async def reference(self, source: Variant, *, starts: str = "this upgrade starts from") -> Reference:
         """The stored image an upgrade starts from, checked before any provider sees it. A missing,

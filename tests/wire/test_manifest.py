@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from bot import blocks
-from handlers import BOT_EVENTS, SLASH_COMMANDS
+from handlers import BOT_EVENTS, MESSAGE_SHORTCUTS, SLASH_COMMANDS
 from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, running_bot, shown_tally, wait_for
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[2] / "manifest.yml").read_text())
@@ -50,6 +50,8 @@ def test_manifest_fits_slacks_limits() -> None:
 def test_commands_and_events_match_the_listeners() -> None:
     manifest_commands = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
     assert manifest_commands == set(SLASH_COMMANDS)
+    shortcuts = {s["callback_id"] for s in MANIFEST["features"]["shortcuts"] if s["type"] == "message"}
+    assert shortcuts == set(MESSAGE_SHORTCUTS)
     assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == set(BOT_EVENTS)
     assert "commands" in bot_scopes()
     for event in BOT_EVENTS:
@@ -73,6 +75,12 @@ async def test_listeners_are_registered_for_every_manifest_entry(tmp_path: Path)
                 "event_ts": "1.1",
             }
             assert (await wire.delivery.send_event(payload)).status_code == 200, event
+        message = await wire.fake.user_post_message(ALICE, CHANNEL, "no image here")
+        for shortcut in MANIFEST["features"]["shortcuts"]:
+            answer = await wire.delivery.send_message_shortcut(
+                ALICE, CHANNEL, message.ts, shortcut["callback_id"]
+            )
+            assert answer.status_code == 200, shortcut
         # An event nobody listens to gets Bolt's 404, so the checks above can fail.
         probe = {
             "type": "app_mention",
