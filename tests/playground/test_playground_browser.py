@@ -131,3 +131,48 @@ async def test_the_whole_loop_in_a_browser(tmp_path: Path) -> None:
     if os.environ.get("DRAFTBOT_UPDATE_SCREENSHOT") == "1":
         SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(tmp_path / "playground.png", SCREENSHOT)
+
+
+async def test_draft_from_an_attached_image_in_a_browser(tmp_path: Path) -> None:
+    """Alice attaches her own image; Bob uses Draft from this image on it, fills the form, and the
+    variants arrive in a thread, made from her image."""
+    if not HAVE_CHROMIUM:
+        pytest.fail(f"Debian's chromium is needed at {CHROMIUM}")
+    from PIL import Image
+
+    image = tmp_path / "packshot.png"
+    Image.new("RGB", (800, 600), (190, 40, 30)).save(image)
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    async with running_playground(settings, port=0) as playground, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1440, "height": 900})
+            await page.goto(f"{playground.url}/")
+            await act_as(page, "alice")
+            await page.get_by_test_id("attach").set_input_files(str(image))
+            await page.get_by_test_id("composer").fill("our packshot")
+            await page.get_by_test_id("send").click()
+            message = (
+                page.get_by_test_id("messages").get_by_test_id("message").filter(has_text="our packshot")
+            )
+            await expect(message.locator("img").first).to_be_visible(timeout=LONG)
+
+            await act_as(page, "bob")
+            await message.first.hover()
+            await message.first.get_by_test_id("message-actions").click()
+            await page.get_by_test_id("message-actions-menu").get_by_test_id("shortcut").first.click()
+            modal = page.get_by_test_id("modal")
+            await expect(modal).to_have_attribute("data-callback-id", "draft_modal", timeout=LONG)
+            await expect(modal).to_contain_text("800×600")
+            await modal.locator("textarea").fill("the packshot on wet slate")
+            await modal.locator("select[data-action-id=value]").first.select_option("story")
+            await page.get_by_test_id("modal-submit").click()
+            await expect(modal).to_have_count(0, timeout=LONG)
+
+            parent = page.get_by_test_id("messages").get_by_test_id("message").filter(has_text="Draft #1")
+            await parent.get_by_test_id("open-thread").click(timeout=LONG)
+            thread = page.get_by_test_id("thread")
+            await expect(thread.get_by_test_id("variant-image")).to_have_count(4, timeout=LONG)
+            await expect(parent).to_contain_text("Reference is 4:3, drafting 9:16")
+        finally:
+            await browser.close()
