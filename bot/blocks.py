@@ -118,6 +118,16 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
     ]
     if len(card.rounds) > 1:
         blocks.append(context(_rounds_words(card)))
+    sheet = next((r for r in reversed(card.rounds) if r.sheet_file), None)
+    if sheet is not None:
+        shown = ", ".join(f"#{n}" for n in sheet.sheet_numbers)
+        blocks.append(
+            {
+                "type": "image",
+                "slack_file": {"id": sheet.sheet_file},
+                "alt_text": clip(f"Round {sheet.number} side by side: {shown}", ALT_TEXT_LIMIT),
+            }
+        )
     line = f"*{status}*"
     if card.status in VOTES_COUNT or card.unavailable:
         line += f" · {card.progress}"

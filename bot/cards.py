@@ -26,7 +26,17 @@ async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
     explore = [v for v in images if v.tier == Tier.EXPLORE]
     votes = await queries.votes_of(session, draft.team_id, draft.id)
     rounds = tuple(
-        RoundCard(r.number, r.reason, r.prompt, r.started_by, r.first_number, r.size, r.source_number)
+        RoundCard(
+            r.number,
+            r.reason,
+            r.prompt,
+            r.started_by,
+            r.first_number,
+            r.size,
+            r.source_number,
+            r.sheet_file,
+            tuple(r.sheet_numbers or ()),
+        )
         for r in await queries.rounds_of(session, draft.team_id, draft.id)
     )
     parent = (

@@ -108,6 +108,8 @@ class RoundCard:
     first: int
     size: int
     source: int | None = None
+    sheet_file: str | None = None  # its contact sheet, once it settled
+    sheet_numbers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,10 @@ class Publisher(Protocol):
         """Show ``face`` on a posted image or notice: its controls and what happened."""
         ...
 
+    async def upload_sheet(self, draft: DraftCard, round_number: int, data: bytes) -> str:
+        """Upload a round's contact sheet (JPEG) privately, for the parent to show; its file id."""
+        ...
+
     async def invite_votes(self, image: MessageRef) -> None:
         """Make voting on a posted 1K variant one click (in Slack: the bot's own vote emoji on it).
         Called once the variant's message is recorded, so a reaction always finds its variant."""
@@ -180,6 +186,7 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.records: list[Recorded] = []
         self.images: dict[tuple[int, Tier, int], tuple[ImageCard, bytes]] = {}
+        self.sheets: dict[tuple[int, int], bytes] = {}
         self._ts = itertools.count(1)
 
     def _next_ts(self) -> str:
@@ -222,6 +229,11 @@ class RecordingPublisher:
     async def update_message(self, draft: DraftCard, message: ThreadMessage, face: Face) -> None:
         detail: dict[str, object] = {"tier": message.tier, "number": message.number, "face": face.key}
         self.records.append(Recorded("message_update", draft.draft_id, detail))
+
+    async def upload_sheet(self, draft: DraftCard, round_number: int, data: bytes) -> str:
+        self.sheets[(draft.draft_id, round_number)] = data
+        self.records.append(Recorded("sheet", draft.draft_id, {"round": round_number, "bytes": len(data)}))
+        return f"FSHEET{draft.draft_id}R{round_number}"
 
     async def invite_votes(self, image: MessageRef) -> None:
         self.records.append(Recorded("invite_votes", 0, {"ts": image.ts}))

@@ -119,6 +119,19 @@ class SlackPublisher:
         )
         return MessageRef(parent.channel, str(response["ts"]), file_id)
 
+    async def upload_sheet(self, draft: DraftCard, round_number: int, data: bytes) -> str:
+        title = f"Draft {draft.draft_id}, round {round_number} at a glance"
+        upload = await self.client.files_upload_v2(
+            content=data,
+            filename=f"draft-{draft.draft_id}-round-{round_number}-sheet.jpg",
+            title=title,
+            alt_txt=title,
+            request_file_info=False,
+        )
+        file_id = str(upload["file"]["id"])
+        await self._wait_until_processed(file_id)
+        return file_id
+
     async def _wait_until_processed(self, file_id: str) -> None:
         """Slack scans uploads before they can be shown; an image block that is too early is refused.
         It documents no "ready" flag, so wait until files.info reports a mimetype."""

@@ -171,6 +171,9 @@ class Round(Base):
     started_by: Mapped[str] = mapped_column(String(64))
     first_number: Mapped[int] = mapped_column(Integer)  # its variants are first_number ... + size - 1
     size: Mapped[int] = mapped_column(Integer)
+    # Its contact sheet in Slack, once every variant settled, and the variants it shows (a late one: again).
+    sheet_file: Mapped[str | None] = mapped_column(String(64))
+    sheet_numbers: Mapped[list[int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

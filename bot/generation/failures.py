@@ -14,6 +14,7 @@ from bot.audit import SYSTEM, AuditKind, record_for
 from bot.drafts.moves import move_draft
 from bot.generation.lookup import image_of
 from bot.generation.posting import ask_to_post, settle_variants
+from bot.generation.sheets import sheet_when_settled
 from bot.jobs import Doorbell, JobKind, enqueue
 from bot.providers.base import Refused
 from bot.tiers import Tier
@@ -120,6 +121,9 @@ class Failures:
         the parent message when there is none yet)."""
         if tier is Tier.EXPLORE:
             await settle_variants(session, draft)
+            lost = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
+            if lost is not None:
+                await sheet_when_settled(session, draft, lost.round, self.max_attempts)
         else:
             stage = DraftStatus.REVIEWING if tier is Tier.REVIEW else DraftStatus.APPROVED
             if await move_draft(session, draft, stage, DraftStatus.FAILED, failure_reason=text):

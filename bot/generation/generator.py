@@ -17,6 +17,7 @@ from bot.generation.failures import Failures
 from bot.generation.lookup import draft_of, image_of
 from bot.generation.making import Maker
 from bot.generation.posting import Poster
+from bot.generation.sheets import Sheets
 from bot.imaging import ImagingPool
 from bot.jobs import Doorbell, Handler, JobKind
 from bot.providers.base import ImageProvider
@@ -57,6 +58,9 @@ class Generator:
         )
         self.posting = Poster(sessions, blobs, publisher, doorbell, max_attempts=max_attempts, clock=clock)
         self.failures = Failures(sessions, doorbell, max_attempts=max_attempts)
+        self.sheets = Sheets(
+            sessions, blobs, pool, publisher, doorbell, max_attempts=max_attempts, max_pixels=max_pixels
+        )
 
     @property
     def handlers(self) -> dict[str, Handler]:
@@ -65,6 +69,7 @@ class Generator:
             JobKind.GENERATE: self.generate,
             JobKind.REFRESH: self.posting.refresh,
             JobKind.POST: self.posting.post_job,
+            JobKind.SHEET: self.sheets.make,
         }
 
     async def generate(self, job: ClaimedJob) -> None:

@@ -20,6 +20,7 @@ from bot.cards import draft_card, image_card, lost_image
 from bot.drafts.moves import move_draft
 from bot.faces import face_of
 from bot.generation.lookup import draft_of, image_of
+from bot.generation.sheets import sheet_when_settled
 from bot.jobs import Doorbell, JobKind, enqueue
 from bot.publisher import DraftCard, Publisher, ThreadMessage
 from bot.tiers import Tier
@@ -187,6 +188,7 @@ class Poster:
             )
             if tier is Tier.EXPLORE:
                 await settle_variants(session, draft)
+                await sheet_when_settled(session, draft, variant.round, self.max_attempts)
             elif tier is Tier.FINAL:
                 await move_draft(session, draft, DraftStatus.APPROVED, DraftStatus.FINAL)
             await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)

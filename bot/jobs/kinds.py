@@ -15,6 +15,7 @@ class JobKind(StrEnum):
     GENERATE = "generate_image"  # one image at one tier: a 1K variant, the 2K review or the 4K final
     REFRESH = "refresh_parent"  # bring the parent message up to date
     POST = "post_image"  # post an image made before its parent message existed (queued by ANNOUNCE)
+    SHEET = "contact_sheet"  # a settled round's variants side by side, shown on the parent
 
 
 async def enqueue(
@@ -27,6 +28,8 @@ async def enqueue(
         dedupe = f"refresh:{draft.id}"
     elif kind is JobKind.POST:
         dedupe = f"post:{draft.id}:{payload['tier']}:{payload['number']}"
+    elif kind is JobKind.SHEET:
+        dedupe = f"sheet:{draft.id}:{payload['round']}"
     await jobqueue.enqueue(
         session,
         team_id=draft.team_id,

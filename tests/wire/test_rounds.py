@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from bot import audit, blocks
+from bot import audit, blocks, imaging
 from fakes.asgi import serve_asgi
 from fakes.openai import FakeOpenAI
 from tests.slack_harness import (
@@ -80,6 +81,20 @@ async def test_more_like_this_makes_a_round_from_the_variant_and_votes_count_acr
                 ),
                 what="the round on the parent",
             )
+
+            # Each settled round's contact sheet: on the parent, every variant of the round, numbered.
+            def sheet() -> dict[str, Any] | None:
+                found = [b for b in wire.parent(draft_id).blocks or [] if b.get("type") == "image"]
+                return found[0] if found else None
+
+            await wait_for(lambda: "#5, #6, #7, #8" in str((sheet() or {}).get("alt_text")), what="sheet 2")
+            data = wire.fake.state.files[sheet()["slack_file"]["id"]].content  # type: ignore[index]
+            assert data is not None
+            size, fmt = imaging.measure(data)
+            assert fmt == "JPEG" and 600 <= max(size.width, size.height) <= 2400 and len(data) < 1_000_000
+            uploads = [c for c in wire.fake.calls if c[0] == "files.getUploadURLExternal"]
+            sheets = [c for c in uploads if "sheet" in str(c[1].get("filename"))]
+            assert len(sheets) == 2  # one per round, not one per variant
 
             # Votes across rounds: Bob's vote on #2 stays; Carol and Dave vote for #6.
             for voter in (CAROL, DAVE):
