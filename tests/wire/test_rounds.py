@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from bot import audit, blocks, imaging
 from fakes.asgi import serve_asgi
+from fakes.gemini import FakeGemini
 from fakes.openai import FakeOpenAI
 from tests.slack_harness import (
     ALICE,
@@ -226,3 +227,24 @@ async def test_cancel_mid_generation_stops_the_draft_and_keeps_what_was_made(tmp
             rows = [r async for r in audit.events(wire.runtime.sessions, draft_id=draft_id)]
             cancelled = next(r for r in rows if r["kind"] == "cancelled")
             assert cancelled["actor"] == ALICE and cancelled["details"]["was"] == "generating"
+
+
+async def test_more_like_this_sends_its_source_to_gemini_as_inline_data(tmp_path: Path) -> None:
+    api = FakeGemini()
+    async with serve_asgi(api) as url:
+        settings = {"provider": "gemini", "gemini_api_key": api.api_key, "gemini_base_url": f"{url}/v1beta"}
+        async with running_bot(tmp_path / "data", **settings) as wire:
+            draft_id = await start(wire, "a ceramic teapot, soft light for feed post --n 2", 2)
+            before = len(api.requests)
+            await wire.press(ALICE, wire.images(draft_id)[1], blocks.MORE_LIKE_THIS, f"{draft_id}:1")
+            await wait_for(lambda: len(wire.images(draft_id)) == 4, within=60, what="variants #3–#4")
+            async with wire.runtime.sessions() as session:
+                from storage import queries
+
+                one = await queries.get_variant(session, "T0PLAYGRND", draft_id, "1K", 1)
+            assert one is not None and one.blob_key
+            stored = await wire.runtime.blobs.get(one.blob_key)
+            round_two = api.requests[before:]
+            assert len(round_two) == 2
+            assert all([data for _, data in r.references] == [stored] for r in round_two)
+            assert all("structure" in r.prompt.lower() for r in round_two)
