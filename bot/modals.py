@@ -22,10 +22,6 @@ def draft_modal(
         {"text": {"type": "plain_text", "text": clip(f"{d.name} ({d.ratio})", 75)}, "value": d.key}
         for d in CATALOG
     ]
-    counts = [
-        {"text": {"type": "plain_text", "text": str(n)}, "value": str(n)}
-        for n in range(MIN_VARIANTS, MAX_VARIANTS + 1)
-    ]
     return {
         "type": "modal",
         "callback_id": DRAFT_MODAL,
@@ -35,38 +31,16 @@ def draft_modal(
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             *(_reference_blocks(reference) if reference else []),
-            {
-                "type": "input",
-                "block_id": "prompt",
-                "label": {"type": "plain_text", "text": "Prompt"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": MAX_PROMPT_CHARS,
-                    "placeholder": {
-                        "type": "plain_text",
-                        "text": "a matte black water bottle, dramatic side light, empty title area",
-                    },
-                },
-            },
+            _prompt_input(
+                placeholder={"type": "plain_text", "text": "a matte black water bottle, dramatic side light"}
+            ),
             {
                 "type": "input",
                 "block_id": "destination",
                 "label": {"type": "plain_text", "text": "Where will it be used?"},
                 "element": {"type": "static_select", "action_id": "value", "options": destinations},
             },
-            {
-                "type": "input",
-                "block_id": "variants",
-                "label": {"type": "plain_text", "text": "Variants"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": counts,
-                    "initial_option": counts[default_variants - MIN_VARIANTS],
-                },
-            },
+            _count_select("Variants", default_variants),
             context("Long copy renders badly: leave a headline-safe area and add the words later."),
         ],
     }
@@ -75,10 +49,6 @@ def draft_modal(
 def edit_modal(card: DraftCard) -> dict[str, Any]:
     """Edit prompt: the latest prompt and round size, for a new round in the same thread."""
     size = card.rounds[-1].size if card.rounds else card.n_variants
-    counts = [
-        {"text": {"type": "plain_text", "text": str(n)}, "value": str(n)}
-        for n in range(MIN_VARIANTS, MAX_VARIANTS + 1)
-    ]
     return {
         "type": "modal",
         "callback_id": EDIT_MODAL,
@@ -87,34 +57,43 @@ def edit_modal(card: DraftCard) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Start the round"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {
-                "type": "input",
-                "block_id": "prompt",
-                "label": {"type": "plain_text", "text": "Prompt"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": MAX_PROMPT_CHARS,
-                    "initial_value": card.prompt[:MAX_PROMPT_CHARS],
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "variants",
-                "label": {"type": "plain_text", "text": "Variants in this round"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": counts,
-                    "initial_option": counts[min(max(size, MIN_VARIANTS), MAX_VARIANTS) - MIN_VARIANTS],
-                },
-            },
+            _prompt_input(initial_value=card.prompt[:MAX_PROMPT_CHARS]),
+            _count_select("Variants in this round", size),
             context(
                 f"For *{escape(card.destination)}* ({card.ratio}), in the same thread; the votes cast so far "
                 "stay. Another destination is a new `/draft`."
             ),
         ],
+    }
+
+
+def _prompt_input(**shown: Any) -> dict[str, Any]:
+    """The prompt field (``placeholder=`` or ``initial_value=``); its errors show beside it."""
+    element = {"type": "plain_text_input", "action_id": "value", "multiline": True}
+    return {
+        "type": "input",
+        "block_id": "prompt",
+        "label": {"type": "plain_text", "text": "Prompt"},
+        "element": {**element, "max_length": MAX_PROMPT_CHARS, **shown},
+    }
+
+
+def _count_select(label: str, initial: int) -> dict[str, Any]:
+    counts = [
+        {"text": {"type": "plain_text", "text": str(n)}, "value": str(n)}
+        for n in range(MIN_VARIANTS, MAX_VARIANTS + 1)
+    ]
+    chosen = counts[min(max(initial, MIN_VARIANTS), MAX_VARIANTS) - MIN_VARIANTS]
+    return {
+        "type": "input",
+        "block_id": "variants",
+        "label": {"type": "plain_text", "text": label},
+        "element": {
+            "type": "static_select",
+            "action_id": "value",
+            "options": counts,
+            "initial_option": chosen,
+        },
     }
 
 
