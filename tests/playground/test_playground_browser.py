@@ -41,6 +41,11 @@ async def act_as(page: Page, name: str) -> None:
     await switcher.select_option(value)
 
 
+def variants_in(thread: Locator) -> Locator:
+    """The 1K variant images in the thread (the parent at its top also shows each round's contact sheet)."""
+    return thread.locator("img[data-testid=variant-image][data-tier^='1K']")
+
+
 async def vote(thread: Locator, number: int) -> None:
     message = thread.get_by_test_id("message").filter(has_text=f"Variant {number} ·")
     await message.first.get_by_test_id("reaction").filter(has_text="👍").first.click()
@@ -67,16 +72,17 @@ async def test_the_whole_loop_in_a_browser(tmp_path: Path) -> None:
             )
 
             # The parent appears; its thread fills with four 16:9 variants.
-            await page.get_by_test_id("open-thread").first.click(timeout=LONG)
+            parent = page.get_by_test_id("messages").get_by_test_id("message").filter(has_text="Draft #1")
+            await parent.get_by_test_id("open-thread").first.click(timeout=LONG)
             thread = page.get_by_test_id("thread")
-            await expect(thread.get_by_test_id("variant-image")).to_have_count(4, timeout=LONG)
+            await expect(variants_in(thread)).to_have_count(4, timeout=LONG)
 
             # Alice explores further: More like this on variant 2 makes #5–#8 in the same thread.
             more = thread.get_by_test_id("message").filter(has_text="Variant 2 ·")
             await more.first.locator(
                 "[data-testid=block-button][data-action-id=draft_more_like_this]"
             ).click()
-            await expect(thread.get_by_test_id("variant-image")).to_have_count(8, timeout=LONG)
+            await expect(variants_in(thread)).to_have_count(8, timeout=LONG)
             await expect(thread.get_by_test_id("message").filter(has_text="round 2, from #2")).to_have_count(
                 4, timeout=LONG
             )
@@ -85,7 +91,6 @@ async def test_the_whole_loop_in_a_browser(tmp_path: Path) -> None:
             for teammate in ("bob", "carol"):
                 await act_as(page, teammate)
                 await vote(thread, 2)
-            parent = page.get_by_test_id("messages").get_by_test_id("message").first
             await expect(parent).to_contain_text(re.compile(r"\*?2\*?: 2|2: 2"), timeout=LONG)
 
             # Alice, the requester, upgrades the winner.
@@ -170,9 +175,9 @@ async def test_draft_from_an_attached_image_in_a_browser(tmp_path: Path) -> None
             await expect(modal).to_have_count(0, timeout=LONG)
 
             parent = page.get_by_test_id("messages").get_by_test_id("message").filter(has_text="Draft #1")
-            await parent.get_by_test_id("open-thread").click(timeout=LONG)
+            await parent.get_by_test_id("open-thread").first.click(timeout=LONG)
             thread = page.get_by_test_id("thread")
-            await expect(thread.get_by_test_id("variant-image")).to_have_count(4, timeout=LONG)
+            await expect(variants_in(thread)).to_have_count(4, timeout=LONG)
             await expect(parent).to_contain_text("Reference is 4:3, drafting 9:16")
         finally:
             await browser.close()
