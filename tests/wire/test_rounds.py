@@ -248,3 +248,15 @@ async def test_more_like_this_sends_its_source_to_gemini_as_inline_data(tmp_path
             assert len(round_two) == 2
             assert all([data for _, data in r.references] == [stored] for r in round_two)
             assert all("structure" in r.prompt.lower() for r in round_two)
+
+
+async def test_more_like_this_on_the_local_renderer_draws_from_its_source(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "data") as wire:
+        draft_id = await start(wire, "a brass compass on linen for feed post --n 1", 1)
+        await wire.press(ALICE, wire.images(draft_id)[1], blocks.MORE_LIKE_THIS, f"{draft_id}:1")
+        await wait_for(lambda: len(wire.images(draft_id)) == 2, within=60, what="variant #2")
+        rows = [r async for r in audit.events(wire.runtime.sessions, draft_id=draft_id)]
+        made = {r["details"]["number"]: r["details"] for r in rows if r["kind"] == "generation"}
+        assert "reference" not in json.dumps(made[1]["notes"])
+        assert "palette and layout taken from the reference image" in json.dumps(made[2]["notes"])
+        assert made[2]["source"] == "1K #1"
