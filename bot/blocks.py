@@ -36,6 +36,7 @@ IMAGE_EVENT = "draftbot_image"
 LOSS_EVENT = "draftbot_loss"  # the notice of a lost image
 
 SECTION_LIMIT = 3000  # characters of text in one section block
+ACTIONS_LIMIT = 25  # elements in one actions block
 ALT_TEXT_LIMIT = 2000
 
 
@@ -158,12 +159,16 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
         blocks.append(
             _section(f"<@{card.requester}>, variants {_and(tied)} are tied ({each}). Which one goes to 2K?")
         )
-        blocks.append(
-            _actions(
-                f"draft-{card.draft_id}-tie",
-                *(_button(f"Variant {n}", CHOOSE_TIED, f"{card.draft_id}:{n}") for n in tied[:25]),
+        for start in range(0, len(tied), ACTIONS_LIMIT):  # Slack's 25 elements per actions block
+            blocks.append(
+                _actions(
+                    f"draft-{card.draft_id}-tie-{start}",
+                    *(
+                        _button(f"Variant {n}", CHOOSE_TIED, f"{card.draft_id}:{n}")
+                        for n in tied[start : start + ACTIONS_LIMIT]
+                    ),
+                )
             )
-        )
     if card.status in VOTES_COUNT:
         upgrade = [_button("Upgrade winner to 2K", UPGRADE, str(card.draft_id), "primary")]
         blocks.append(
@@ -236,13 +241,20 @@ def vote_summary(card: DraftCard) -> str:
     voters: dict[int, list[str]] = {}
     for voter, number in sorted(card.votes.items()):
         voters.setdefault(number, []).append(voter)
-    lines = [head]
-    for number, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+    lines, used = [head], len(head)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    for shown, (number, count) in enumerate(ranked):
         names = [f"<@{v}>" for v in voters.get(number, [])[:VOTERS_SHOWN]]
         more = count - len(names)
         if more > 0:
             names.append(f"{more} more")
-        lines.append(f"• #{number}: {count} · " + ", ".join(names))
+        line = f"• #{number}: {count} · " + ", ".join(names)
+        if used + len(line) + 1 > SECTION_LIMIT - 80:  # whole lines only, and room to say what is left
+            rest = ranked[shown:]
+            lines.append(f"…and {len(rest)} more variants with {_votes(sum(c for _, c in rest))}")
+            break
+        lines.append(line)
+        used += len(line) + 1
     return "\n".join(lines)
 
 

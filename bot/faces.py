@@ -95,7 +95,8 @@ def _notice_face(card: DraftCard, message: ThreadMessage) -> Face:
     if state is VariantState.POSTED:
         return Face(Offer.RECOVERED)
     if state in (VariantState.PENDING, VariantState.GENERATED):
-        return Face(Offer.RETRYING)
+        # on its way again, unless the draft ended meanwhile (cancelled): then it never comes
+        return Face(Offer.LOST) if card.status.is_terminal else Face(Offer.RETRYING)
     if card.status is DraftStatus.FAILED and _retried_by_draft(card, message):
         return Face(Offer.RETRY_DRAFT)
     if message.tier is Tier.EXPLORE and state is VariantState.FAILED and card.status in _VOTING:

@@ -195,7 +195,7 @@ def decide_reaction(
     before = current_vote(known.values())
     ignored = _vote_ignored(draft, voter, variant, bot_user)
     if ignored:
-        closed = draft.status not in VOTES_COUNT
+        closed = draft.status not in VOTES_COUNT and not (bot_user is not None and voter == bot_user)
         return VoteDecision(VoteChange.IGNORED, before, before, ignored, closed=closed)
     reaction = with_reaction(known.get(variant), variant, at, added=added)
     now = {**known, variant: reaction}
@@ -391,7 +391,7 @@ def may_cancel(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
         return Refusal(
             "Only the requester or an approver can cancel this draft.", "not_requester_or_approver"
         )
-    if DraftStatus.CANCELLED not in TRANSITIONS[draft.status]:
+    if draft.status not in VOTES_COUNT:  # a review under way is decided by Approve or Reject
         return Refusal(_status_words(draft.status, "cancelled"), "wrong_status")
     return None
 

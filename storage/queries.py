@@ -104,10 +104,23 @@ async def rounds_of(session: AsyncSession, team_id: str, draft_id: int) -> list[
     return list(await session.scalars(query.execution_options(**FRESH)))
 
 
-async def mark_shown(session: AsyncSession, variant_id: int, *, notice: bool, face: str) -> None:
-    """Keep what an image's message (or its lost-image notice) now shows."""
-    column = "notice_shown" if notice else "shown"
-    await session.execute(update(Variant).where(Variant.id == variant_id).values({column: face}))
+async def mark_shown(
+    session: AsyncSession, variant_id: int, *, notice: bool, face: str, expected: str | None
+) -> bool:
+    """Keep what an image's message (or its lost-image notice) now shows, if it still shows ``expected``.
+
+    False when another refresh recorded something meanwhile: then what Slack shows is unknown (the two
+    updates may have landed in either order), so it is forgotten and the next refresh draws it again."""
+    column = Variant.notice_shown if notice else Variant.shown
+    result = await session.execute(
+        update(Variant)
+        .where(Variant.id == variant_id, column.is_(None) if expected is None else column == expected)
+        .values({column.key: face})
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        return True
+    await session.execute(update(Variant).where(Variant.id == variant_id).values({column.key: None}))
+    return False
 
 
 async def votes_of(session: AsyncSession, team_id: str, draft_id: int) -> dict[str, int]:

@@ -206,6 +206,7 @@ class Decisions:
         """Make one lost 1K variant again while the draft goes on (a failed draft is retried whole)."""
         desk = self.desk
         async with desk.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)  # not between an upgrade's read and write
             draft = await desk.draft(session, team_id, draft_id)
             result = (
                 await self._retry_draft(session, draft, user)

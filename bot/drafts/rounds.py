@@ -86,7 +86,8 @@ class Rounds:
             number = len(rounds) + 1
             first = draft.n_variants + 1
             numbers = range(first, first + size)
-            prompt = prompt or latest.prompt
+            # More like this keeps its source's own prompt; the others go on from the latest
+            prompt = prompt or (origin.prompt or draft.prompt if origin is not None else latest.prompt)
             session.add(
                 Round(
                     team_id=team_id,
@@ -116,6 +117,7 @@ class Rounds:
             ]
             await session.execute(insert(Variant), rows)
             draft.n_variants = first + size - 1
+            draft.tie_asked = False  # a tie put to the requester before this round is no longer the question
             jobs = [(JobKind.GENERATE, {"tier": str(Tier.EXPLORE), "number": n}) for n in numbers]
             jobs.append((JobKind.REFRESH, {}))
             await enqueue_many(session, draft, jobs, max_attempts=desk.max_attempts)

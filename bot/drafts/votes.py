@@ -198,7 +198,8 @@ class Reactions:
         if variant is None or variant.tier != Tier.EXPLORE or not same_emoji(event.emoji, self.vote_emoji):
             return None
         decision = await self._ballot.count(event, variant, bot_user=bot_user, adding=False)
-        await self._explain(event, variant.draft_id, decision)
+        if not decision.closed:  # tidying up an old reaction after voting closed needs no answer
+            await self._explain(event, variant.draft_id, decision)
         return decision
 
     async def _explain(self, event: ReactionEvent, draft_id: int, decision: VoteDecision) -> None:

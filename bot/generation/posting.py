@@ -98,8 +98,9 @@ class Poster:
         """Bring the parent up to date, and every thread message whose face the draft's state changed.
 
         Two refreshes may run at once and finish in either order; each reads the draft again after
-        publishing and goes on until what it published is still the newest, so the last word in Slack is
-        always the newest state."""
+        publishing and goes on until what it published is still the newest, and what a message shows is
+        recorded only if no other refresh recorded something meanwhile (else it is forgotten and drawn
+        again), so the last word in Slack is always the newest state."""
         for _ in range(_REFRESH_ROUNDS):
             async with self.sessions() as session:
                 draft = await draft_of(session, job)
@@ -107,16 +108,21 @@ class Poster:
                     return  # announce posts the newest state and queues a refresh of its own
                 card = await draft_card(session, draft)
             await self.publisher.update_parent(card)
+            raced = False
             for message in card.messages:
                 face = face_of(card, message)
                 if face.key != message.shown:
                     await self.publisher.update_message(card, message, face)
                     async with self.sessions.begin() as session:
-                        await queries.mark_shown(
-                            session, message.variant_id, notice=message.image is None, face=face.key
+                        raced |= not await queries.mark_shown(
+                            session,
+                            message.variant_id,
+                            notice=message.image is None,
+                            face=face.key,
+                            expected=message.shown,
                         )
             async with self.sessions() as session:
-                if await draft_card(session, await draft_of(session, job)) == card:
+                if not raced and await draft_card(session, await draft_of(session, job)) == card:
                     return
         async with self.sessions.begin() as session:  # still changing: leave the rest to a new refresh
             await enqueue(

@@ -133,3 +133,27 @@ def test_the_parent_names_the_voters_up_to_five_then_counts() -> None:
         "• #2: 1 · <@UX>",
     ]
     assert blocks.vote_summary(replace(CARD, tally={1: 0})) == "*Votes:* none yet."
+
+
+def test_a_notice_retried_before_a_cancel_says_nothing_is_coming() -> None:
+    for state in (V.PENDING, V.GENERATED):
+        assert face_of(replace(CARD, status=S.CANCELLED), notice(state)).offer is Offer.LOST
+        assert face_of(replace(CARD, status=S.VOTING), notice(state)).offer is Offer.RETRYING
+
+
+def test_a_tie_of_every_variant_offers_each_of_them_within_slacks_limits() -> None:
+    posted = tuple(image(Tier.EXPLORE, n) for n in range(1, 33))
+    card = replace(CARD, n_variants=32, tie_asked=True, messages=posted, tally={n: 0 for n in range(1, 33)})
+    rendered = blocks.parent_blocks(card)
+    assert buttons(rendered).count(blocks.CHOOSE_TIED) == 32
+    assert all(len(b["elements"]) <= 25 for b in rendered if b["type"] == "actions")
+
+
+def test_a_long_vote_summary_keeps_whole_lines_and_says_what_is_left() -> None:
+    votes = {f"U{i:08d}": 1 + i % 32 for i in range(400)}
+    tally = {n: sum(1 for v in votes.values() if v == n) for n in range(1, 33)}
+    summary = blocks.vote_summary(replace(CARD, n_variants=32, votes=votes, tally=tally))
+    assert len(summary) <= 3000
+    last = summary.splitlines()[-1]
+    assert last.startswith("…and ") and "more variants with" in last
+    assert all(line.startswith(("*Votes:*", "• #", "…and")) for line in summary.splitlines())
