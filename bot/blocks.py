@@ -175,12 +175,18 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
             _actions(
                 f"draft-{card.draft_id}-explore",
                 *(upgrade if card.status is DraftStatus.VOTING else []),
-                _button("New round", NEW_ROUND, str(card.draft_id)),
-                _button("Edit prompt", EDIT_PROMPT, str(card.draft_id)),
+                *(_round_buttons(card.draft_id) if card.explorable else []),
                 _cancel_button(card.draft_id),
             )
         )
     return blocks
+
+
+def _round_buttons(draft_id: int) -> list[Block]:
+    return [
+        _button("New round", NEW_ROUND, str(draft_id)),
+        _button("Edit prompt", EDIT_PROMPT, str(draft_id)),
+    ]
 
 
 def _cancel_button(draft_id: int) -> Block:
@@ -341,15 +347,11 @@ def image_blocks(
     )
     notes = [escape(note) for note in image.notes][:1]
     offer, actor = face.offer, f"<@{face.actor}>" if face.actor else "an approver"
-    if offer is Offer.VOTE:
+    if offer in (Offer.VOTE, Offer.VOTE_ONLY):
         blocks.append(context(f"React with :{vote_emoji}: to vote for variant {image.number}.", *notes))
-        value = f"{draft.draft_id}:{image.number}"
-        blocks.append(
-            _actions(
-                f"draft-{draft.draft_id}-more-{image.number}",
-                _button("More like this", MORE_LIKE_THIS, value),
-            )
-        )
+        if offer is Offer.VOTE:  # while another round fits the draft
+            more = _button("More like this", MORE_LIKE_THIS, f"{draft.draft_id}:{image.number}")
+            blocks.append(_actions(f"draft-{draft.draft_id}-more-{image.number}", more))
     elif offer is Offer.REVIEW:
         react = f" (or react with :{approve_emoji}:)" if approve_emoji else ""
         blocks.append(context(f"Approvers: approve this review to make the 4K final{react}.", *notes))

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.publisher import DraftCard, ImageCard, MessageRef, RoundCard, ThreadMessage
 from bot.tiers import Size, Tier
-from bot.workflow import DraftStatus, DraftView, VariantState, tally
+from bot.workflow import DraftStatus, DraftView, Policy, VariantState, tally
 from storage import queries
 from storage.models import Draft, Variant
 
@@ -21,7 +21,9 @@ def draft_view(draft: Draft, *, review_ready: bool = False) -> DraftView:
     )
 
 
-async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
+async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | None = None) -> DraftCard:
+    """The draft as publishers show it. With ``policy``, whether another round still fits (its limits);
+    without, the card is for words only and offers rounds as if it did."""
     images = await queries.variants_of(session, draft.team_id, draft.id)
     explore = [v for v in images if v.tier == Tier.EXPLORE]
     votes = await queries.votes_of(session, draft.team_id, draft.id)
@@ -69,6 +71,8 @@ async def draft_card(session: AsyncSession, draft: Draft) -> DraftCard:
         parent=parent,
         messages=tuple(m for image in images for m in thread_messages(draft, image, rounds)),
         rounds=rounds,
+        explorable=policy is None
+        or (len(rounds) < policy.max_rounds and draft.n_variants < policy.max_variants),
     )
 
 

@@ -18,7 +18,8 @@ from bot.workflow import DraftStatus, VariantState
 
 class Offer(StrEnum):
     # a 1K variant
-    VOTE = "vote"  # react to vote for it
+    VOTE = "vote"  # react to vote for it; More like this
+    VOTE_ONLY = "vote_only"  # react to vote for it (the draft has no room for another round)
     PICKED = "picked"  # it went to 2K
     NOT_PICKED = "not_picked"  # voting closed and another went to 2K
     VOTING_OVER = "voting_over"  # voting closed without a winner (cancelled, failed)
@@ -66,7 +67,7 @@ def face_of(card: DraftCard, message: ThreadMessage) -> Face:
 
 def _variant_face(card: DraftCard, number: int) -> Face:
     if card.status in _VOTING:
-        return Face(Offer.VOTE)
+        return Face(Offer.VOTE if card.explorable else Offer.VOTE_ONLY)
     if card.winner is None:
         return Face(Offer.VOTING_OVER)
     actor = card.upgraded_by if card.winner_picked else None

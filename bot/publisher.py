@@ -53,6 +53,7 @@ class DraftCard:
     parent: MessageRef | None = None
     messages: tuple[ThreadMessage, ...] = ()
     rounds: tuple[RoundCard, ...] = ()
+    explorable: bool = True  # another round still fits the draft's limits
 
     def round_of(self, number: int) -> RoundCard | None:
         return next((r for r in self.rounds if r.first <= number < r.first + r.size), None)

@@ -121,6 +121,12 @@ async def build_runtime(
     image_provider = provider(settings, pool)
     blobs = FileBlobStore(settings.blob_dir)
     doorbell = Doorbell()  # rung by whatever enqueues jobs, waited on by the runner
+    policy = Policy(
+        approvers=settings.approvers,
+        allow_self_approval=settings.allow_self_approval,
+        max_rounds=settings.max_rounds,
+        max_variants=settings.max_variants_per_draft,
+    )
     generator = Generator(
         sessions,
         image_provider,
@@ -133,6 +139,7 @@ async def build_runtime(
         max_pixels=settings.max_reference_pixels,
         max_attempts=settings.job_max_attempts,
         clock=clock or utcnow,
+        policy=policy,
     )
     runner = JobRunner(
         sessions,
@@ -145,12 +152,6 @@ async def build_runtime(
         clock=clock or utcnow,
         doorbell=doorbell,
         outages=outages,
-    )
-    policy = Policy(
-        approvers=settings.approvers,
-        allow_self_approval=settings.allow_self_approval,
-        max_rounds=settings.max_rounds,
-        max_variants=settings.max_variants_per_draft,
     )
     desk = Desk(
         sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock or utcnow

@@ -23,7 +23,7 @@ from bot.jobs import Doorbell, Handler, JobKind
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
 from bot.tiers import Tier
-from bot.workflow import DraftStatus, VariantState
+from bot.workflow import DraftStatus, Policy, VariantState
 from storage import queries
 from storage.blobs import BlobStore
 from storage.jobqueue import ClaimedJob
@@ -45,6 +45,7 @@ class Generator:
         max_pixels: int,
         max_attempts: int,
         clock: Callable[[], datetime],
+        policy: Policy | None = None,
     ) -> None:
         self.sessions = sessions
         self.making = Maker(
@@ -56,7 +57,9 @@ class Generator:
             images_per_minute=images_per_minute,
             max_pixels=max_pixels,
         )
-        self.posting = Poster(sessions, blobs, publisher, doorbell, max_attempts=max_attempts, clock=clock)
+        self.posting = Poster(
+            sessions, blobs, publisher, doorbell, max_attempts=max_attempts, clock=clock, policy=policy
+        )
         self.failures = Failures(sessions, doorbell, max_attempts=max_attempts)
         self.sheets = Sheets(
             sessions, blobs, pool, publisher, doorbell, max_attempts=max_attempts, max_pixels=max_pixels

@@ -24,7 +24,7 @@ from bot.generation.sheets import sheet_when_settled
 from bot.jobs import Doorbell, JobKind, enqueue
 from bot.publisher import DraftCard, Publisher, ThreadMessage
 from bot.tiers import Tier
-from bot.workflow import DraftStatus, VariantState, after_variants_settled
+from bot.workflow import DraftStatus, Policy, VariantState, after_variants_settled
 from storage import claims, queries
 from storage.blobs import BlobStore
 from storage.claims import Claim
@@ -53,8 +53,10 @@ class Poster:
         *,
         max_attempts: int,
         clock: Callable[[], datetime],
+        policy: Policy | None = None,
     ) -> None:
         self.sessions = sessions
+        self.policy = policy  # what the cards it publishes offer (another round, while one fits)
         self.blobs = blobs
         self.publisher = publisher
         self.doorbell = doorbell
@@ -70,7 +72,7 @@ class Poster:
             claim = await self._claim(session, Draft, draft.id, job, parent_ts=None)
             if claim in (Claim.HELD, Claim.FENCED):
                 return
-            card = await draft_card(session, draft)
+            card = await draft_card(session, draft, policy=self.policy)
         ref = await self.publisher.post_parent(card, retry=claim is Claim.TAKEN_OVER)
         async with self.sessions.begin() as session:
             draft = await draft_of(session, job)
@@ -106,7 +108,7 @@ class Poster:
                 draft = await draft_of(session, job)
                 if not draft.parent_ts:
                     return  # announce posts the newest state and queues a refresh of its own
-                card = await draft_card(session, draft)
+                card = await draft_card(session, draft, policy=self.policy)
             await self.publisher.update_parent(card)
             raced = False
             for message in card.messages:
@@ -122,7 +124,10 @@ class Poster:
                             expected=message.shown,
                         )
             async with self.sessions() as session:
-                if not raced and await draft_card(session, await draft_of(session, job)) == card:
+                if (
+                    not raced
+                    and await draft_card(session, await draft_of(session, job), policy=self.policy) == card
+                ):
                     return
         async with self.sessions.begin() as session:  # still changing: leave the rest to a new refresh
             await enqueue(
@@ -154,7 +159,7 @@ class Poster:
             claim = await self._claim(session, Variant, variant.id, job, **still)
             if claim in (Claim.HELD, Claim.FENCED):
                 return
-            card = await draft_card(session, draft)
+            card = await draft_card(session, draft, policy=self.policy)
         if lost is not None:
             await self._post_loss(job, card, lost, claim)
             return

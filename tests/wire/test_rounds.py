@@ -173,6 +173,21 @@ async def test_the_round_limit_is_said_clearly(tmp_path: Path) -> None:
         draft_id = await start(wire, "a brass compass for feed post --n 1", 1)
         await wire.press(ALICE, wire.parent(draft_id), blocks.NEW_ROUND, str(draft_id))
         await wait_for(lambda: len(wire.images(draft_id)) == 2, within=60, what="round 2")
+
+        # No room for another round: the buttons that would start one go, from every message.
+        def offered() -> str:
+            thread = [wire.parent(draft_id), *wire.fake.thread(CHANNEL, wire.parent(draft_id).ts)]
+            return json.dumps([m.blocks for m in thread])
+
+        await wait_for(lambda: "Voting" in json.dumps(wire.parent(draft_id).blocks), what="voting")
+        await wait_for(
+            lambda: (
+                not any(a in offered() for a in (blocks.NEW_ROUND, blocks.EDIT_PROMPT, blocks.MORE_LIKE_THIS))
+            ),
+            what="the round buttons to go",
+        )
+        assert blocks.UPGRADE in offered()
+        # A press from a client that still shows one is refused, clearly.
         await wire.press(ALICE, wire.parent(draft_id), blocks.NEW_ROUND, str(draft_id))
         await wait_for(
             lambda: any("had its 2 rounds" in t for t in wire.ephemerals(ALICE)), what="the limit, said"
