@@ -94,13 +94,20 @@ def parse(text: str, *, default_variants: int = DEFAULT_VARIANTS) -> DraftReques
     )
 
 
-def from_form(prompt: str, destination_key: str, n_variants: int) -> DraftRequest:
-    """The `/draft` modal's fields, checked by the same rules as the typed command."""
+def form_prompt(prompt: str) -> str:
+    """A prompt typed into a form (the `/draft` form, Edit prompt), checked by the command's rules; its
+    error names the form's prompt field."""
     prompt = prompt.replace("\u00a0", " ").strip()
     try:
         _check_prompt(prompt)
     except UserInputError as err:
         raise UserInputError(err.message, field="prompt") from None
+    return prompt
+
+
+def from_form(prompt: str, destination_key: str, n_variants: int) -> DraftRequest:
+    """The `/draft` modal's fields, checked by the same rules as the typed command."""
+    prompt = form_prompt(prompt)
     destination = next((d for d in CATALOG if d.key == destination_key), None)
     if destination is None:
         raise UserInputError("Pick a destination from the list.", field="destination")

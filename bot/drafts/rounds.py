@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import AuditKind, record_for
 from bot.cards import draft_card, draft_view
-from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS
+from bot.command import MAX_VARIANTS, MIN_VARIANTS, form_prompt
 from bot.drafts.desk import LOST_RACE, Desk
 from bot.drafts.results import ActionResult, Done
 from bot.errors import UnknownDraft, UserInputError
@@ -58,7 +58,7 @@ class Rounds:
         number) for More like this."""
         desk = self.desk
         if prompt is not None:
-            prompt = _checked_prompt(prompt)
+            prompt = form_prompt(prompt)
         if size is not None and not MIN_VARIANTS <= size <= MAX_VARIANTS:
             raise UserInputError(
                 f"Choose between {MIN_VARIANTS} and {MAX_VARIANTS} variants.", field="variants"
@@ -142,17 +142,6 @@ async def _rounds_of(session: AsyncSession, draft: Draft) -> list[Round]:
     if not rounds:
         raise LookupError(f"draft {draft.id} has no rounds")
     return rounds
-
-
-def _checked_prompt(prompt: str) -> str:
-    prompt = " ".join(prompt.split()) if "\n" not in prompt else prompt.strip()
-    if not prompt:
-        raise UserInputError("Describe the image: the prompt can't be empty.", field="prompt")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise UserInputError(
-            f"The prompt is {len(prompt):,} characters; the limit is {MAX_PROMPT_CHARS:,}.", field="prompt"
-        )
-    return prompt
 
 
 __all__ = ["Rounds"]
