@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from sqlalchemy import func, select
 
 from bot import imaging
 from bot.blocks import DRAFT_EVENT, IMAGE_EVENT
@@ -23,6 +26,7 @@ from bot.tiers import Size
 from bot.web import build_web_app
 from fakes.asgi import serve_asgi
 from fakes.slack import DEFAULT_BOT_TOKEN, FakeSlack, Message, SlackDelivery, Workspace, serve_fake_slack
+from storage.models import Draft
 from tests.conftest import provided
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -116,6 +120,22 @@ def _shown_votes(message: Message) -> list[tuple[str, str, str]]:
         if text.startswith("*Votes:*"):
             found += [m.groups() for line in text.splitlines() if (m := _TALLY_LINE.fullmatch(line))]
     return found
+
+
+async def start_draft(wire: Wire, text: str, user: str = ALICE, n: int = 4) -> int:
+    """Type `/draft` as ``user`` and wait for its ``n`` variants and voting to open; the draft's id."""
+    response = await wire.command(user, text)
+    assert response.status_code == 200
+    parent = await wait_for(lambda: wire.parents()[-1], what="the parent message")
+    draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
+    await wait_for(lambda: len(wire.images(draft_id)) == n, what=f"{n} variants")
+    await wait_for(lambda: "Voting" in json.dumps(wire.parent(draft_id).blocks), what="voting to open")
+    return draft_id
+
+
+async def drafts_in_db(wire: Wire) -> int:
+    async with wire.runtime.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Draft)) or 0)
 
 
 async def wait_for(check: Callable[[], T | None], *, within: float = 30.0, what: str = "condition") -> T:

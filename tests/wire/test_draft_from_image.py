@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
 
 from bot import audit, blocks
 from fakes.slack import Message
 from storage.models import Draft
-from tests.slack_harness import ALICE, BOB, CHANNEL, Wire, running_bot, wait_for
+from tests.slack_harness import ALICE, BOB, CHANNEL, Wire, drafts_in_db, running_bot, wait_for
 from tests.wire.test_slack_files import PDF, bomb_png
 
 MB = 1024 * 1024
@@ -34,11 +33,6 @@ def png(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
 async def wire(tmp_path: Path):  # type: ignore[no-untyped-def]
     async with running_bot(tmp_path / "data") as wire:
         yield wire
-
-
-async def drafts(wire: Wire) -> int:
-    async with wire.runtime.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Draft)) or 0)
 
 
 def form_of(wire: Wire, user: str) -> Any:
@@ -100,7 +94,7 @@ async def test_a_file_that_cant_be_used_is_said_privately_and_nothing_is_drafted
     assert said.lower() in told.lower()
     view = form_of(wire, BOB)
     assert view is None or view.view.get("callback_id") != blocks.DRAFT_MODAL  # no form to submit
-    assert await drafts(wire) == 0
+    assert await drafts_in_db(wire) == 0
 
 
 async def test_a_message_without_an_image_and_a_deleted_file(wire: Wire) -> None:
@@ -112,4 +106,4 @@ async def test_a_message_without_an_image_and_a_deleted_file(wire: Wire) -> None
     wire.fake.state.delete_file(gone.files[0])
     await shortcut(wire, BOB, gone)
     await wait_for(lambda: len(wire.ephemerals(BOB)) == 2, what="the deleted file, said")
-    assert await drafts(wire) == 0
+    assert await drafts_in_db(wire) == 0

@@ -23,19 +23,9 @@ from tests.slack_harness import (
     Wire,
     running_bot,
     shown_tally,
+    start_draft,
     wait_for,
 )
-
-
-async def start(wire: Wire, text: str, n: int) -> int:
-    await wire.command(ALICE, text)
-    parent = await wait_for(lambda: wire.parents()[-1], what="the parent")
-    draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
-    await wait_for(lambda: len(wire.images(draft_id)) == n, what=f"{n} variants")
-    await wait_for(
-        lambda: "Voting" in json.dumps(wire.parent(draft_id).blocks, ensure_ascii=False), what="voting"
-    )
-    return draft_id
 
 
 def section_of(wire: Wire, draft_id: int, number: int) -> str:
@@ -49,7 +39,7 @@ async def test_more_like_this_makes_a_round_from_the_variant_and_votes_count_acr
     async with serve_asgi(api) as url:
         settings = {"provider": "openai", "openai_api_key": api.api_key, "openai_base_url": f"{url}/v1"}
         async with running_bot(tmp_path / "data", **settings) as wire:
-            draft_id = await start(wire, "a ceramic teapot, soft light for feed post --n 4", 4)
+            draft_id = await start_draft(wire, "a ceramic teapot, soft light for feed post --n 4", n=4)
             await wire.react(BOB, wire.images(draft_id)[2])
             await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {2: 1}, what="Bob's vote")
             made_before = len(api.requests)
@@ -129,7 +119,7 @@ async def test_more_like_this_makes_a_round_from_the_variant_and_votes_count_acr
 
 async def test_new_round_and_edit_prompt_each_make_a_round(tmp_path: Path) -> None:
     async with running_bot(tmp_path / "data") as wire:
-        draft_id = await start(wire, "a paper kite over dunes for feed post --n 2", 2)
+        draft_id = await start_draft(wire, "a paper kite over dunes for feed post --n 2", n=2)
         await wire.press(BOB, wire.parent(draft_id), blocks.NEW_ROUND, str(draft_id))
         await wait_for(lambda: any("Only the requester" in t for t in wire.ephemerals(BOB)), what="refusal")
         await wire.press(BOB, wire.parent(draft_id), blocks.EDIT_PROMPT, str(draft_id))
@@ -170,7 +160,7 @@ async def test_new_round_and_edit_prompt_each_make_a_round(tmp_path: Path) -> No
 
 async def test_the_round_limit_is_said_clearly(tmp_path: Path) -> None:
     async with running_bot(tmp_path / "data", max_rounds=2) as wire:
-        draft_id = await start(wire, "a brass compass for feed post --n 1", 1)
+        draft_id = await start_draft(wire, "a brass compass for feed post --n 1", n=1)
         await wire.press(ALICE, wire.parent(draft_id), blocks.NEW_ROUND, str(draft_id))
         await wait_for(lambda: len(wire.images(draft_id)) == 2, within=60, what="round 2")
 
@@ -249,7 +239,7 @@ async def test_more_like_this_sends_its_source_to_gemini_as_inline_data(tmp_path
     async with serve_asgi(api) as url:
         settings = {"provider": "gemini", "gemini_api_key": api.api_key, "gemini_base_url": f"{url}/v1beta"}
         async with running_bot(tmp_path / "data", **settings) as wire:
-            draft_id = await start(wire, "a ceramic teapot, soft light for feed post --n 2", 2)
+            draft_id = await start_draft(wire, "a ceramic teapot, soft light for feed post --n 2", n=2)
             before = len(api.requests)
             await wire.press(ALICE, wire.images(draft_id)[1], blocks.MORE_LIKE_THIS, f"{draft_id}:1")
             await wait_for(lambda: len(wire.images(draft_id)) == 4, within=60, what="variants #3–#4")
@@ -267,7 +257,7 @@ async def test_more_like_this_sends_its_source_to_gemini_as_inline_data(tmp_path
 
 async def test_more_like_this_on_the_local_renderer_draws_from_its_source(tmp_path: Path) -> None:
     async with running_bot(tmp_path / "data") as wire:
-        draft_id = await start(wire, "a brass compass on linen for feed post --n 1", 1)
+        draft_id = await start_draft(wire, "a brass compass on linen for feed post --n 1", n=1)
         await wire.press(ALICE, wire.images(draft_id)[1], blocks.MORE_LIKE_THIS, f"{draft_id}:1")
         await wait_for(lambda: len(wire.images(draft_id)) == 2, within=60, what="variant #2")
         rows = [r async for r in audit.events(wire.runtime.sessions, draft_id=draft_id)]

@@ -9,12 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from bot import blocks
 from bot.cli import main as cli_main
 from bot.tiers import Size
-from storage.models import Draft
 from tests.slack_harness import (
     ALICE,
     BOB,
@@ -22,9 +20,11 @@ from tests.slack_harness import (
     CHANNEL,
     DAVE,
     Wire,
+    drafts_in_db,
     running_bot,
     shown_tally,
     shown_voters,
+    start_draft,
     wait_for,
 )
 
@@ -35,21 +35,6 @@ BRIEF = "a matte black water bottle, dramatic side light, empty title area for m
 async def wire(tmp_path: Path):  # type: ignore[no-untyped-def]
     async with running_bot(tmp_path / "data") as wire:
         yield wire
-
-
-async def drafts_in_db(wire: Wire) -> int:
-    async with wire.runtime.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Draft)) or 0)
-
-
-async def start_draft(wire: Wire, text: str, user: str = ALICE, n: int = 4) -> int:
-    response = await wire.command(user, text)
-    assert response.status_code == 200
-    parent = await wait_for(lambda: wire.parents()[-1], what="the parent message")
-    draft_id = int((parent.metadata or {})["event_payload"]["draft_id"])
-    await wait_for(lambda: len(wire.images(draft_id)) == n, what=f"{n} variants")
-    await wait_for(lambda: "Voting" in json.dumps(wire.parent(draft_id).blocks), what="voting to open")
-    return draft_id
 
 
 async def test_full_loop_over_the_wire(wire: Wire, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
