@@ -203,12 +203,9 @@ def compose(
     cx = region[0] + rw * rng.choice((0.38, 0.5, 0.62)) + rng.uniform(-0.06, 0.06) * rw
     cy = region[1] + rh * rng.choice((0.42, 0.5, 0.58)) + rng.uniform(-0.06, 0.06) * rh
     reach = _shadow_reach(light, shadow_offset, shadow_blur)
-    subject_box = _place((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), inner, reach, allowed(region))
-    if subject_box is None:  # no room for a shadow: a flat subject still fits
-        subject_box = _place((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), inner) or inner
-        subject = Shape(kind, subject_box, palette.subject, lit=True)
-    else:
-        subject = Shape(kind, subject_box, palette.subject, lit=True, shadow=1.0)
+    box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    subject = _subject(kind, box, inner, reach, allowed(region), palette.subject)
+    subject_box = subject.box
 
     # secondary shapes: two to four, some behind the subject, some in front
     count = 2 if words & {"minimal", "minimalist", "clean", "simple"} else rng.randint(2, 4)
@@ -274,12 +271,8 @@ def compose_like(
     inner = (region[0] + margin, region[1] + margin, region[2] - margin, region[3] - margin)
     box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
     reach = _shadow_reach(light, shadow_offset, shadow_blur)
-    subject_box = _place(box, inner, reach, allowed(region))
-    if subject_box is None:
-        subject_box = _place(box, inner) or inner
-        subject = Shape(kind, subject_box, palette.subject, lit=True)
-    else:
-        subject = Shape(kind, subject_box, palette.subject, lit=True, shadow=1.0)
+    subject = _subject(kind, box, inner, reach, allowed(region), palette.subject)
+    subject_box = subject.box
 
     # one or two accents in the reference's other colours: its composition, not a busier one
     behind, front = _accents(
@@ -302,6 +295,15 @@ def compose_like(
     )
     shapes = (*behind, subject, *front)
     return Composition(aspect, palette, light, zone, shapes, shadow_blur, shadow_offset, masses)
+
+
+def _subject(kind: ShapeKind, box: Box, inner: Box, reach: Box, room: Box, colour: RGB) -> Shape:
+    """The subject placed in ``inner``: with its cast shadow where that fits ``room``, else flat (a flat
+    subject still fits)."""
+    placed = _place(box, inner, reach, room)
+    if placed is None:
+        return Shape(kind, _place(box, inner) or inner, colour, lit=True)
+    return Shape(kind, placed, colour, lit=True, shadow=1.0)
 
 
 def _gap_to(box: Box, x: float, y: float) -> float:
