@@ -384,7 +384,7 @@ _OUTCOME = {
 
 def loss_text(message: ThreadMessage, face: Face) -> str:
     """The notice's words (mrkdwn, user text escaped); also its notification text."""
-    what = _what(message)
+    what = message.tier.image_name(message.number)
     if face.offer is Offer.RETRYING:
         return f"Making {what[0].lower() + what[1:]} again…"
     if face.offer is Offer.RECOVERED:
@@ -413,14 +413,6 @@ def loss_blocks(draft: DraftCard, message: ThreadMessage, face: Face) -> list[Bl
     elif message.tier is Tier.EXPLORE and message.state is VariantState.FAILED:
         blocks.append(context("Voting has closed, so it can no longer be made again."))
     return blocks
-
-
-def _what(message: ThreadMessage) -> str:
-    return {
-        Tier.EXPLORE: f"Variant {message.number}",
-        Tier.REVIEW: "The 2K review",
-        Tier.FINAL: "The 4K final",
-    }[message.tier]
 
 
 def tie_text(draft: DraftCard, tied: tuple[int, ...], votes: int) -> str:

@@ -90,7 +90,12 @@ class Tier(StrEnum):
     def purpose(self) -> str:
         return _PURPOSE[self]
 
+    def image_name(self, number: int) -> str:
+        """This tier's image as the thread names it: "Variant 3", "The 2K review", "The 4K final"."""
+        return f"Variant {number}" if self is Tier.EXPLORE else _IMAGE_NAME[self]
 
+
+_IMAGE_NAME = {Tier.REVIEW: "The 2K review", Tier.FINAL: "The 4K final"}
 _LONG_EDGE = {Tier.EXPLORE: 1024, Tier.REVIEW: 2048, Tier.FINAL: 4096}
 _JPEG_CEILING = {Tier.EXPLORE: 400_000, Tier.REVIEW: 1_200_000, Tier.FINAL: 5_000_000}
 _PURPOSE = {

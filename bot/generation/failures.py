@@ -40,7 +40,7 @@ class Failures:
 
     async def refused(self, draft: Draft, variant: Variant, refusal: Refused) -> None:
         """The provider's safety system refused the image: record it, settle the draft, say why."""
-        what = _describe(Tier(variant.tier), variant.number)
+        what = Tier(variant.tier).image_name(variant.number)
         category = f" (category: {refusal.category})" if refusal.category else ""
         text = (
             f"{what} was refused by {refusal.provider or 'the provider'}'s safety system{category}: "
@@ -77,7 +77,7 @@ class Failures:
                 variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
                 if variant is None or VariantState(variant.status).is_settled:
                     return
-                text = f"{_describe(tier, number)} could not be made: {reason}"
+                text = f"{tier.image_name(number)} could not be made: {reason}"
                 await queries.set_variant(
                     session, variant.id, variant.status, status=VariantState.FAILED, error=text
                 )
@@ -136,7 +136,3 @@ class Failures:
                 )
         await ask_to_post(session, draft, tier, number, self.max_attempts)
         await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
-
-
-def _describe(tier: Tier, number: int) -> str:
-    return {Tier.EXPLORE: f"Variant {number}", Tier.REVIEW: "The 2K review", Tier.FINAL: "The 4K final"}[tier]
