@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.durations import parse_duration
+from bot.errors import UserInputError
 
 
 def _default_data_dir() -> Path:
@@ -70,6 +74,19 @@ class Settings(BaseSettings):
     max_variants_per_draft: int = Field(
         32, ge=1, le=200, validation_alias=_env("DRAFTBOT_MAX_VARIANTS_PER_DRAFT")
     )
+    # Review: versions a draft's 2K review may have (Request changes), distinct approvals the 4K needs, and
+    # how far (0–1) a 2K or 4K may drift from the composition of the 1K it came from before it says so.
+    max_review_versions: int = Field(5, ge=1, le=20, validation_alias=_env("DRAFTBOT_MAX_REVIEW_VERSIONS"))
+    required_approvals: int = Field(1, ge=1, le=10, validation_alias=_env("DRAFTBOT_REQUIRED_APPROVALS"))
+    drift_threshold: float = Field(0.25, gt=0, le=1, validation_alias=_env("DRAFTBOT_DRIFT_THRESHOLD"))
+    # Deadlines, off by default: voting closes by itself this long after the draft (`/draft … --vote 2h`
+    # overrides it), and a review nobody decided gets one reminder this long after it was posted.
+    vote_window: Annotated[timedelta | None, NoDecode] = Field(
+        None, validation_alias=_env("DRAFTBOT_VOTE_WINDOW")
+    )
+    review_reminder: Annotated[timedelta | None, NoDecode] = Field(
+        None, validation_alias=_env("DRAFTBOT_REVIEW_REMINDER")
+    )
     vote_emoji: str = Field("+1", validation_alias=_env("DRAFTBOT_VOTE_EMOJI"))
     approve_emoji: str = Field("white_check_mark", validation_alias=_env("DRAFTBOT_APPROVE_EMOJI"))
 
@@ -88,6 +105,16 @@ class Settings(BaseSettings):
     def _split_user_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
+        return value
+
+    @field_validator("vote_window", "review_reminder", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return parse_duration(value)
+            except UserInputError as err:
+                raise ValueError(err.message) from None
         return value
 
     @field_validator("vote_emoji", "approve_emoji")

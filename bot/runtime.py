@@ -126,6 +126,8 @@ async def build_runtime(
         allow_self_approval=settings.allow_self_approval,
         max_rounds=settings.max_rounds,
         max_variants=settings.max_variants_per_draft,
+        max_versions=settings.max_review_versions,
+        required_approvals=settings.required_approvals,
     )
     generator = Generator(
         sessions,

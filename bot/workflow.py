@@ -79,6 +79,8 @@ class Policy:
     allow_self_approval: bool = True
     max_rounds: int = 8  # rounds of 1K variants per draft
     max_variants: int = 32  # 1K variants per draft, over all its rounds
+    max_versions: int = 5  # 2K review versions per draft (Request changes)
+    required_approvals: int = 1  # distinct approvers of the latest version before the 4K starts
 
     def is_approver(self, user: str) -> bool:
         return not self.approvers or user in self.approvers

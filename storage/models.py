@@ -99,6 +99,9 @@ class Draft(Base):
     winner_picked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # a tie pick
     decided_by: Mapped[str | None] = mapped_column(String(64))  # approved or rejected the review
     tie_asked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When voting closes by itself (`--vote 2h`, or the default window), and why the review was rejected.
+    vote_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
     # The team's own image its first round is made from (Draft from this image): blob key, type, Slack file.
     reference_key: Mapped[str | None] = mapped_column(String(255))
     reference_type: Mapped[str | None] = mapped_column(String(64))
@@ -110,7 +113,7 @@ class Draft(Base):
 class Variant(Base):
     __tablename__ = "variants"
     __table_args__ = (
-        UniqueConstraint("draft_id", "tier", "index"),
+        UniqueConstraint("draft_id", "tier", "index", "version"),
         # Maps an emoji reaction on a Slack message back to its variant.
         Index("ix_variants_slack_message", "team_id", "slack_channel", "slack_ts"),
     )
@@ -120,6 +123,8 @@ class Variant(Base):
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
     tier: Mapped[str] = mapped_column(String(8))  # "1K" | "2K" | "4K"
     number: Mapped[int] = mapped_column("index", Integer)  # 1-based, as shown to people
+    # A 2K: its review version (v1; v2 after Request changes…). A 4K: 1 the final, 2… its other shapes.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     seed: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(32), default="pending")
     provider: Mapped[str | None] = mapped_column(String(64))
@@ -140,6 +145,25 @@ class Variant(Base):
     prompt: Mapped[str | None] = mapped_column(Text)
     # The image a variant was made from: the winner of a 2K/4K, the source of a More-like-this variant.
     source_variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"))
+    # The change request a review version answers; what became of a review (changes_requested, rejected,
+    # approved), by whom and why.
+    feedback: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    outcome_by: Mapped[str | None] = mapped_column(String(64))
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    # A final's own shape ("Also as…"); None: the draft's.
+    ratio: Mapped[str | None] = mapped_column(String(16))
+    destination_key: Mapped[str | None] = mapped_column(String(100))
+    destination_name: Mapped[str | None] = mapped_column(String(200))
+    # How far its composition moved from the 1K it came from (0 same … 1 unrelated); None: not measured.
+    drift: Mapped[float | None] = mapped_column(Float)
+    # The preview posted in Slack (guides overlaid), when it is not the clean stored image.
+    preview_key: Mapped[str | None] = mapped_column(String(255))
+    # A side-by-side shown with it (v1 beside v2; the 1K beside a drifted upgrade), and what it compares.
+    compare_file: Mapped[str | None] = mapped_column(String(64))
+    compare_label: Mapped[str | None] = mapped_column(String(64))
+    # The reminder posted in the thread about a review no approver decided.
+    reminder_ts: Mapped[str | None] = mapped_column(String(32))
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     slack_file_id: Mapped[str | None] = mapped_column(String(64))
@@ -175,6 +199,20 @@ class Round(Base):
     sheet_file: Mapped[str | None] = mapped_column(String(64))
     sheet_numbers: Mapped[list[int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Approval(Base):
+    """One approver's yes to one review version; the 4K starts when enough distinct approvers said it."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("variant_id", "approver_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64), index=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    approver_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Vote(Base):

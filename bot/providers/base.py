@@ -41,7 +41,11 @@ class Reference:
 #   it exactly; the local renderer redraws it from the prompt and seed, see ``upgrade_source``).
 # - "explore": new 1K variants drafted *from* the reference (More like this, Draft from this image): keep
 #   its structure (silhouette, product shape, layout zones), vary the rest with the seed and the prompt.
-ReferenceUse = Literal["upgrade", "explore"]
+# - "revise": a review version made from the current review (the reference) with the latest ``feedback`` as
+#   the edit instruction: change what it asks, keep everything else.
+# - "reshape": the approved final (the reference) recomposed for another shape (``ratio``), keeping its
+#   subject, lighting and palette (Also as…).
+ReferenceUse = Literal["upgrade", "explore", "revise", "reshape"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class GenerationRequest:
     # Only the local renderer uses it, to redraw the winner's exact picture at the new size; remote
     # providers see the winner in ``references`` and ignore this.
     upgrade_source: Reference | None = None
+    # The change requests the image answers, oldest first. With "revise" the last is this edit's instruction;
+    # otherwise they are already in the reference. Renderers that draw rather than edit apply them all.
+    feedback: tuple[str, ...] = ()
 
     @property
     def explores(self) -> bool:
