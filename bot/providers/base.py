@@ -61,12 +61,19 @@ class GenerationRequest:
     # What ``references`` are for (see :data:`ReferenceUse`). The default keeps the upgrade behaviour.
     reference_use: ReferenceUse = "upgrade"
     # Upgrading a winner that was itself drafted from a reference: that reference (the winner's source).
-    # Only the local renderer uses it, to redraw the winner's exact picture at the new size; remote
-    # providers see the winner in ``references`` and ignore this.
+    # Only the local renderer uses it, to redraw the winner's exact picture at the new size (and likewise
+    # for "revise" and "reshape"); remote providers see the image in ``references`` and ignore this.
     upgrade_source: Reference | None = None
     # The change requests the image answers, oldest first. With "revise" the last is this edit's instruction;
     # otherwise they are already in the reference. Renderers that draw rather than edit apply them all.
     feedback: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A caller's mistake, caught before a provider silently drafts something unrelated instead.
+        if self.reference_use in ("revise", "reshape") and not self.references:
+            raise ValueError(f"a {self.reference_use} request needs its image as references[0]")
+        if self.reference_use == "revise" and not any(text.strip() for text in self.feedback):
+            raise ValueError("a revise request needs feedback: its last entry is the change request")
 
     @property
     def explores(self) -> bool:
@@ -93,6 +100,26 @@ EXPLORE_INSTRUCTION: Final = (
     "background masses and the empty space sit). Vary lighting, styling, background and detail as the "
     "prompt asks, and keep the headline-safe area clear."
 )
+# Said to the model with the review it is to change ("revise"); the change request follows it.
+REVISE_INSTRUCTION: Final = (
+    "The attached image is the current review of this brief. Edit it: make the change requested below and "
+    "only that. Keep everything the request does not mention exactly as it is: the composition, the "
+    "subject, its position and proportions, the lighting, the other colours and the empty headline-safe "
+    "area."
+)
+# Said to the model with the approved final it is to recompose for another shape ("reshape").
+RESHAPE_INSTRUCTION: Final = (
+    "The attached image is the approved final of this brief. Recompose it for a new frame: keep the same "
+    "subject with its look and details, the same lighting and the same palette. Extend or rearrange the "
+    "background to fill the new shape; never stretch, squash or crop the subject."
+)
+# Where the headline goes, in words a model reads.
+_ZONE_WORDS: Final = {
+    SafeZone.TOP: "the top",
+    SafeZone.BOTTOM: "the bottom",
+    SafeZone.LEFT: "the left side",
+    SafeZone.CENTER: "the centre",
+}
 # A reference whose shape is within this of the target's (as a log ratio, ~3%) is not worth a note.
 REFERENCE_RATIO_TOLERANCE: Final = 0.03
 
@@ -133,14 +160,76 @@ def explore_instruction(request: GenerationRequest) -> str:
     )
 
 
+def quoted(text: str) -> str:
+    """A person's change request on one line, in quotes: ``“warmer background”``."""
+    return f"“{' '.join(text.split())}”"
+
+
+def change_request(request: GenerationRequest) -> str:
+    """The change request a "revise" answers: the last non-empty entry of ``feedback``."""
+    said = [text for text in request.feedback if text.strip()]
+    if not said:
+        raise ValueError("this request carries no change request")
+    return " ".join(said[-1].split())
+
+
+def revise_instruction(request: GenerationRequest) -> str:
+    """:data:`REVISE_INSTRUCTION`, the change request, and the earlier ones the image already answers."""
+    text = f"{REVISE_INSTRUCTION}\n\nChange request: {change_request(request)}"
+    said = [" ".join(entry.split()) for entry in request.feedback if entry.strip()]
+    if len(said) > 1:
+        earlier = "; ".join(said[:-1])
+        text += f"\n\nEarlier change requests, already made in the image (keep them): {earlier}"
+    return text
+
+
+def reshape_instruction(request: GenerationRequest) -> str:
+    """:data:`RESHAPE_INSTRUCTION` with both shapes named, and where the headline goes in the new one."""
+    size = reference_size(request.references[0]) if request.references else None
+    shapes = f"from {ratio_label(size)} to {request.ratio}" if size is not None else f"as {request.ratio}"
+    text = f"{RESHAPE_INSTRUCTION} Recompose it {shapes}."
+    where = _ZONE_WORDS.get(request.safe_zone)
+    if where is not None:
+        text += f" Keep {where} of the new frame empty for the headline."
+    return text
+
+
+def reference_instruction(request: GenerationRequest, *, upgrade: str) -> str:
+    """What to tell a model about ``request``'s references, by their use; ``upgrade`` is the provider's
+    own instruction for redrawing a winner. An upgrade's ``feedback`` is already in the winner: not said."""
+    if request.explores:
+        return explore_instruction(request)
+    if request.reference_use == "revise":
+        return revise_instruction(request)
+    if request.reference_use == "reshape":
+        return reshape_instruction(request)
+    return upgrade
+
+
+def edit_prompt(request: GenerationRequest, *, upgrade: str) -> str:
+    """The prompt sent with references: the brief's own prompt, then :func:`reference_instruction`."""
+    return f"{request.prompt.rstrip()}\n\n{reference_instruction(request, upgrade=upgrade)}"
+
+
 def reference_notes(request: GenerationRequest) -> list[str]:
     """The notes a provider adds for ``request``'s reference: its use, and a ratio it does not share."""
     if not request.references:
         return []
     notes = []
+    size = reference_size(request.references[0])
     if request.explores:
         notes.append("drafted from a reference image, asked to keep its structure")
-    size = reference_size(request.references[0])
+    elif request.reference_use == "revise":
+        notes.append(f"revised from the review with feedback {quoted(change_request(request))}")
+    elif request.reference_use == "reshape":
+        shape = f" {ratio_label(size)}" if size is not None else ""
+        notes.append(
+            f"reshaped from the approved{shape} final for {request.ratio}, "
+            "asked to keep its subject, lighting and palette"
+        )
+        return notes  # the other shape is the point, not a note
+    elif request.feedback:
+        notes.append("upgraded a revised review: its feedback is already in the image, not sent again")
     note = reference_note(size, request.ratio) if size is not None else None
     if note is not None:
         notes.append(note)

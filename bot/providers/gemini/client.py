@@ -1,8 +1,13 @@
 """Google's Gemini native image generation ("Nano Banana") behind :class:`ImageProvider`.
 
-One ``generateContent`` call per image (Gemini does not reliably honour counts). Changes when the API does;
-what each model family can draw lives in :mod:`.catalogue`, how failures and safety blocks become typed
-errors in :mod:`.errors`. Any 200 without a final image is :class:`BadOutput`, never an empty success.
+One ``generateContent`` call per image (Gemini does not reliably honour counts). References (the winner to
+upgrade, an image to explore from, the review to revise, the final to reshape) go as ``inlineData`` parts
+after the text part, which carries the prompt and :func:`~bot.providers.base.reference_instruction`;
+``imageConfig`` is always the request's own ratio and tier (for a reshape, the new shape).
+
+Changes when the API does; what each model family can draw lives in :mod:`.catalogue`, how failures and
+safety blocks become typed errors in :mod:`.errors`. Any 200 without a final image is :class:`BadOutput`,
+never an empty success.
 
 The API key travels only in the ``x-goog-api-key`` header. It is never part of a URL, a message, a note,
 a log line or ``repr``; Google's own error messages are scrubbed of it before they are passed on.
@@ -30,7 +35,7 @@ from bot.providers.base import (
     GeneratedImage,
     GenerationRequest,
     ProviderError,
-    explore_instruction,
+    edit_prompt,
     reference_notes,
 )
 from bot.providers.gemini.catalogue import GEMINI_3_PRO, SizePlan, known_capabilities, plan_size
@@ -209,8 +214,7 @@ class GeminiProvider:
         parts: list[dict[str, object]] = []
         references = request.references
         if references:
-            instruction = explore_instruction(request) if request.explores else UPGRADE_INSTRUCTION
-            text = f"{text}\n\n{instruction}"
+            text = edit_prompt(request, upgrade=UPGRADE_INSTRUCTION)
             limit = self.capabilities.max_references
             if len(references) > limit:
                 notes.append(
@@ -349,7 +353,7 @@ class GeminiProvider:
                 f"{'the table lists' if self.capabilities.pixels_documented else 'we estimated'} "
                 f"for {plan.api_ratio} at {plan.image_size}"
             )
-        if request.references and not request.explores:
+        if request.references and request.reference_use == "upgrade":
             notes.append("regenerated with the previous winner as the reference image; expect some drift")
         notes.extend(reference_notes(request))
         if request.transparent:

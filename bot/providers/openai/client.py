@@ -4,6 +4,10 @@
 - 2K/4K upgrades: ``POST {base}/images/edits`` (multipart) with the winner as the reference image.
 - 1K variants drafted from a reference (``reference_use="explore"``): ``images/edits`` with the reference
   as ``image[]`` and :data:`~bot.providers.base.EXPLORE_INSTRUCTION` (keep its structure).
+- A review revised with feedback (``"revise"``): ``images/edits`` with the review as ``image[]`` and the
+  change request as the instruction (:func:`~bot.providers.base.revise_instruction`).
+- An approved final in another shape (``"reshape"``): ``images/edits`` with the final as ``image[]``, the new
+  shape's size and :func:`~bot.providers.base.reshape_instruction` (recompose, don't stretch).
 
 Changes when the API does. Which model takes which size lives in :mod:`.catalogue`; how error answers
 become typed errors in :mod:`.errors`. The API key lives in the client's Authorization header and nowhere
@@ -30,7 +34,7 @@ from bot.providers.base import (
     ImageProvider,
     ProviderError,
     Reference,
-    explore_instruction,
+    edit_prompt,
     reference_notes,
 )
 from bot.providers.http import build_http_client, decode_base64_image, transport_errors
@@ -150,8 +154,7 @@ class OpenAIProvider:
         return await self._post("generations", plan, json=payload)
 
     async def _edit(self, request: GenerationRequest, plan: SizePlan) -> httpx.Response:
-        instruction = explore_instruction(request) if request.explores else UPGRADE_INSTRUCTION
-        prompt = f"{request.prompt.rstrip()}\n\n{instruction}"
+        prompt = edit_prompt(request, upgrade=UPGRADE_INSTRUCTION)
         _check_prompt(prompt)
         if len(request.references) > MAX_REFERENCES:
             raise ProviderError(
