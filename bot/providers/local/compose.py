@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.destinations import SafeZone
+from bot.providers.local.feedback import Revision
 from bot.providers.local.palette import (
     RGB,
     WORD_RE,
@@ -55,6 +56,7 @@ class Composition:
     # A reference's colour masses (rows of colours over the canvas) painted as the background; () for the
     # lit gradient of a draft from the prompt alone.
     masses: tuple[tuple[RGB, ...], ...] = ()
+    subject: int = 0  # which of ``shapes`` is the subject
 
 
 SHADOW_REACH = 2.5  # a shadow is drawn out to this many blur radii (beyond it, under 1% strength)
@@ -112,18 +114,24 @@ def compose(
     safe_zone: SafeZone,
     transparent: bool,
     look: ReferenceLook | None = None,
+    revision: Revision | None = None,
 ) -> Composition:
     """Every random choice of a render, made once in resolution-free units (the canvas is aspect × 1).
 
     With ``look`` (a reference image, :func:`~bot.providers.local.reference.read_reference`), the palette,
     the light, the background's colour masses and the subject's place and proportions come from the
     reference (:func:`compose_like`); the seed varies the rest.
+
+    With ``revision`` (change requests, :func:`~bot.providers.local.feedback.read_feedback`), the same
+    choices are made (a revision draws no random numbers) and then changed as asked: the palette's colours
+    shifted, the subject scaled about its place.
     """
+    revision = revision or Revision()
     if look is not None:
-        return compose_like(look, prompt, seed, aspect, safe_zone, transparent)
+        return compose_like(look, prompt, seed, aspect, safe_zone, transparent, revision)
     digest = hashlib.sha256(f"draftbot-local-1\x00{prompt}\x00{seed}".encode()).digest()
     rng = random.Random(int.from_bytes(digest, "big"))  # never hash(): it is salted per process
-    palette = build_palette(prompt, rng)
+    palette = revision.palette(build_palette(prompt, rng))
     words = set(WORD_RE.findall(prompt.lower()))
 
     if rng.random() < 0.75:  # mostly from above, as light usually is
@@ -199,6 +207,7 @@ def compose(
         w, h = size * 0.78, size * 1.12
     else:
         w, h = (size * 0.82, size * 1.05) if not band else (size * 1.4, size)
+    w, h = w * revision.scale, h * revision.scale
     inner = (region[0] + margin, region[1] + margin, region[2] - margin, region[3] - margin)
     cx = region[0] + rw * rng.choice((0.38, 0.5, 0.62)) + rng.uniform(-0.06, 0.06) * rw
     cy = region[1] + rh * rng.choice((0.42, 0.5, 0.58)) + rng.uniform(-0.06, 0.06) * rh
@@ -223,22 +232,34 @@ def compose(
         allowed,
     )
     shapes.extend(behind)
+    subject_index = len(shapes)
     shapes.append(subject)
     shapes.extend(front)
-    return Composition(aspect, palette, light, zone, tuple(shapes), shadow_blur, shadow_offset)
+    return Composition(
+        aspect, palette, light, zone, tuple(shapes), shadow_blur, shadow_offset, subject=subject_index
+    )
 
 
 def compose_like(
-    look: ReferenceLook, prompt: str, seed: int, aspect: float, safe_zone: SafeZone, transparent: bool
+    look: ReferenceLook,
+    prompt: str,
+    seed: int,
+    aspect: float,
+    safe_zone: SafeZone,
+    transparent: bool,
+    revision: Revision | None = None,
 ) -> Composition:
     """A composition that resembles a reference: its colours and masses, its light, its subject where it
     is and as tall or wide as it is (kept out of the headline zone). The seed nudges the palette, the
-    subject's place, size and shape, and picks the accents; the reference's bytes seed it too."""
+    subject's place, size and shape, and picks the accents; the reference's bytes seed it too. A
+    ``revision`` changes colours and the subject's size as in :func:`compose`."""
+    revision = revision or Revision()
     digest = hashlib.sha256(f"draftbot-local-ref-1\x00{prompt}\x00{seed}\x00{look.token}".encode()).digest()
     rng = random.Random(int.from_bytes(digest, "big"))
-    palette, hue_shift, light_factor = reference_palette(
+    own_palette, hue_shift, light_factor = reference_palette(
         look.background, look.subject_colour, look.colours, rng
     )
+    palette = revision.palette(own_palette)
     turn = math.radians(rng.uniform(-20, 20))  # the reference's light, turned a little
     lx, ly = look.light
     light = (lx * math.cos(turn) - ly * math.sin(turn), lx * math.sin(turn) + ly * math.cos(turn))
@@ -257,6 +278,7 @@ def compose_like(
     w = h * own
     if w > 0.9 * aspect:  # a wide subject on a narrow canvas: as wide as it can be, still in proportion
         w, h = 0.9 * aspect, 0.9 * aspect / own
+    w, h = w * revision.scale, h * revision.scale
     cx = (x0 + x1) / 2 * aspect + rng.uniform(-0.04, 0.04) * short
     cy = (y0 + y1) / 2 + rng.uniform(-0.04, 0.04)
     kinds: tuple[ShapeKind, ...] = (
@@ -291,10 +313,14 @@ def compose_like(
     masses = (
         ()
         if transparent
-        else tuple(tuple(retone(c, hue_shift, light_factor) for c in row) for row in look.masses)
+        else revision.masses(
+            tuple(tuple(retone(c, hue_shift, light_factor) for c in row) for row in look.masses), own_palette
+        )
     )
     shapes = (*behind, subject, *front)
-    return Composition(aspect, palette, light, zone, shapes, shadow_blur, shadow_offset, masses)
+    return Composition(
+        aspect, palette, light, zone, shapes, shadow_blur, shadow_offset, masses, subject=len(behind)
+    )
 
 
 def _subject(kind: ShapeKind, box: Box, inner: Box, reach: Box, room: Box, colour: RGB) -> Shape:

@@ -315,3 +315,62 @@ def retone(colour: RGB, hue_shift: float, light_factor: float) -> RGB:
     """``colour`` with :func:`reference_palette`'s jitter applied."""
     h, lightness, s = _hls(colour)
     return _from_hls(h + hue_shift, lightness * light_factor, s)
+
+
+# --- changes asked in feedback (see :mod:`.feedback`) ----------------------------------------------------
+
+
+def _clamp(value: float) -> int:
+    return round(min(255.0, max(0.0, value)))
+
+
+def warm(colour: RGB, amount: float) -> RGB:
+    """Towards red and away from blue (``amount`` > 0), or the other way: what "warmer"/"cooler" mean."""
+    r, g, b = colour
+    return (_clamp(r + 30 * amount), _clamp(g + 5 * amount), _clamp(b - 30 * amount))
+
+
+def brighten(colour: RGB, amount: float) -> RGB:
+    """Lighter (``amount`` > 0) or darker, in HLS lightness."""
+    h, lightness, s = _hls(colour)
+    return _from_hls(h, lightness + 0.09 * amount, s)
+
+
+def contrast(colour: RGB, amount: float, pivot: float = 0.5) -> RGB:
+    """Lightness pushed away from ``pivot`` (``amount`` > 0) or towards it: lights and darks apart."""
+    h, lightness, s = _hls(colour)
+    return _from_hls(h, pivot + (lightness - pivot) * (1 + 0.5 * amount), s)
+
+
+def lightness_of(colour: RGB) -> float:
+    """HLS lightness, 0 to 1."""
+    return _hls(colour)[1]
+
+
+def saturate(colour: RGB, amount: float) -> RGB:
+    """More vivid (``amount`` > 0) or more muted."""
+    h, lightness, s = _hls(colour)
+    return _from_hls(h, lightness, s * (1 + 0.35 * amount))
+
+
+def hue_colour(text: str) -> RGB:
+    """A clear colour whose hue is a digest of ``text``: the same text, the same colour, in any process."""
+    return _from_hls(_word_hue(text), 0.55, 0.7)
+
+
+def named_colours(words: list[str]) -> list[tuple[str, RGB]]:
+    """The single colours ``words`` name (``"sky blue"``, ``"gold"``), with their names, in order. Scene
+    words (night, ocean) carry whole palettes and are not one colour: left out."""
+    found: list[tuple[str, RGB]] = []
+    i = 0
+    while i < len(words):
+        phrase = " ".join(words[i : i + 2])
+        if phrase in _COLOUR_PHRASES:
+            found.append((phrase, _COLOUR_PHRASES[phrase][0]))
+            i += 2
+            continue
+        single = _COLOUR_WORDS.get(words[i], ())
+        if len(single) == 1:
+            found.append((words[i], single[0]))
+        i += 1
+    return found
