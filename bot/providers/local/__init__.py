@@ -10,14 +10,20 @@ the prompt's colours, so variants "from" an image visibly resemble it.
 - :mod:`.palette`: colours from the prompt's words (or a reference image's)
 - :mod:`.reference`: a reference image read into palette and layout (:func:`read_reference`)
 - :mod:`.compose`: the layout, in resolution-free units (every random choice)
-- :mod:`.paint`: drawing a composition with Pillow at an exact size
+- :mod:`.paint`: drawing a composition with Pillow at an exact size, clean (no guides, no label)
 - :mod:`.provider`: :class:`LocalProvider`, the :class:`~bot.providers.base.ImageProvider`
 """
 
 from __future__ import annotations
 
 from bot.providers.local.compose import SHADOW_REACH, Composition, Shape, ShapeKind, compose
-from bot.providers.local.paint import MAX_RENDER_PIXELS, MIN_RENDER_SIDE, render, render_bytes
+from bot.providers.local.paint import (
+    MAX_RENDER_PIXELS,
+    MIN_RENDER_SIDE,
+    preview_label,
+    render,
+    render_bytes,
+)
 from bot.providers.local.palette import Palette, build_palette
 from bot.providers.local.provider import LocalProvider
 from bot.providers.local.reference import ReferenceLook, UnreadableReference, read_reference
@@ -35,6 +41,7 @@ __all__ = [
     "UnreadableReference",
     "build_palette",
     "compose",
+    "preview_label",
     "read_reference",
     "render",
     "render_bytes",
