@@ -11,12 +11,14 @@ event loop never stalls. Each module has one reason to change:
 - :mod:`bot.imaging.zones`: where the headline-safe zone lies (:func:`headline_zone`, :func:`zone_pixels`)
 - :mod:`bot.imaging.guides`: preview overlays (:func:`draw_guides`, :func:`preview_with_guides`)
 - :mod:`bot.imaging.sheet`: contact sheets (:func:`contact_sheet`)
+- :mod:`bot.imaging.drift`: how far an upgrade moved from its 1K (:func:`composition_drift`)
 - :mod:`bot.imaging.pool`: off the event loop (:class:`ImagingPool`)
 """
 
 from __future__ import annotations
 
 from bot.imaging.decode import BadImage, decode, measure, sniff
+from bot.imaging.drift import composition_drift, image_drift
 from bot.imaging.encode import (
     JPEG_MAX_QUALITY,
     JPEG_MIN_QUALITY,
@@ -42,6 +44,7 @@ __all__ = [
     "GuideLayout",
     "ImagingPool",
     "PlacedText",
+    "composition_drift",
     "contact_sheet",
     "decode",
     "draw_guides",
@@ -50,6 +53,7 @@ __all__ = [
     "guide_layout",
     "guide_outline",
     "headline_zone",
+    "image_drift",
     "jpeg_bytes",
     "measure",
     "preview_with_guides",

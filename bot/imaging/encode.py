@@ -49,7 +49,7 @@ def encode(img: Image.Image, fmt: ImageFormat, *, ceiling_bytes: int, dpi: int =
         data = _encode_png(img, dpi)
         quality: int | None = None
     elif fmt is ImageFormat.JPEG:
-        data, quality = _encode_jpeg_under(_flatten_rgb(img), ceiling_bytes, dpi)
+        data, quality = _encode_jpeg_under(flatten_rgb(img), ceiling_bytes, dpi)
     else:  # pragma: no cover - a new ImageFormat member needs a branch here
         raise ValueError(f"unsupported format {fmt!r}")
     return EncodedImage(
@@ -72,7 +72,7 @@ def _encode_png(img: Image.Image, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-def _flatten_rgb(img: Image.Image) -> Image.Image:
+def flatten_rgb(img: Image.Image) -> Image.Image:
     """RGB for JPEG: transparency is flattened onto white (what a light Slack or a print would show)."""
     if has_alpha(img):
         rgba = img.convert("RGBA")
