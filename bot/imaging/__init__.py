@@ -10,7 +10,7 @@ event loop never stalls. Each module has one reason to change:
   :func:`jpeg_bytes`, :func:`srgb_profile`)
 - :mod:`bot.imaging.zones`: where the headline-safe zone lies (:func:`headline_zone`, :func:`zone_pixels`)
 - :mod:`bot.imaging.guides`: preview overlays (:func:`draw_guides`, :func:`preview_with_guides`)
-- :mod:`bot.imaging.sheet`: contact sheets (:func:`contact_sheet`)
+- :mod:`bot.imaging.sheet`: contact sheets and pairs (:func:`contact_sheet`, :func:`side_by_side`)
 - :mod:`bot.imaging.drift`: how far an upgrade moved from its 1K (:func:`composition_drift`)
 - :mod:`bot.imaging.pool`: off the event loop (:class:`ImagingPool`)
 """
@@ -30,7 +30,7 @@ from bot.imaging.encode import (
 from bot.imaging.fit import FitAction, FitMode, FitReport, fit, ratio_label, thumbnail
 from bot.imaging.guides import GuideLayout, PlacedText, draw_guides, guide_layout, preview_with_guides
 from bot.imaging.pool import ImagingPool
-from bot.imaging.sheet import contact_sheet
+from bot.imaging.sheet import contact_sheet, side_by_side, side_by_side_image
 from bot.imaging.zones import guide_outline, headline_zone, zone_pixels
 
 __all__ = [
@@ -58,6 +58,8 @@ __all__ = [
     "measure",
     "preview_with_guides",
     "ratio_label",
+    "side_by_side",
+    "side_by_side_image",
     "sniff",
     "srgb_profile",
     "thumbnail",

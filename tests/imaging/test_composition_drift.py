@@ -1,12 +1,12 @@
 """Composition drift: a 2K or 4K redrawn from its 1K measures near 0, another composition far over the
-threshold."""
+threshold; and the side-by-side a drifted upgrade is shown with."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from bot import imaging
 from bot.config import Settings
@@ -121,3 +121,51 @@ def test_transparent_images_are_compared_on_white() -> None:
 def test_unreadable_bytes_are_a_bad_image() -> None:
     with pytest.raises(BadImage):
         drift(b"not an image", png(Image.new("RGB", (64, 64))))
+
+
+# --- the side-by-side --------------------------------------------------------------------------------
+
+
+def _mean(img: Image.Image, box: tuple[int, int, int, int]) -> tuple[float, ...]:
+    return tuple(ImageStat.Stat(img.crop(box)).mean)
+
+
+def test_side_by_side_puts_each_image_in_its_half_with_a_caption() -> None:
+    red = Image.new("RGB", (1024, 1820), (200, 30, 30))  # 9:16-ish
+    blue = Image.new("RGB", (4096, 2304), (30, 30, 200))  # 16:9
+    data = imaging.side_by_side(
+        encoded(red, Tier.EXPLORE),
+        encoded(blue, Tier.FINAL),
+        labels=("#2 · 1K", "4K final"),
+        max_pixels=MAX_PIXELS,
+    )
+    assert imaging.sniff(data) == "image/jpeg" and len(data) <= Tier.EXPLORE.jpeg_ceiling_bytes
+    sheet = Image.open(io.BytesIO(data)).convert("RGB")
+    assert sheet.width == 1024
+    half = sheet.width // 2
+    gutter = 1024 // 64
+    left = _mean(sheet, (gutter + 20, gutter + 20, half - 20, gutter + 200))
+    right = _mean(sheet, (half + 40, gutter + 20, sheet.width - 40, gutter + 200))
+    assert left[0] > 150 > left[2] and right[2] > 150 > right[0]
+    # the tall one sets the height; the wide one fills its half's width and stays short
+    cell_w = (1024 - 3 * gutter) // 2
+    assert sheet.height > cell_w * 1.7
+    assert _mean(sheet, (half + 40, gutter + 300, sheet.width - 40, gutter + 400))[2] < 100
+    # a light caption under each, on the dark background
+    caption_band = (0, sheet.height - 30, sheet.width, sheet.height)
+    band = sheet.crop(caption_band).convert("L")
+    assert ImageStat.Stat(band).extrema[0][1] > 180
+    lefts, rights = band.crop((0, 0, half, band.height)), band.crop((half, 0, sheet.width, band.height))
+    assert ImageStat.Stat(lefts).extrema[0][1] > 180 and ImageStat.Stat(rights).extrema[0][1] > 180
+
+
+def test_side_by_side_shows_transparency_on_a_checkerboard_and_shortens_long_captions() -> None:
+    clear = Image.new("RGBA", (512, 512), (0, 0, 0, 0))
+    sheet = imaging.side_by_side_image(clear, clear, labels=("a" * 400, "b"), width=640)
+    assert sheet.mode == "RGB" and sheet.width == 640
+    cell = sheet.crop((20, 20, 200, 200)).convert("L")
+    assert ImageStat.Stat(cell).extrema[0] == (200, 230)  # the checkerboard's two greys
+    same = imaging.side_by_side_image(clear, clear, labels=("short", "b"), width=640)
+    assert ImageChops.difference(sheet, same).getbbox() is not None  # the long caption is drawn, cut
+    with pytest.raises(ValueError):
+        imaging.side_by_side_image(clear, clear, labels=("a", "b"), width=100)
