@@ -24,6 +24,10 @@ class ImageFormat(StrEnum):
         return "jpg" if self is ImageFormat.JPEG else "png"
 
 
+SCREEN_DPI = 72  # what a screen destination's files say; screens ignore it, a layout tool reads it
+PRINT_DPI = 300  # print and poster finals: 4K at 300 dpi is a 13.7 in long edge
+
+
 class SafeZone(StrEnum):
     """Where the layout keeps space free for a headline added later (long copy renders badly)."""
 
@@ -43,6 +47,7 @@ class Destination:
     synonyms: tuple[str, ...] = ()
     format: ImageFormat = ImageFormat.JPEG
     safe_zone: SafeZone = SafeZone.TOP
+    dpi: int = SCREEN_DPI  # written into the files (with their sRGB profile)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -196,6 +201,7 @@ CATALOG: tuple[Destination, ...] = (
         "flyer",
         "pin",
         "pinterest pin",
+        dpi=PRINT_DPI,
     ),
     _d(
         "print",
@@ -206,6 +212,7 @@ CATALOG: tuple[Destination, ...] = (
         "framed print",
         "wall art",
         "art print",
+        dpi=PRINT_DPI,
     ),
     _d(
         "ultrawide",
@@ -275,6 +282,8 @@ for _dest in CATALOG:
             raise RuntimeError(f"destination name {_name!r} is used twice")
         _BY_NAME[_normal] = _dest
 
+_BY_KEY: dict[str, Destination] = {dest.key: dest for dest in CATALOG}
+
 _FILLER = re.compile(r"\b(?:a|an|the|our|my|your|for|on|in|as|of|to|use|used|image|picture)\b")
 _SPACES = re.compile(r"[\s_\-]+")
 
@@ -295,6 +304,17 @@ def lookup(text: str) -> Destination | None:
     if stripped.endswith("s") and stripped[:-1] in _BY_NAME:  # "slides", "posters"
         return _BY_NAME[stripped[:-1]]
     return None
+
+
+def by_key(key: str | None) -> Destination | None:
+    """The catalog destination stored as ``key``; None for None (a custom ratio) or a key no longer listed."""
+    return _BY_KEY.get(key) if key is not None else None
+
+
+def dpi_for(key: str | None) -> int:
+    """The DPI to write into a draft's files: its destination's, or :data:`SCREEN_DPI` for a custom ratio."""
+    dest = by_key(key)
+    return dest.dpi if dest is not None else SCREEN_DPI
 
 
 def resolve(text: str) -> Destination:

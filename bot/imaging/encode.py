@@ -1,15 +1,17 @@
-"""Encoding for delivery: PNG as it is, JPEG at the best quality that fits a byte ceiling."""
+"""Encoding for delivery: PNG as it is, JPEG at the best quality that fits a byte ceiling; both tagged sRGB
+(an embedded ICC profile) with the DPI the destination prints at."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageCms
 
-from bot.destinations import ImageFormat
+from bot.destinations import SCREEN_DPI, ImageFormat
 from bot.imaging.decode import has_alpha, normalize_mode
 from bot.tiers import Size
 
@@ -29,16 +31,25 @@ class EncodedImage:
     sha256: str
 
 
-def encode(img: Image.Image, fmt: ImageFormat, *, ceiling_bytes: int) -> EncodedImage:
-    """Encode ``img`` as ``fmt``. JPEG gets the best quality in [35, 95] that fits ``ceiling_bytes``.
+@functools.cache
+def srgb_profile() -> bytes:
+    """The ICC profile every delivered image embeds: Little CMS's built-in sRGB (588 bytes), built once."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def encode(img: Image.Image, fmt: ImageFormat, *, ceiling_bytes: int, dpi: int = SCREEN_DPI) -> EncodedImage:
+    """Encode ``img`` as ``fmt``, with the sRGB profile and ``dpi``. JPEG gets the best quality in [35, 95]
+    that fits ``ceiling_bytes`` (the profile's bytes included).
 
     A ceiling not even quality 35 fits is a developer error (an unrealistic ceiling): ``ValueError``.
     """
+    if dpi <= 0:
+        raise ValueError(f"dpi must be positive, got {dpi}")
     if fmt is ImageFormat.PNG:
-        data = _encode_png(img)
+        data = _encode_png(img, dpi)
         quality: int | None = None
     elif fmt is ImageFormat.JPEG:
-        data, quality = _encode_jpeg_under(_flatten_rgb(img), ceiling_bytes)
+        data, quality = _encode_jpeg_under(flatten_rgb(img), ceiling_bytes, dpi)
     else:  # pragma: no cover - a new ImageFormat member needs a branch here
         raise ValueError(f"unsupported format {fmt!r}")
     return EncodedImage(
@@ -51,17 +62,17 @@ def encode(img: Image.Image, fmt: ImageFormat, *, ceiling_bytes: int) -> Encoded
     )
 
 
-def _encode_png(img: Image.Image) -> bytes:
+def _encode_png(img: Image.Image, dpi: int) -> bytes:
     # No ceiling for PNG: it is lossless and only used where transparency was asked for, so the only way to
     # shrink it would be dropping pixels or alpha, i.e. not the image that was approved. Transparent cut-outs
     # are mostly flat colour and compress well; callers see the byte size and can report it.
     img = img.convert("RGBA") if has_alpha(img) else normalize_mode(img)
     buf = io.BytesIO()
-    img.save(buf, "PNG", optimize=True)
+    img.save(buf, "PNG", optimize=True, icc_profile=srgb_profile(), dpi=(dpi, dpi))
     return buf.getvalue()
 
 
-def _flatten_rgb(img: Image.Image) -> Image.Image:
+def flatten_rgb(img: Image.Image) -> Image.Image:
     """RGB for JPEG: transparency is flattened onto white (what a light Slack or a print would show)."""
     if has_alpha(img):
         rgba = img.convert("RGBA")
@@ -71,14 +82,20 @@ def _flatten_rgb(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else normalize_mode(img).convert("RGB")
 
 
-def jpeg_bytes(img: Image.Image, quality: int) -> bytes | None:
-    """One JPEG encode with the settings :func:`encode` uses (exposed so tests can check its choice).
+def jpeg_bytes(img: Image.Image, quality: int, *, dpi: int = SCREEN_DPI) -> bytes | None:
+    """One JPEG encode with the settings :func:`encode` uses, profile and DPI included (exposed so tests
+    can check its choice).
 
     None when the JPEG would be larger than the raw pixels: with ``optimize``/``progressive`` Pillow
     gives libjpeg a buffer of one byte per pixel (two at quality 95) and the encode fails past it. Only
     pure noise gets there, and no ceiling of ours is that generous.
     """
+    return _jpeg(img, quality, dpi=dpi, icc_profile=srgb_profile())
+
+
+def _jpeg(img: Image.Image, quality: int, *, dpi: int, icc_profile: bytes | None) -> bytes | None:
     buf = io.BytesIO()
+    extra = {"icc_profile": icc_profile} if icc_profile is not None else {}
     try:
         img.save(
             buf,
@@ -87,6 +104,8 @@ def jpeg_bytes(img: Image.Image, quality: int) -> bytes | None:
             optimize=True,
             progressive=True,
             subsampling=0 if quality >= JPEG_FULL_CHROMA_QUALITY else 2,
+            dpi=(dpi, dpi),
+            **extra,
         )
     except OSError:  # libjpeg's "Suspension not allowed here": the output outgrew Pillow's buffer
         return None
@@ -116,22 +135,28 @@ def _jpeg_sample(rgb: Image.Image) -> tuple[Image.Image, float] | None:
     return mosaic, (w * h) / (mosaic.width * mosaic.height)
 
 
-def _encode_jpeg_under(rgb: Image.Image, ceiling: int) -> tuple[bytes, int]:
+# An APP2 segment around the profile: marker, length, "ICC_PROFILE\0", chunk number and count.
+_ICC_SEGMENT_OVERHEAD = 18
+
+
+def _encode_jpeg_under(rgb: Image.Image, ceiling: int, dpi: int) -> tuple[bytes, int]:
     """The highest quality in [35, 95] whose JPEG fits ``ceiling`` bytes, with its bytes.
 
     A plain bisection over 61 qualities costs 7 full encodes: about 2 s for a detailed 4K frame with
     optimize + progressive. Instead a small mosaic sampled from the image predicts the size at every
     quality (cheaply), the prediction is corrected by each real encode, and the real encodes only confirm
     the bracket: typically 2 or 3 full encodes. The answer is exact either way: ``q`` fits and ``q + 1``
-    was encoded and does not (or ``q`` is 95).
+    was encoded and does not (or ``q`` is 95). The mosaic is encoded without the profile, which is a fixed
+    cost added once, not scaled with the pixels.
     """
+    profile_bytes = len(srgb_profile()) + _ICC_SEGMENT_OVERHEAD
     sample = _jpeg_sample(rgb)
     real: dict[int, bytes | None] = {}
     estimates: dict[int, float] = {}
 
     def real_size(q: int) -> float:
         if q not in real:
-            real[q] = jpeg_bytes(rgb, q)
+            real[q] = jpeg_bytes(rgb, q, dpi=dpi)
         data = real[q]
         return math.inf if data is None else len(data)
 
@@ -140,8 +165,8 @@ def _encode_jpeg_under(rgb: Image.Image, ceiling: int) -> tuple[bytes, int]:
             return real_size(q)
         if q not in estimates:
             mosaic, scale = sample
-            data = jpeg_bytes(mosaic, q)
-            estimates[q] = math.inf if data is None else len(data) * scale
+            data = _jpeg(mosaic, q, dpi=dpi, icc_profile=None)
+            estimates[q] = math.inf if data is None else len(data) * scale + profile_bytes
         return estimates[q]
 
     lo, hi = JPEG_MIN_QUALITY - 1, JPEG_MAX_QUALITY + 1  # lo: best known to fit; hi: lowest known not to

@@ -1,4 +1,5 @@
-"""Contact sheets: the variants side by side, each with a numbered badge."""
+"""Contact sheets: the variants side by side, each with a numbered badge; and a pair side by side, each
+with a caption under it (a 1K beside the 2K or 4K that drifted from it)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.destinations import ImageFormat
+from bot.imaging.decode import decode, normalize_mode
+from bot.imaging.encode import encode
 from bot.imaging.fit import thumbnail
+from bot.tiers import Tier
 
 _SHEET_BACKGROUND = (38, 38, 40)
 _CHECKER = ((200, 200, 200), (230, 230, 230))
+_CAPTION_INK = (226, 226, 230)
 
 
 def contact_sheet(
@@ -47,15 +53,81 @@ def contact_sheet(
         row, col = divmod(i, columns)
         x = gutter + col * (cell_w + gutter) + (cell_w - thumb.width) // 2
         y = gutter + row * (cell_h + gutter) + (cell_h - thumb.height) // 2
-        if thumb.mode == "RGBA":
-            sheet.paste(_checkerboard(thumb.size, max(8, cell_long_edge // 32)), (x, y))
-            sheet.paste(thumb, (x, y), thumb)
-        else:
-            sheet.paste(thumb, (x, y))
+        _paste(sheet, thumb, x, y, max(8, cell_long_edge // 32))
         badge = _badge(label, badge_h)
         inset = max(4, badge_h // 3)
         sheet.paste(badge, (x + inset, y + inset), badge)
     return sheet
+
+
+def side_by_side_image(
+    left: Image.Image, right: Image.Image, *, labels: tuple[str, str], width: int = 1024
+) -> Image.Image:
+    """``left`` and ``right`` each fitted into its half of a ``width``-wide sheet (RGB), top-aligned, with
+    its caption under it."""
+    if width < 128:
+        raise ValueError("width must be at least 128")
+    gutter = max(8, width // 64)
+    cell_w = (width - 3 * gutter) // 2
+    cell_h = round(cell_w * 16 / 9)  # a 9:16 fills its half's width; a wide one its height stays short
+    fitted = [_fit_within(img, cell_w, cell_h) for img in (left, right)]
+    row_h = max(img.height for img in fitted)
+    text_size = max(11, width // 70)
+    font = ImageFont.load_default(size=text_size)
+    caption_h = round(text_size * 1.9)
+    sheet = Image.new("RGB", (width, gutter + row_h + caption_h + gutter // 2), _SHEET_BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    for i, (img, label) in enumerate(zip(fitted, labels, strict=True)):
+        x0 = gutter + i * (cell_w + gutter)
+        _paste(sheet, img, x0 + (cell_w - img.width) // 2, gutter, max(8, width // 64))
+        text = _shortened(label, font, cell_w)
+        draw.text(
+            (x0 + cell_w / 2, gutter + row_h + caption_h / 2), text, font=font, fill=_CAPTION_INK, anchor="mm"
+        )
+    return sheet
+
+
+def side_by_side(
+    left: bytes,
+    right: bytes,
+    *,
+    labels: tuple[str, str],
+    max_pixels: int,
+    width: int = 1024,
+    ceiling_bytes: int = Tier.EXPLORE.jpeg_ceiling_bytes,
+) -> bytes:
+    """:func:`side_by_side_image` of two images' bytes, as a JPEG under ``ceiling_bytes``. CPU work: run
+    it in the :class:`~bot.imaging.ImagingPool`."""
+    half = width // 2
+    images = [decode(data, max_pixels=max_pixels, at_least=half) for data in (left, right)]
+    sheet = side_by_side_image(images[0], images[1], labels=labels, width=width)
+    return encode(sheet, ImageFormat.JPEG, ceiling_bytes=ceiling_bytes).data
+
+
+def _fit_within(img: Image.Image, width: int, height: int) -> Image.Image:
+    """``img`` scaled (up or down) to the largest size inside ``width`` × ``height``, same ratio."""
+    scale = min(width / img.width, height / img.height)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    img = normalize_mode(img)
+    return img if size == img.size else img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _shortened(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
+    """``text``, cut with an ellipsis until it fits ``width`` pixels."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _paste(sheet: Image.Image, img: Image.Image, x: int, y: int, square: int) -> None:
+    """``img`` onto the sheet at (x, y); transparency shows as a checkerboard."""
+    if img.mode == "RGBA":
+        sheet.paste(_checkerboard(img.size, square), (x, y))
+        sheet.paste(img, (x, y), img)
+    else:
+        sheet.paste(img, (x, y))
 
 
 def _pick_columns(count: int, cell_w: int, cell_h: int) -> int:

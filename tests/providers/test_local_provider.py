@@ -170,7 +170,7 @@ def _strong_edges(img: Image.Image) -> Image.Image:
 @pytest.mark.parametrize(
     ("ratio", "zone", "band"),
     [
-        # the zone's interior in fractions of (width, height), inside its dashed outline and label
+        # well inside the zone, in fractions of (width, height) (test_clean_finals checks the whole zone)
         (TALL, SafeZone.TOP, (0.2, 0.1, 0.8, 0.27)),
         (TALL, SafeZone.BOTTOM, (0.2, 0.75, 0.8, 0.92)),
         (WIDE, SafeZone.LEFT, (0.06, 0.15, 0.38, 0.9)),

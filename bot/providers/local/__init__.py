@@ -12,7 +12,7 @@ it draws the same composition changed as asked, and a reshape is the same pictur
 - :mod:`.feedback`: change requests read into visible changes (:func:`read_feedback`)
 - :mod:`.reference`: a reference image read into palette and layout (:func:`read_reference`)
 - :mod:`.compose`: the layout, in resolution-free units (every random choice)
-- :mod:`.paint`: drawing a composition with Pillow at an exact size
+- :mod:`.paint`: drawing a composition with Pillow at an exact size, clean (no guides, no label)
 - :mod:`.redraw`: the same draft drawn again with its feedback applied (:func:`redraw`)
 - :mod:`.provider`: :class:`LocalProvider`, the :class:`~bot.providers.base.ImageProvider`
 """
@@ -21,7 +21,13 @@ from __future__ import annotations
 
 from bot.providers.local.compose import SHADOW_REACH, Composition, Shape, ShapeKind, compose
 from bot.providers.local.feedback import Change, Revision, read_feedback
-from bot.providers.local.paint import MAX_RENDER_PIXELS, MIN_RENDER_SIDE, render, render_bytes
+from bot.providers.local.paint import (
+    MAX_RENDER_PIXELS,
+    MIN_RENDER_SIDE,
+    preview_label,
+    render,
+    render_bytes,
+)
 from bot.providers.local.palette import Palette, build_palette
 from bot.providers.local.provider import LocalProvider
 from bot.providers.local.redraw import redraw, redraw_bytes
@@ -42,6 +48,7 @@ __all__ = [
     "UnreadableReference",
     "build_palette",
     "compose",
+    "preview_label",
     "read_feedback",
     "read_reference",
     "redraw",

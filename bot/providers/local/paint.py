@@ -1,13 +1,16 @@
-"""The local renderer's drawing: a composition painted with Pillow at exactly the asked size."""
+"""The local renderer's drawing: a composition painted with Pillow at exactly the asked size.
+
+The picture is clean at every tier: the headline-safe guide and the preview label are overlays drawn on
+previews only (:mod:`bot.imaging.guides`), never into the files a draft delivers.
+"""
 
 from __future__ import annotations
 
 import io
-import itertools
 import math
 from collections.abc import Callable
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
 from bot.destinations import SafeZone
 from bot.providers.local.compose import SHADOW_REACH, Box, Composition, Shape, compose
@@ -38,7 +41,13 @@ def render(
         raise ValueError(f"cannot render at {size}")
     look = read_reference(reference) if reference is not None else None
     comp = compose(prompt, seed, size.width / size.height, safe_zone, transparent, look)
-    return _Painter(comp, size, transparent).paint(seed)
+    return _Painter(comp, size, transparent).paint()
+
+
+def preview_label(seed: int) -> str:
+    """The local renderer's corner label for previews (:func:`bot.imaging.draw_guides`): what this is and
+    how to redraw it. Never drawn into the image itself."""
+    return f"draftbot · draft preview · seed {seed}"
 
 
 class _Painter:
@@ -47,8 +56,6 @@ class _Painter:
         self.size = size
         self.transparent = transparent
         self.unit = size.height  # pixels per unit
-        # text and outlines scale with the area, so a 21:9 strip gets readable type, a 9:16 none too big
-        self.text_unit = math.sqrt(size.pixels)
         # ImageDraw does not anti-alias; draw masks larger and reduce. Fewer samples as pixels get smaller.
         long_edge = max(size.width, size.height)
         self.ss = 4 if long_edge <= 1200 else 3 if long_edge <= 2400 else 2
@@ -58,15 +65,11 @@ class _Painter:
         else:
             self.canvas = self._background()
 
-    def paint(self, seed: int) -> Image.Image:
+    def paint(self) -> Image.Image:
         for shape in self.comp.shapes:
             if shape.shadow > 0:
                 self._shadow(shape)
             self._shape(shape)
-        if not self.transparent:
-            if self.comp.zone is not None:
-                self._zone_marker(self.comp.zone)
-            self._draft_mark(seed)
         return self.canvas
 
     # Colour fields are computed on a tiny grid (a few thousand pixels, so plain Python is fine) and
@@ -216,54 +219,6 @@ class _Painter:
         layer = fill.convert("RGBA") if isinstance(fill, Image.Image) else Image.new("RGBA", mask.size, fill)
         layer.putalpha(mask)
         self.canvas.alpha_composite(layer, (x, y))
-
-    def _font(self, size_units: float) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-        return ImageFont.load_default(size=max(8, round(size_units * self.text_unit)))
-
-    def _zone_marker(self, zone: Box) -> None:
-        """A thin dashed outline and a tiny label: the space the headline will take."""
-        inset = 0.035 * min(self.comp.aspect, 1.0)
-        a = self.comp.aspect
-        x0 = zone[0] + inset if zone[0] <= 0 else zone[0]
-        y0 = zone[1] + inset if zone[1] <= 0 else zone[1]
-        x1 = zone[2] - inset if zone[2] >= a else zone[2]
-        y1 = zone[3] - inset if zone[3] >= 1 else zone[3]
-        if zone[1] > 0 and zone[3] < 1 and zone[0] > 0:  # centre zone: inset on all sides
-            x0, y0, x1, y1 = x0 + inset, y0 + inset, x1 - inset, y1 - inset
-        px = self._px((x0, y0, x1, y1))
-        ink = self.comp.palette.ink
-        draw = ImageDraw.Draw(self.canvas, "RGBA")
-        width = max(1, round(0.0016 * self.text_unit))
-        dash, gap = 0.014 * self.text_unit, 0.01 * self.text_unit
-        colour = (*ink, 110)
-        corners = [(px[0], px[1]), (px[2], px[1]), (px[2], px[3]), (px[0], px[3]), (px[0], px[1])]
-        for (ax, ay), (bx, by) in itertools.pairwise(corners):
-            length = math.hypot(bx - ax, by - ay)
-            steps = max(1, round(length / (dash + gap)))
-            step = length / steps  # whole dashes per side, so the corners look the same
-            for i in range(steps):
-                t0, t1 = i * step / length, (i * step + step * dash / (dash + gap)) / length
-                draw.line(
-                    (ax + (bx - ax) * t0, ay + (by - ay) * t0, ax + (bx - ax) * t1, ay + (by - ay) * t1),
-                    fill=colour,
-                    width=width,
-                )
-        font = self._font(0.018)
-        pad = 0.014 * self.text_unit
-        draw.text((px[0] + pad, px[1] + pad), "headline-safe", font=font, fill=(*ink, 140))
-
-    def _draft_mark(self, seed: int) -> None:
-        """An honest corner label: what this is and how to redraw it."""
-        text = f"draftbot · draft preview · seed {seed}"
-        font = self._font(0.017)
-        draw = ImageDraw.Draw(self.canvas, "RGBA")
-        m = 0.022 * self.text_unit
-        zone = self.comp.zone
-        at_top = zone is not None and zone[3] >= 1 and zone[1] > 0  # a bottom zone: the mark goes on top
-        x = self.size.width - m
-        y = m if at_top else self.size.height - m
-        anchor = "rt" if at_top else "rb"
-        draw.text((x, y), text, font=font, fill=(*self.comp.palette.ink, 150), anchor=anchor)
 
 
 def render_bytes(
