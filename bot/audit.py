@@ -31,8 +31,10 @@ class AuditKind(StrEnum):
     UPGRADE_REQUESTED = "upgrade_requested"
     TIE_BREAK_NEEDED = "tie_break_needed"
     REVIEW_POSTED = "review_posted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+    APPROVED = "approved"  # one approver's approval (details: version, approvals so far, required)
+    CHANGES_REQUESTED = "changes_requested"  # who, the feedback, the version it revises, the new version
+    REJECTED = "rejected"  # who, why, and whether the draft went back to voting
+    SHAPE_REQUESTED = "shape_requested"  # the approved final asked for in another shape (Also as…)
     FINAL_POSTED = "final_posted"
     DRAFT_FAILED = "draft_failed"
     CANCELLED = "cancelled"

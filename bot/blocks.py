@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.faces import Face, Offer
+from bot.destinations import by_key
+from bot.faces import Face, Offer, shapes_left
 from bot.publisher import DraftCard, ImageCard, ThreadMessage
 from bot.tiers import Tier
 from bot.workflow import VOTES_COUNT, DraftStatus, Tie, VariantState, pick_winner
@@ -21,6 +22,8 @@ UPGRADE = "draft_upgrade"
 CHOOSE_TIED = "draft_choose_tied"
 APPROVE = "draft_approve"
 REJECT = "draft_reject"
+REQUEST_CHANGES = "draft_request_changes"
+ALSO_AS = "draft_also_as"
 RETRY = "draft_retry"
 CANCEL = "draft_cancel"
 MORE_LIKE_THIS = "draft_more_like_this"
@@ -29,6 +32,8 @@ EDIT_PROMPT = "draft_edit_prompt"
 DRAFT_FROM_IMAGE = "draft_from_image"  # the message shortcut
 DRAFT_MODAL = "draft_modal"  # the callback ids of bot/modals.py's forms
 EDIT_MODAL = "draft_edit_modal"
+CHANGES_MODAL = "draft_changes_modal"
+REJECT_MODAL = "draft_reject_modal"
 
 # Slack message metadata that names what a message shows, so a retried job can find its own post.
 DRAFT_EVENT = "draftbot_draft"
@@ -130,9 +135,20 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
             }
         )
     line = f"*{status}*"
+    if card.status is DraftStatus.REVIEWING and (card.review_version or 1) > 1:
+        line += f" · v{card.review_version}"
+    if card.status is DraftStatus.REVIEWING and card.required_approvals > 1:
+        line += f" · {len(card.approvals)} of {card.required_approvals} approvals"
     if card.status in VOTES_COUNT or card.unavailable:
         line += f" · {card.progress}"
     blocks.append(_section(line))
+    for number, (who, why) in sorted(card.rejected.items()):
+        because = f": {_quoted(why)}" if why else ""
+        blocks.append(
+            context(
+                f":x: Variant {number}'s 2K review was rejected by <@{who}>{because}. Voting is open again."
+            )
+        )
     if (card.status in VOTES_COUNT and card.ready) or any(card.tally.values()):
         blocks.append(_section(vote_summary(card)))
         if card.status in VOTES_COUNT:
@@ -145,6 +161,9 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
             )
     if card.winner is not None and card.status not in VOTES_COUNT:
         blocks.append(context(f":trophy: {_winner_words(card)}"))
+    if card.status is DraftStatus.REJECTED and card.decided_by:
+        because = f": {_quoted(card.decision_reason)}" if card.decision_reason else "."
+        blocks.append(context(f":x: Rejected by <@{card.decided_by}>{because}"))
     if card.status is DraftStatus.CANCELLED and card.decided_by:
         blocks.append(context(f"Cancelled by <@{card.decided_by}>. The images already made stay below."))
     if card.failure_reason and card.status is DraftStatus.FAILED:
@@ -288,8 +307,8 @@ def _votes(count: int) -> str:
     return f"{count} vote{'s' if count != 1 else ''}"
 
 
-def _and(numbers: tuple[int, ...] | list[int]) -> str:
-    items = [str(n) for n in numbers]
+def _and(items: tuple[int, ...] | list[int] | list[str]) -> str:
+    items = [str(n) for n in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
@@ -300,7 +319,12 @@ def _actions(block_id: str, *buttons: Block) -> Block:
 def image_metadata(image: ImageCard) -> dict[str, Any]:
     return {
         "event_type": IMAGE_EVENT,
-        "event_payload": {"draft_id": image.draft_id, "tier": str(image.tier), "number": image.number},
+        "event_payload": {
+            "draft_id": image.draft_id,
+            "tier": str(image.tier),
+            "number": image.number,
+            "version": image.version,
+        },
     }
 
 
@@ -309,17 +333,24 @@ def draft_metadata(draft_id: int) -> dict[str, Any]:
 
 
 def image_title(image: ImageCard) -> str:
-    return {
-        Tier.EXPLORE: f"Variant {image.number}",
-        Tier.REVIEW: f"2K review of variant {image.number}",
-        Tier.FINAL: f"4K final of variant {image.number}",
-    }[image.tier]
+    if image.tier is Tier.EXPLORE:
+        return f"Variant {image.number}"
+    if image.tier is Tier.REVIEW:
+        version = f" v{image.version}" if image.version > 1 else ""
+        return f"2K review{version} of variant {image.number}"
+    shape = f" as {image.shape}" if image.shape else ""
+    return f"4K final of variant {image.number}{shape}"
 
 
 def loss_metadata(message: ThreadMessage, draft_id: int) -> dict[str, Any]:
     return {
         "event_type": LOSS_EVENT,
-        "event_payload": {"draft_id": draft_id, "tier": str(message.tier), "number": message.number},
+        "event_payload": {
+            "draft_id": draft_id,
+            "tier": str(message.tier),
+            "number": message.number,
+            "version": message.version,
+        },
     }
 
 
@@ -335,9 +366,15 @@ def image_blocks(
     kb = max(1, round(image.bytes / 1024))
     facts = f"{image.tier} · {image.size.width}×{image.size.height} · {kb:,} KB · seed {image.seed}"
     label = f"*{image_title(image)}*"
-    if image.round > 1:
+    if image.round > 1 and image.tier is Tier.EXPLORE:
         label += f" · round {image.round}" + (f", from #{image.source}" if image.source else "")
     blocks: list[Block] = [_section(f"{label} · {facts}")]
+    if image.feedback:
+        blocks.append(
+            context(
+                f":pencil2: Answers the change request on v{image.version - 1}: {_quoted(image.feedback)}"
+            )
+        )
     blocks.append(
         {
             "type": "image",
@@ -345,28 +382,113 @@ def image_blocks(
             "alt_text": clip(f"{image_title(image)}: {plain(draft.prompt)}", ALT_TEXT_LIMIT),
         }
     )
+    if image.drifted and image.drift is not None:
+        compare = " — compare below" if image.compare_file else ""
+        blocks.append(
+            context(f":warning: Composition drifted from #{image.number}: {image.drift:.0%}{compare}.")
+        )
+    if image.compare_file:
+        shown = image.compare_label or "before and after"
+        blocks.append(
+            {
+                "type": "image",
+                "slack_file": {"id": image.compare_file},
+                "alt_text": clip(f"Side by side: {shown}", ALT_TEXT_LIMIT),
+                "title": {"type": "plain_text", "text": clip(f"Side by side: {shown}", 150)},
+            }
+        )
+    blocks.extend(_controls(draft, image, face, vote_emoji=vote_emoji, approve_emoji=approve_emoji))
+    return blocks
+
+
+def _controls(
+    draft: DraftCard, image: ImageCard, face: Face, *, vote_emoji: str, approve_emoji: str
+) -> list[Block]:
+    """What the image's message offers now, or says happened (its face)."""
     notes = [escape(note) for note in image.notes][:1]
     offer, actor = face.offer, f"<@{face.actor}>" if face.actor else "an approver"
+    more = _button("More like this", MORE_LIKE_THIS, f"{draft.draft_id}:{image.number}")
+    explore = _actions(f"draft-{draft.draft_id}-more-{image.number}", more)
     if offer in (Offer.VOTE, Offer.VOTE_ONLY):
-        blocks.append(context(f"React with :{vote_emoji}: to vote for variant {image.number}.", *notes))
-        if offer is Offer.VOTE:  # while another round fits the draft
-            more = _button("More like this", MORE_LIKE_THIS, f"{draft.draft_id}:{image.number}")
-            blocks.append(_actions(f"draft-{draft.draft_id}-more-{image.number}", more))
-    elif offer is Offer.REVIEW:
-        react = f" (or react with :{approve_emoji}:)" if approve_emoji else ""
-        blocks.append(context(f"Approvers: approve this review to make the 4K final{react}.", *notes))
-        blocks.append(
-            _actions(
-                f"draft-{draft.draft_id}-review",
-                _button("Approve for 4K", APPROVE, str(draft.draft_id), "primary"),
-                _button("Reject", REJECT, str(draft.draft_id), "danger"),
-            )
+        vote = context(f"React with :{vote_emoji}: to vote for variant {image.number}.", *notes)
+        return [vote, explore] if offer is Offer.VOTE else [vote]  # More like this while a round fits
+    if offer is Offer.REJECTED_AT_REVIEW:
+        why = f": {_quoted(face.detail)}" if face.detail else ""
+        line = f":x: Its 2K review was rejected by {actor}{why}. Votes for it still count."
+        return [context(line, *notes), *([explore] if draft.explorable else [])]
+    if offer is Offer.REVIEW:
+        return _review_controls(draft, image, approve_emoji, notes)
+    if offer is Offer.FINAL:
+        made = context(f"Made with {escape(image.provider)} ({escape(image.model)}).", *notes)
+        shapes = _also_as(draft) if draft.status is DraftStatus.FINAL else None
+        return [made, shapes] if shapes else [made]
+    if offer is Offer.SHAPE:
+        return [
+            context(f"Recomposed from the approved final for {escape(image.shape or 'this shape')}.", *notes)
+        ]
+    if offer is Offer.CHANGES_REQUESTED:
+        newer = (
+            f"{face.detail} is below" if face.detail not in ("", "v") else "the next version is being made"
         )
-    elif offer is Offer.FINAL:
-        blocks.append(context(f"Made with {escape(image.provider)} ({escape(image.model)}).", *notes))
-    elif offer in _OUTCOME:
-        blocks.append(context(_OUTCOME[offer].format(actor=actor, winner=face.winner), *notes))
-    return blocks
+        return [context(f":pencil2: Changes requested by {actor}: {newer}.", *notes)]
+    if offer in (Offer.REJECTED, Offer.REJECTED_BACK):
+        why = f": {_quoted(face.detail)}" if face.detail else ""
+        then = "No 4K will be made." if offer is Offer.REJECTED else "The draft went back to voting."
+        return [context(f":x: Rejected by {actor}{why}. {then}", *notes)]
+    if offer in (Offer.APPROVED, Offer.FINAL_BELOW) and len(draft.approvals) > 1:
+        actor = _and_people(draft.approvals)
+    if offer in _OUTCOME:
+        return [context(_OUTCOME[offer].format(actor=actor, winner=face.winner), *notes)]
+    return []
+
+
+def _review_controls(draft: DraftCard, image: ImageCard, approve_emoji: str, notes: list[str]) -> list[Block]:
+    react = f" (or react with :{approve_emoji}:)" if approve_emoji else ""
+    needed = draft.required_approvals
+    if needed > 1:
+        so_far = f": {_and_people(draft.approvals)}" if draft.approvals else ""
+        count = f" It needs {needed} approvals; {len(draft.approvals)} of {needed} so far{so_far}."
+    else:
+        count = ""
+    value = f"{draft.draft_id}:{image.version}"
+    return [
+        context(f"Approvers: approve this review to make the 4K final{react}.{count}", *notes),
+        _actions(
+            f"draft-{draft.draft_id}-review-{image.version}",
+            _button("Approve for 4K", APPROVE, value, "primary"),
+            _button("Request changes", REQUEST_CHANGES, value),
+            _button("Reject", REJECT, value, "danger"),
+        ),
+    ]
+
+
+def _also_as(draft: DraftCard) -> Block | None:
+    """Also as…: the approved final in the other shapes the team publishes, one per ratio."""
+    left = [d for key in shapes_left(draft) if (d := by_key(key)) is not None]
+    if not left:
+        return None
+    options = [
+        {
+            "text": {"type": "plain_text", "text": clip(f"{d.ratio} · {d.name}", 75)},
+            "value": f"{draft.draft_id}:{d.key}",
+        }
+        for d in left[:100]
+    ]
+    select = {
+        "type": "static_select",
+        "action_id": ALSO_AS,
+        "placeholder": {"type": "plain_text", "text": "Also as…"},
+        "options": options,
+    }
+    return {"type": "actions", "block_id": f"draft-{draft.draft_id}-also-as", "elements": [select]}
+
+
+def _quoted(text: str) -> str:
+    return f"“{escape(clip(text, 500))}”"
+
+
+def _and_people(users: tuple[str, ...]) -> str:
+    return _and([f"<@{u}>" for u in users])
 
 
 # What a message says once its controls no longer apply.
@@ -377,7 +499,6 @@ _OUTCOME = {
     Offer.APPROVED: ":white_check_mark: Approved by {actor}: the 4K final is being made.",
     Offer.FINAL_BELOW: ":white_check_mark: Approved by {actor}: the 4K final is below.",
     Offer.FINAL_FAILED: ":white_check_mark: Approved by {actor}, but the 4K final could not be made (below).",
-    Offer.REJECTED: ":x: Rejected by {actor}. No 4K will be made.",
     Offer.REVIEW_OVER: "The review is closed.",
 }
 

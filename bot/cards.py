@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.publisher import DraftCard, ImageCard, MessageRef, RoundCard, ThreadMessage
 from bot.tiers import Size, Tier
-from bot.workflow import DraftStatus, DraftView, Policy, VariantState, tally
+from bot.workflow import REJECTED, DraftStatus, DraftView, Policy, VariantState, tally
 from storage import queries
 from storage.models import Draft, Variant
 
 
-def draft_view(draft: Draft, *, review_ready: bool = False) -> DraftView:
+def draft_view(draft: Draft, *, review: ReviewFacts | None = None) -> DraftView:
     return DraftView(
         status=DraftStatus(draft.status),
         requester=draft.requester_id,
         n_variants=draft.n_variants,
         winner=draft.winner_index,
-        review_ready=review_ready,
+        review_ready=review is not None and review.latest.status == VariantState.POSTED,
+        review_version=review.latest.version if review else None,
+        versions=review.versions if review else 0,
+        approved_by=frozenset(review.approvers) if review else frozenset(),
     )
+
+
+@dataclass(frozen=True)
+class ReviewFacts:
+    """The review under way, as decisions need it: its latest 2K version, the versions the draft has had,
+    and who approved the latest."""
+
+    latest: Variant
+    versions: int
+    approvers: tuple[str, ...]
+
+
+async def review_facts(session: AsyncSession, draft: Draft) -> ReviewFacts | None:
+    latest = await queries.latest_of_tier(session, draft.team_id, draft.id, Tier.REVIEW)
+    if latest is None:
+        return None
+    reviews = await queries.variants_of(session, draft.team_id, draft.id, Tier.REVIEW)
+    return ReviewFacts(latest, len(reviews), await queries.approvers_of(session, latest.id))
 
 
 async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | None = None) -> DraftCard:
@@ -26,6 +49,9 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
     without, the card is for words only and offers rounds as if it did."""
     images = await queries.variants_of(session, draft.team_id, draft.id)
     explore = [v for v in images if v.tier == Tier.EXPLORE]
+    reviews = sorted((v for v in images if v.tier == Tier.REVIEW), key=lambda v: v.id)
+    latest = reviews[-1] if reviews else None
+    threshold = (policy or Policy()).drift_threshold
     votes = await queries.votes_of(session, draft.team_id, draft.id)
     rounds = tuple(
         RoundCard(
@@ -69,15 +95,35 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         hints=tuple(draft.hints or ()),
         failure_reason=draft.failure_reason,
         parent=parent,
-        messages=tuple(m for image in images for m in thread_messages(draft, image, rounds)),
+        messages=tuple(
+            m for image in images for m in thread_messages(draft, image, rounds, drift_threshold=threshold)
+        ),
         rounds=rounds,
         explorable=policy is None
         or (len(rounds) < policy.max_rounds and draft.n_variants < policy.max_variants),
+        review_id=latest.id if latest else None,
+        review_version=latest.version if latest else None,
+        approvals=await queries.approvers_of(session, latest.id) if latest else (),
+        required_approvals=(policy or Policy()).required_approvals,
+        decision_reason=draft.decision_reason,
+        rejected={
+            v.number: (v.outcome_by or "", v.outcome_reason or "")
+            for v in reviews
+            if v.outcome == REJECTED and v.number != draft.winner_index
+        }
+        if draft.status in (DraftStatus.GENERATING, DraftStatus.VOTING)
+        else {},
+        shapes=tuple(
+            v.destination_key
+            for v in images
+            if v.tier == Tier.FINAL and v.destination_key and v.status != VariantState.FAILED
+        ),
+        destination_key=draft.destination_key,
     )
 
 
 def thread_messages(
-    draft: Draft, variant: Variant, rounds: tuple[RoundCard, ...] = ()
+    draft: Draft, variant: Variant, rounds: tuple[RoundCard, ...] = (), *, drift_threshold: float = 1.0
 ) -> list[ThreadMessage]:
     """The messages in the thread about one image: the image once posted, the notice once it was lost."""
     found = []
@@ -89,9 +135,10 @@ def thread_messages(
                 Tier(variant.tier),
                 variant.number,
                 state,
-                image_card(draft, variant, rounds),
+                image_card(draft, variant, rounds, drift_threshold=drift_threshold),
                 ref=MessageRef(variant.slack_channel, variant.slack_ts, variant.slack_file_id),
                 shown=variant.shown,
+                version=variant.version,
             )
         )
     if variant.notice_ts and draft.parent_channel:
@@ -110,13 +157,17 @@ def lost_image(variant: Variant, ref: MessageRef | None = None) -> ThreadMessage
         reason=variant.error,
         ref=ref,
         shown=variant.notice_shown,
+        version=variant.version,
     )
 
 
-def image_card(draft: Draft, variant: Variant, rounds: tuple[RoundCard, ...] = ()) -> ImageCard:
+def image_card(
+    draft: Draft, variant: Variant, rounds: tuple[RoundCard, ...] = (), *, drift_threshold: float = 1.0
+) -> ImageCard:
     if variant.width is None or variant.height is None or variant.bytes is None or not variant.content_type:
         raise ValueError(f"variant {variant.id} has no stored image yet")
     extension = "png" if variant.content_type == "image/png" else "jpg"
+    version = f"-v{variant.version}" if variant.version > 1 else ""
     return ImageCard(
         draft_id=draft.id,
         number=variant.number,
@@ -124,11 +175,21 @@ def image_card(draft: Draft, variant: Variant, rounds: tuple[RoundCard, ...] = (
         size=Size(variant.width, variant.height),
         bytes=variant.bytes,
         content_type=variant.content_type,
-        filename=f"draft-{draft.id}-{variant.tier.lower()}-{variant.number}.{extension}",
+        filename=f"draft-{draft.id}-{variant.tier.lower()}-{variant.number}{version}.{extension}",
         seed=variant.seed,
         provider=variant.provider or "",
         model=variant.model or "",
         notes=tuple(filter(None, [variant.fit_note])),
         round=variant.round,
         source=next((r.source for r in rounds if r.number == variant.round), None),
+        version=variant.version,
+        feedback=variant.feedback,
+        outcome=variant.outcome,
+        outcome_by=variant.outcome_by,
+        outcome_reason=variant.outcome_reason,
+        drift=variant.drift,
+        drifted=variant.drift is not None and variant.drift > drift_threshold,
+        compare_file=variant.compare_file,
+        compare_label=variant.compare_label,
+        shape=variant.destination_name,
     )

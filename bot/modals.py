@@ -6,7 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.blocks import DRAFT_MODAL, EDIT_MODAL, clip, context, escape, plain
+from bot.blocks import (
+    CHANGES_MODAL,
+    DRAFT_MODAL,
+    EDIT_MODAL,
+    REJECT_MODAL,
+    clip,
+    context,
+    escape,
+    plain,
+)
 from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS
 from bot.destinations import CATALOG
 from bot.drafts.uploads import StoredReference
@@ -64,6 +73,99 @@ def edit_modal(card: DraftCard) -> dict[str, Any]:
                 "stay. Another destination is a new `/draft`."
             ),
         ],
+    }
+
+
+MAX_FEEDBACK_CHARS = 1000
+# The choices of the Reject form: end the draft, or vote again on the 1K variants.
+REJECT_ENDS, REJECT_REVOTES = "end", "vote"
+
+
+def review_metadata(draft_id: int, version: int | None) -> str:
+    """What a review form carries back: the draft and the version it was opened on (``12:2``)."""
+    return f"{draft_id}:{version}" if version else str(draft_id)
+
+
+def request_changes_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
+    """Request changes: the feedback that becomes the next review version's edit instruction."""
+    shown = f"v{version}" if version else "the review"
+    return {
+        "type": "modal",
+        "callback_id": CHANGES_MODAL,
+        "private_metadata": review_metadata(card.draft_id, version),
+        "title": {"type": "plain_text", "text": "Request changes"},
+        "submit": {"type": "plain_text", "text": "Make the next version"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _text_input(
+                "feedback",
+                f"What should change in {shown}?",
+                placeholder="warmer background, bottle a little larger, keep the empty top",
+            ),
+            context(
+                f"The next version is made from {shown} of draft #{card.draft_id} with your words as the "
+                "edit: what you don't mention stays as it is. It is posted in the thread beside this one."
+            ),
+        ],
+    }
+
+
+def reject_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
+    """Reject, with a reason (required), and what happens next: the draft ends or goes back to voting."""
+    options = [
+        _option("End the draft", REJECT_ENDS, "No 4K is made; the reason is posted in the thread."),
+        _option(
+            "Back to voting",
+            REJECT_REVOTES,
+            "Vote again on the 1K variants; the votes cast stay.",
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": REJECT_MODAL,
+        "private_metadata": review_metadata(card.draft_id, version),
+        "title": {"type": "plain_text", "text": "Reject the review"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _text_input(
+                "reason", "Why is it rejected?", placeholder="the bottle reads as plastic, not steel"
+            ),
+            {
+                "type": "input",
+                "block_id": "next",
+                "label": {"type": "plain_text", "text": "Then"},
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": "value",
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            },
+        ],
+    }
+
+
+def _text_input(block_id: str, label: str, *, placeholder: str) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": True,
+            "max_length": MAX_FEEDBACK_CHARS,
+            "placeholder": {"type": "plain_text", "text": placeholder},
+        },
+    }
+
+
+def _option(text: str, value: str, description: str) -> dict[str, Any]:
+    return {
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+        "description": {"type": "plain_text", "text": description},
     }
 
 

@@ -54,6 +54,17 @@ class DraftCard:
     messages: tuple[ThreadMessage, ...] = ()
     rounds: tuple[RoundCard, ...] = ()
     explorable: bool = True  # another round still fits the draft's limits
+    # The review: the latest 2K version (its variant id and version), who approved it, how many must.
+    review_id: int | None = None
+    review_version: int | None = None
+    approvals: tuple[str, ...] = ()
+    required_approvals: int = 1
+    decision_reason: str | None = None  # why the review was rejected
+    # 1K variants whose review was rejected back to voting: number -> (who, why).
+    rejected: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    # Destination keys of the finals made or on their way in other shapes (Also as…).
+    shapes: tuple[str, ...] = ()
+    destination_key: str | None = None
 
     def round_of(self, number: int) -> RoundCard | None:
         return next((r for r in self.rounds if r.first <= number < r.first + r.size), None)
@@ -96,6 +107,16 @@ class ImageCard:
     notes: tuple[str, ...] = ()
     round: int = 1
     source: int | None = None  # the 1K variant it was made from (More like this)
+    version: int = 1  # a review's version (v2 after Request changes); a final's shape (2…: Also as…)
+    feedback: str | None = None  # the change request a review version answers
+    outcome: str | None = None  # what became of a review: changes_requested, rejected
+    outcome_by: str | None = None
+    outcome_reason: str | None = None
+    drift: float | None = None  # how far its composition moved from the 1K it came from (0–1)
+    drifted: bool = False  # beyond the configured threshold
+    compare_file: str | None = None  # a side-by-side shown with it
+    compare_label: str | None = None  # what the side-by-side compares ("v1", "1K #2")
+    shape: str | None = None  # a final in another shape: its destination's name
 
 
 @dataclass(frozen=True)
@@ -125,6 +146,7 @@ class ThreadMessage:
     reason: str | None = None  # why it was lost (a notice)
     ref: MessageRef | None = None  # where it is, once posted
     shown: str | None = field(default=None, compare=False)  # the face it was last rendered with
+    version: int = 1
 
 
 class Publisher(Protocol):
@@ -160,6 +182,10 @@ class Publisher(Protocol):
         """Upload a round's contact sheet (JPEG) privately, for the parent to show; its file id."""
         ...
 
+    async def upload_compare(self, draft: DraftCard, image: ImageCard, data: bytes) -> str:
+        """Upload the side-by-side shown with ``image`` (JPEG) privately, for its message; its file id."""
+        ...
+
     async def invite_votes(self, image: MessageRef) -> None:
         """Make voting on a posted 1K variant one click (in Slack: the bot's own vote emoji on it).
         Called once the variant's message is recorded, so a reaction always finds its variant."""
@@ -186,8 +212,10 @@ class RecordingPublisher:
 
     def __init__(self) -> None:
         self.records: list[Recorded] = []
-        self.images: dict[tuple[int, Tier, int], tuple[ImageCard, bytes]] = {}
+        self.images: dict[tuple[int, Tier, int], tuple[ImageCard, bytes]] = {}  # the latest version
+        self.versions: dict[tuple[int, Tier, int, int], tuple[ImageCard, bytes]] = {}
         self.sheets: dict[tuple[int, int], bytes] = {}
+        self.compares: dict[tuple[int, Tier, int, int], bytes] = {}
         self._ts = itertools.count(1)
 
     def _next_ts(self) -> str:
@@ -214,8 +242,14 @@ class RecordingPublisher:
     ) -> MessageRef:
         key = (draft.draft_id, image.tier, image.number)
         self.images[key] = (image, data)
+        self.versions[(*key, image.version)] = (image, data)
         ref = MessageRef(draft.channel_id, self._next_ts(), file_id=f"F{len(self.images):08d}")
-        detail: dict[str, object] = {"tier": image.tier, "number": image.number, "size": image.size}
+        detail: dict[str, object] = {
+            "tier": image.tier,
+            "number": image.number,
+            "version": image.version,
+            "size": image.size,
+        }
         self.records.append(Recorded("image", draft.draft_id, detail | {"ts": ref.ts, "face": face.key}))
         return ref
 
@@ -235,6 +269,12 @@ class RecordingPublisher:
         self.sheets[(draft.draft_id, round_number)] = data
         self.records.append(Recorded("sheet", draft.draft_id, {"round": round_number, "bytes": len(data)}))
         return f"FSHEET{draft.draft_id}R{round_number}"
+
+    async def upload_compare(self, draft: DraftCard, image: ImageCard, data: bytes) -> str:
+        self.compares[(draft.draft_id, image.tier, image.number, image.version)] = data
+        detail: dict[str, object] = {"tier": image.tier, "version": image.version, "bytes": len(data)}
+        self.records.append(Recorded("compare", draft.draft_id, detail))
+        return f"FCMP{draft.draft_id}{image.tier}V{image.version}"
 
     async def invite_votes(self, image: MessageRef) -> None:
         self.records.append(Recorded("invite_votes", 0, {"ts": image.ts}))

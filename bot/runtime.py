@@ -128,6 +128,7 @@ async def build_runtime(
         max_variants=settings.max_variants_per_draft,
         max_versions=settings.max_review_versions,
         required_approvals=settings.required_approvals,
+        drift_threshold=settings.drift_threshold,
     )
     generator = Generator(
         sessions,

@@ -121,12 +121,18 @@ class SlackPublisher:
 
     async def upload_sheet(self, draft: DraftCard, round_number: int, data: bytes) -> str:
         title = f"Draft {draft.draft_id}, round {round_number} at a glance"
+        filename = f"draft-{draft.draft_id}-round-{round_number}-sheet.jpg"
+        return await self._upload_private(data, filename, title)
+
+    async def upload_compare(self, draft: DraftCard, image: ImageCard, data: bytes) -> str:
+        title = f"{blocks.image_title(image)}, side by side"
+        stem = image.filename.rsplit(".", 1)[0]
+        return await self._upload_private(data, f"{stem}-side-by-side.jpg", title)
+
+    async def _upload_private(self, data: bytes, filename: str, title: str) -> str:
+        """A file shown in our messages' image blocks, shared nowhere by itself."""
         upload = await self.client.files_upload_v2(
-            content=data,
-            filename=f"draft-{draft.draft_id}-round-{round_number}-sheet.jpg",
-            title=title,
-            alt_txt=title,
-            request_file_info=False,
+            content=data, filename=filename, title=title, alt_txt=title, request_file_info=False
         )
         file_id = str(upload["file"]["id"])
         await self._wait_until_processed(file_id)
@@ -275,7 +281,7 @@ def _names(message: dict[str, Any], event_type: str, **payload: object) -> bool:
     metadata = message.get("metadata") or {}
     if metadata.get("event_type") != event_type:
         return False
-    found = metadata.get("event_payload") or {}
+    found = {"version": 1, **(metadata.get("event_payload") or {})}  # posted before versions: the first
     return all(found.get(key) == value for key, value in payload.items())
 
 

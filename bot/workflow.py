@@ -1,12 +1,14 @@
 """The draft state machine: decisions only, over plain values. No Slack, no SQL, no clock.
 
     generating ──► voting ──► reviewing (2K) ──► approved ──► final (4K)
-        │            │             │                │
-        └► failed    └► cancelled  ├► rejected      └► failed
-                                   └► failed
+        │            │   ▲         │                │
+        └► failed    │   └─────────┤ rejected, back to voting
+                     └► cancelled  ├► rejected
+                                   └► failed       └► failed
 
 A failed draft is not the end: Retry takes it back to the stage that failed. A new round of 1K variants
-takes a voting draft back to generating (the votes cast stay).
+takes a voting draft back to generating (the votes cast stay). Request changes keeps a draft in review:
+the review gets a new version, and only the latest version can be approved.
 
 Handlers and jobs ask these functions what to do and then do it; every refusal comes back as a
 :class:`Refusal` with words fit for the person who asked.
@@ -41,8 +43,15 @@ TRANSITIONS: Mapping[DraftStatus, frozenset[DraftStatus]] = {
     DraftStatus.GENERATING: frozenset({DraftStatus.VOTING, DraftStatus.FAILED, DraftStatus.CANCELLED}),
     # Back to generating when a new round of 1K variants starts.
     DraftStatus.VOTING: frozenset({DraftStatus.REVIEWING, DraftStatus.GENERATING, DraftStatus.CANCELLED}),
+    # Back to voting when a rejecter chooses it (the votes cast stay).
     DraftStatus.REVIEWING: frozenset(
-        {DraftStatus.APPROVED, DraftStatus.REJECTED, DraftStatus.FAILED, DraftStatus.CANCELLED}
+        {
+            DraftStatus.APPROVED,
+            DraftStatus.REJECTED,
+            DraftStatus.VOTING,
+            DraftStatus.FAILED,
+            DraftStatus.CANCELLED,
+        }
     ),
     DraftStatus.APPROVED: frozenset({DraftStatus.FINAL, DraftStatus.FAILED}),
     DraftStatus.FINAL: frozenset(),
@@ -71,6 +80,12 @@ class VariantState(StrEnum):
         return self in {VariantState.POSTED, VariantState.FAILED, VariantState.REFUSED}
 
 
+# What became of a review version (``variants.outcome``).
+CHANGES_REQUESTED = "changes_requested"  # a newer version answers its feedback
+REJECTED = "rejected"
+APPROVED = "approved"
+
+
 @dataclass(frozen=True)
 class Policy:
     """Who may do what. ``approvers`` are Slack user ids; empty means anyone may approve."""
@@ -81,6 +96,7 @@ class Policy:
     max_variants: int = 32  # 1K variants per draft, over all its rounds
     max_versions: int = 5  # 2K review versions per draft (Request changes)
     required_approvals: int = 1  # distinct approvers of the latest version before the 4K starts
+    drift_threshold: float = 0.25  # a 2K/4K whose composition moved more from its 1K says so
 
     def is_approver(self, user: str) -> bool:
         return not self.approvers or user in self.approvers
@@ -94,7 +110,10 @@ class DraftView:
     requester: str
     n_variants: int
     winner: int | None = None
-    review_ready: bool = False  # the 2K review message is posted
+    review_ready: bool = False  # the latest 2K review version's message is posted
+    review_version: int | None = None  # the latest 2K review's version (v1, v2 after Request changes…)
+    versions: int = 0  # 2K review versions the draft has had, over all its winners
+    approved_by: frozenset[str] = frozenset()  # who approved the latest version so far
 
     @property
     def variant_numbers(self) -> range:
@@ -364,9 +383,10 @@ def decide_tie_break(
     return Upgrade(chosen, counts, chosen_by_requester=isinstance(result, Tie))
 
 
-def may_approve(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
+def may_approve(draft: DraftView, user: str, policy: Policy, *, version: int | None = None) -> Refusal | None:
+    """Whether ``user`` may approve the review (``version``: the one they pressed on, if known)."""
     if not policy.is_approver(user):
-        return Refusal("Only an approver can approve or reject this draft.", "not_approver")
+        return Refusal("Only an approver can approve this draft.", "not_approver")
     if user == draft.requester and not policy.allow_self_approval:
         return Refusal(
             "You asked for this draft, and this workspace doesn't allow approving your own; "
@@ -375,16 +395,95 @@ def may_approve(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
         )
     if draft.status is not DraftStatus.REVIEWING:
         return Refusal(_status_words(draft.status, "approved"), "wrong_status")
-    if not draft.review_ready:
-        return Refusal("The 2K review isn't ready yet; approve it once it is posted.", "review_not_ready")
-    return None
+    return _review_refusal(draft, version, "approve")
 
 
-def may_reject(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
+@dataclass(frozen=True)
+class ApprovalCount:
+    """An approval counted: how many distinct approvers the latest version has, of how many needed."""
+
+    approvers: tuple[str, ...]  # in the order they approved
+    needed: int
+    again: bool = False  # this person had approved this version already
+
+    @property
+    def complete(self) -> bool:
+        return len(self.approvers) >= self.needed
+
+
+def decide_approval(
+    draft: DraftView, user: str, policy: Policy, *, version: int | None, approved: tuple[str, ...]
+) -> ApprovalCount | Refusal:
+    """``user`` approves the latest review version, which ``approved`` approved already (in order). The
+    4K starts once ``policy.required_approvals`` distinct approvers did; the same person twice counts once."""
+    refusal = may_approve(draft, user, policy, version=version)
+    if refusal:
+        return refusal
+    if user in approved:
+        return ApprovalCount(approved, policy.required_approvals, again=True)
+    return ApprovalCount((*approved, user), policy.required_approvals)
+
+
+def may_reject(draft: DraftView, user: str, policy: Policy, *, version: int | None = None) -> Refusal | None:
     if not policy.is_approver(user) and user != draft.requester:
         return Refusal("Only an approver or the requester can reject this draft.", "not_approver")
     if draft.status is not DraftStatus.REVIEWING:
         return Refusal(_status_words(draft.status, "rejected"), "wrong_status")
+    return _review_refusal(draft, version, "reject", need_ready=False)
+
+
+def may_request_changes(
+    draft: DraftView, user: str, policy: Policy, *, version: int | None = None
+) -> Refusal | None:
+    """Approvers and the requester may ask for a new version of the latest review, within the limit."""
+    if not policy.is_approver(user) and user != draft.requester:
+        return Refusal(
+            f"Only an approver or the requester <@{draft.requester}> can request changes.", "not_approver"
+        )
+    if draft.status is not DraftStatus.REVIEWING:
+        return Refusal(_status_words(draft.status, "changed"), "wrong_status")
+    refusal = _review_refusal(draft, version, "change")
+    if refusal:
+        return refusal
+    if draft.versions >= policy.max_versions:
+        return Refusal(
+            f"This draft has had its {policy.max_versions} review versions, the most it may have. "
+            "Approve or reject this one (rejecting can take the draft back to voting).",
+            "version_limit",
+        )
+    return None
+
+
+def _review_refusal(
+    draft: DraftView, version: int | None, verb: str, *, need_ready: bool = True
+) -> Refusal | None:
+    """The latest review version must be the one pressed on, and (to approve or change it) be posted."""
+    if version is not None and draft.review_version is not None and version != draft.review_version:
+        return Refusal(
+            f"That is review v{version}; v{draft.review_version} has replaced it. "
+            f"Only the latest version can be {_VERBED[verb]}: it is further down the thread.",
+            "superseded",
+        )
+    if need_ready and not draft.review_ready:
+        return Refusal(
+            f"The latest 2K review isn't posted yet; it can be {_VERBED[verb]} once it is.",
+            "review_not_ready",
+        )
+    return None
+
+
+_VERBED = {"approve": "approved", "reject": "rejected", "change": "changed"}
+
+
+def may_also_as(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
+    """The approved final in another shape: for approvers and the requester, once the final is posted."""
+    if not policy.is_approver(user) and user != draft.requester:
+        return Refusal(
+            f"Only an approver or the requester <@{draft.requester}> can ask for other shapes.",
+            "not_approver",
+        )
+    if draft.status is not DraftStatus.FINAL:
+        return Refusal("Other shapes are made from the posted 4K final; it isn't posted yet.", "wrong_status")
     return None
 
 

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import blocks
 from bot.drafts import DraftService
-from handlers import actions, commands, reactions, rounds, shortcuts, views
+from handlers import actions, commands, reactions, reviews, rounds, shortcuts, views
 
 SLASH_COMMANDS = commands.COMMANDS
 MESSAGE_SHORTCUTS = (blocks.DRAFT_FROM_IMAGE,)
@@ -23,5 +23,6 @@ def register_all(app: AsyncApp, drafts: DraftService, *, default_variants: int) 
     views.register(app, drafts.intake)
     reactions.register(app, drafts.reactions)
     actions.register(app, drafts.decisions)
+    reviews.register(app, drafts.decisions)
     rounds.register(app, drafts.rounds)
     shortcuts.register(app, drafts.uploads, default_variants=default_variants)

@@ -1,5 +1,5 @@
-"""Buttons: upgrade the winner to 2K, choose among tied variants, approve or reject the 2K review, and
-retry a failed draft (or one lost variant).
+"""Buttons: upgrade the winner to 2K, choose among tied variants, cancel, and retry a failed draft (or one
+lost variant). The review's buttons are in :mod:`handlers.reviews`.
 
 Each press is acknowledged once its decision is committed (or after ``ACK_WITHIN`` seconds at the latest,
 inside Slack's 3), so a press Slack was told we received is not lost if the process dies right after:
@@ -43,12 +43,6 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
             team_id=team, draft_id=draft_id, user=user, number=int(number or 0)
         )
 
-    async def approve(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
-        return await decisions.approve(team_id=team, draft_id=draft_id, user=user)
-
-    async def reject(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
-        return await decisions.reject(team_id=team, draft_id=draft_id, user=user)
-
     async def retry(team: str, draft_id: int, user: str, number: str | None) -> ActionResult:
         if number is not None:  # the Retry on the notice of one lost 1K variant
             return await decisions.retry_image(team_id=team, draft_id=draft_id, user=user, number=int(number))
@@ -62,8 +56,6 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
         (blocks.RETRY, retry),
         (blocks.UPGRADE, upgrade),
         (blocks.CHOOSE_TIED, choose),
-        (blocks.APPROVE, approve),
-        (blocks.REJECT, reject),
     ):
         app.action(action_id)(press_listener(handler))
 

@@ -12,16 +12,15 @@ import re
 from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import blocks, modals
 from bot.drafts import ActionResult, Done, Rounds
 from bot.errors import UnknownDraft, UserInputError
-from bot.workflow import RoundReason
-from handlers.actions import NOT_A_DRAFT, NOT_FOUND, parse_value, press_listener
-from handlers.shared import NOTHING_CHANGED, Answer, acknowledge_once, as_dict, clean_text, slack_id
+from bot.workflow import Refusal, RoundReason
+from handlers.actions import NOT_A_DRAFT, NOT_FOUND, press_listener
+from handlers.forms import field_value, form_button, submitter
+from handlers.shared import NOTHING_CHANGED, Answer, acknowledge_once, as_dict, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +43,13 @@ def register(app: AsyncApp, rounds: Rounds) -> None:
     app.action(blocks.MORE_LIKE_THIS)(press_listener(more_like_this))
     app.action(blocks.NEW_ROUND)(press_listener(new_round))
 
-    @app.action(blocks.EDIT_PROMPT)
-    async def edit_prompt(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        answer = await _open_edit_form(rounds, body, client)
-        if answer:
-            try:
-                await respond(text=answer, response_type="ephemeral", replace_original=False)
-            except Exception as err:  # no response_url: nobody left to tell
-                log.warning("could not answer an Edit prompt press: %s", err)
+    async def may_edit(team: str, draft_id: int, user: str, _: str | None) -> Refusal | None:
+        return await rounds.may_start(team_id=team, draft_id=draft_id, user=user)
+
+    async def edit_form_of(team: str, draft_id: int, _: str | None) -> dict[str, Any]:
+        return modals.edit_modal(await rounds.card(team_id=team, draft_id=draft_id))
+
+    form_button(app, blocks.EDIT_PROMPT, what="Edit prompt", check=may_edit, build=edit_form_of)
 
     @app.view(blocks.EDIT_MODAL)
     async def edit_form(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -66,41 +61,12 @@ def register(app: AsyncApp, rounds: Rounds) -> None:
         )
 
 
-async def _open_edit_form(rounds: Rounds, body: dict[str, Any], client: AsyncWebClient) -> str | None:
-    """Open the form, or say why not (privately). None when the form opened."""
-    actions = body.get("actions")
-    action = as_dict(actions[0]) if isinstance(actions, list) and actions else {}
-    value = action.get("value")
-    parsed = parse_value(value) if isinstance(value, str) else None
-    team = slack_id(as_dict(body.get("team")).get("id"))
-    user = slack_id(as_dict(body.get("user")).get("id"))
-    trigger = body.get("trigger_id")
-    if parsed is None or not team or not user or not isinstance(trigger, str):
-        return NOT_A_DRAFT
-    try:
-        refusal = await rounds.may_start(team_id=team, draft_id=parsed[0], user=user)
-        if refusal:
-            return refusal.reason
-        card = await rounds.card(team_id=team, draft_id=parsed[0])
-        await client.views_open(trigger_id=trigger, view=modals.edit_modal(card))
-    except UnknownDraft:
-        return NOT_FOUND
-    except SlackApiError as err:  # e.g. the trigger expired (3 s)
-        log.warning("could not open the Edit prompt form: %s", err.response.get("error"))
-        return "The form could not open in time; press Edit prompt again."
-    except Exception:
-        log.exception("an Edit prompt press failed")
-        return NOTHING_CHANGED
-    return None
-
-
 async def _submit(rounds: Rounds, ack: Answer, *, body: dict[str, Any]) -> None:
     view = as_dict(body.get("view"))
     values = as_dict(as_dict(view.get("state")).get("values"))
-    prompt = clean_text(as_dict(as_dict(values.get("prompt")).get("value")).get("value"))
-    count = as_dict(as_dict(as_dict(values.get("variants")).get("value")).get("selected_option")).get("value")
-    team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(as_dict(body.get("user")).get("team_id"))
-    user = slack_id(as_dict(body.get("user")).get("id"))
+    prompt = clean_text(field_value(values, "prompt").get("value"))
+    count = as_dict(field_value(values, "variants").get("selected_option")).get("value")
+    team, user = submitter(body)
     draft = view.get("private_metadata")
     if not (team and user and isinstance(draft, str) and _DRAFT_ID.fullmatch(draft)):
         await ack(response_action="errors", errors={"prompt": NOT_A_DRAFT[:ERROR_LIMIT]})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Draft, ProcessedRequest, Round, Variant, Vote, VoteReaction
+from storage.models import Approval, Draft, ProcessedRequest, Round, Variant, Vote, VoteReaction
 
 # Reads always see the database as it is now, not an object this session loaded before a
 # compare-and-set UPDATE changed the row.
@@ -62,12 +62,12 @@ async def variants_of(
     query = select(Variant).where(Variant.team_id == team_id, Variant.draft_id == draft_id)
     if tier is not None:
         query = query.where(Variant.tier == tier)
-    query = query.order_by(Variant.tier, Variant.number).execution_options(**FRESH)
+    query = query.order_by(Variant.tier, Variant.number, Variant.version).execution_options(**FRESH)
     return list((await session.scalars(query)).all())
 
 
 async def get_variant(
-    session: AsyncSession, team_id: str, draft_id: int, tier: str, number: int
+    session: AsyncSession, team_id: str, draft_id: int, tier: str, number: int, version: int = 1
 ) -> Variant | None:
     return await session.scalar(
         select(Variant)
@@ -76,8 +76,46 @@ async def get_variant(
             Variant.draft_id == draft_id,
             Variant.tier == tier,
             Variant.number == number,
+            Variant.version == version,
         )
         .execution_options(**FRESH)
+    )
+
+
+async def latest_of_tier(session: AsyncSession, team_id: str, draft_id: int, tier: str) -> Variant | None:
+    """The draft's newest image of ``tier``: for the 2K, the review version under way."""
+    return await session.scalar(
+        select(Variant)
+        .where(Variant.team_id == team_id, Variant.draft_id == draft_id, Variant.tier == tier)
+        .order_by(Variant.id.desc())
+        .limit(1)
+        .execution_options(**FRESH)
+    )
+
+
+async def next_version(session: AsyncSession, draft_id: int, tier: str, number: int) -> int:
+    """The version the next image of ``tier`` made from variant ``number`` gets (1 for the first)."""
+    latest = await session.scalar(
+        select(func.max(Variant.version)).where(
+            Variant.draft_id == draft_id, Variant.tier == tier, Variant.number == number
+        )
+    )
+    return int(latest or 0) + 1
+
+
+async def approvers_of(session: AsyncSession, variant_id: int) -> tuple[str, ...]:
+    """Who approved a review version, in the order they did."""
+    rows = await session.scalars(
+        select(Approval.approver_id).where(Approval.variant_id == variant_id).order_by(Approval.id)
+    )
+    return tuple(rows.all())
+
+
+async def add_approval(session: AsyncSession, variant: Variant, approver: str) -> None:
+    await session.execute(
+        insert(Approval).values(
+            team_id=variant.team_id, draft_id=variant.draft_id, variant_id=variant.id, approver_id=approver
+        )
     )
 
 
@@ -94,6 +132,18 @@ async def set_variant(session: AsyncSession, variant_id: int, expected_status: s
     """Update a variant only if it is still in ``expected_status`` (idempotent job steps)."""
     result = await session.execute(
         update(Variant).where(Variant.id == variant_id, Variant.status == expected_status).values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_outcome(
+    session: AsyncSession, variant_id: int, outcome: str, *, by: str, reason: str | None = None
+) -> bool:
+    """Record what became of a review version, once: False if something else became of it first."""
+    result = await session.execute(
+        update(Variant)
+        .where(Variant.id == variant_id, Variant.outcome.is_(None))
+        .values(outcome=outcome, outcome_by=by, outcome_reason=reason)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -59,9 +59,14 @@ class Wire:
         return next(m for m in self.parents() if _payload(m).get("draft_id") == draft_id)
 
     def images(self, draft_id: int, tier: str = "1K") -> dict[int, Message]:
+        """The draft's images of ``tier`` in its thread by number (of several versions, the latest)."""
+        return {number: m for (number, _), m in sorted(self.versions(draft_id, tier).items())}
+
+    def versions(self, draft_id: int, tier: str = "2K") -> dict[tuple[int, int], Message]:
+        """The draft's images of ``tier`` in its thread by (number, version)."""
         thread = self.fake.thread(CHANNEL, self.parent(draft_id).ts)
         return {
-            int(_payload(m)["number"]): m
+            (int(_payload(m)["number"]), int(_payload(m).get("version", 1))): m
             for m in thread
             if _event(m) == IMAGE_EVENT
             and _payload(m).get("draft_id") == draft_id
@@ -82,6 +87,28 @@ class Wire:
 
     async def press(self, user: str, message: Message, action_id: str, value: str | None = None) -> Any:
         return await self.delivery.send_block_action(user, CHANNEL, message.ts, action_id, value)
+
+    async def submit_form(self, user: str, message: Message, action_id: str, fields: dict[str, Any]) -> Any:
+        """Press the button ``action_id`` that opens a form, fill it in (block id -> text, or the chosen
+        option's value for a select or radio field) and submit it; the submission's HTTP answer."""
+        before = {v.id for v in self.fake.state.open_views_for(user)}
+        await self.press(user, message, action_id)
+        view = await wait_for(
+            lambda: next(v for v in self.fake.state.open_views_for(user) if v.id not in before),
+            what=f"the form of {action_id}",
+        )
+        values: dict[str, Any] = {}
+        for block in view.view["blocks"]:
+            if block.get("type") != "input" or block["block_id"] not in fields:
+                continue
+            kind, value = block["element"]["type"], fields[block["block_id"]]
+            state: dict[str, Any] = {"type": kind}
+            if kind in ("static_select", "radio_buttons"):
+                state["selected_option"] = {"value": value}
+            else:
+                state["value"] = value
+            values[block["block_id"]] = {block["element"]["action_id"]: state}
+        return await self.delivery.send_view_submission(user, view.id, values)
 
     async def react(self, user: str, message: Message, name: str = "+1", *, on: bool = True) -> Any:
         if on:

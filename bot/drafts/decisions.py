@@ -9,29 +9,37 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import AuditKind, record, record_for
-from bot.cards import draft_card, draft_view
+from bot.cards import draft_card, draft_view, review_facts
+from bot.destinations import Destination, by_key
 from bot.drafts.desk import LOST_RACE, Desk
 from bot.drafts.results import ActionResult, Done
 from bot.errors import UnknownDraft
 from bot.jobs import JobKind, enqueue_many
+from bot.publisher import DraftCard
 from bot.tiers import Tier
 from bot.workflow import (
+    APPROVED,
+    CHANGES_REQUESTED,
+    REJECTED,
     DraftStatus,
     Refusal,
     TieBreakNeeded,
     Upgrade,
     VariantState,
+    decide_approval,
     decide_image_retry,
     decide_retry,
     decide_tie_break,
     decide_upgrade,
-    may_approve,
+    may_also_as,
     may_cancel,
     may_reject,
+    may_request_changes,
 )
 from storage import jobqueue, queries
 from storage.models import Draft, Variant
@@ -44,6 +52,8 @@ _RETRIABLE = {
     Tier.FINAL: {VariantState.FAILED, VariantState.REFUSED},
 }
 log = logging.getLogger(__name__)
+
+ReviewAction = Literal["reject", "request_changes"]
 
 _NO_REVIEW = Refusal("There is no 2K review to approve yet.", "review_not_ready")
 
@@ -134,39 +144,212 @@ class Decisions:
             f"Voting closed. Variant {upgrade.winner} is being regenerated at 2K for review.", draft.id
         )
 
-    async def approve(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
-        desk = self.desk
-        async with desk.sessions.begin() as session:
-            draft = await desk.draft(session, team_id, draft_id)
-            review = await _review(session, draft)
-            ready = review is not None and review.status == VariantState.POSTED
-            refusal = may_approve(draft_view(draft, review_ready=ready), user, desk.policy)
-            if refusal or review is None:
-                return desk.refuse(session, draft, user, "approve", refusal or _NO_REVIEW)
-            if not await desk.advance(
-                session, draft, DraftStatus.REVIEWING, DraftStatus.APPROVED, decided_by=user
-            ):
-                return desk.refuse(session, draft, user, "approve", LOST_RACE)
-            await desk.regenerate(session, draft, review, Tier.FINAL)
-            record_for(session, draft, AuditKind.APPROVED, user, variant=review.number)
-        desk.doorbell.ring()
-        return Done("Approved. The 4K final is on its way.", draft_id)
+    async def may_decide(
+        self, *, team_id: str, draft_id: int, user: str, action: ReviewAction, version: int | None
+    ) -> Refusal | None:
+        """Whether ``user`` may reject or request changes now (before their form opens)."""
+        async with self.desk.sessions() as session:
+            draft = await self.desk.draft(session, team_id, draft_id)
+            view = draft_view(draft, review=await review_facts(session, draft))
+        check = may_reject if action == "reject" else may_request_changes
+        return check(view, user, self.desk.policy, version=version)
 
-    async def reject(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
+    async def card(self, *, team_id: str, draft_id: int) -> DraftCard:
+        """The draft as a review form shows it."""
+        async with self.desk.sessions() as session:
+            return await draft_card(session, await self.desk.draft(session, team_id, draft_id))
+
+    async def approve(
+        self, *, team_id: str, draft_id: int, user: str, version: int | None = None
+    ) -> ActionResult:
+        """Count ``user``'s approval of the latest review version; the 4K starts once enough distinct
+        approvers have approved it (``Policy.required_approvals``)."""
         desk = self.desk
         async with desk.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)  # approvals are counted one at a time
             draft = await desk.draft(session, team_id, draft_id)
-            refusal = may_reject(draft_view(draft), user, desk.policy)
+            review = await review_facts(session, draft)
+            decision = decide_approval(
+                draft_view(draft, review=review),
+                user,
+                desk.policy,
+                version=version,
+                approved=review.approvers if review else (),
+            )
+            if isinstance(decision, Refusal) or review is None:
+                return desk.refuse(session, draft, user, "approve", _refusal_or(decision, _NO_REVIEW))
+            latest = review.latest
+            count = f"{len(decision.approvers)} of {decision.needed} approvals"
+            if decision.again:
+                return Done(f"You approved review v{latest.version} already ({count}).", draft_id)
+            await queries.add_approval(session, latest, user)
+            record_for(
+                session,
+                draft,
+                AuditKind.APPROVED,
+                user,
+                variant=latest.number,
+                version=latest.version,
+                approvals=len(decision.approvers),
+                required=decision.needed,
+            )
+            if not decision.complete:
+                await desk.enqueue(session, draft, JobKind.REFRESH)
+                more = decision.needed - len(decision.approvers)
+                done = Done(
+                    f"Your approval of review v{latest.version} is in: {count}. The 4K is made after "
+                    f"{more} more approver{'s' if more != 1 else ''} approve{'s' if more == 1 else ''}.",
+                    draft_id,
+                )
+            else:
+                if not await desk.advance(
+                    session, draft, DraftStatus.REVIEWING, DraftStatus.APPROVED, decided_by=user
+                ):
+                    return desk.refuse(session, draft, user, "approve", LOST_RACE)
+                await queries.set_outcome(session, latest.id, APPROVED, by=user)
+                await desk.regenerate(session, draft, latest, Tier.FINAL)
+                done = Done("Approved. The 4K final is on its way.", draft_id)
+        desk.doorbell.ring()
+        return done
+
+    async def request_changes(
+        self, *, team_id: str, draft_id: int, user: str, feedback: str, version: int | None = None
+    ) -> ActionResult:
+        """A new version of the review, made from the latest with ``feedback`` as the edit instruction."""
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)
+            draft = await desk.draft(session, team_id, draft_id)
+            review = await review_facts(session, draft)
+            refusal = may_request_changes(
+                draft_view(draft, review=review), user, desk.policy, version=version
+            )
+            if refusal or review is None:
+                return desk.refuse(session, draft, user, "request_changes", refusal or _NO_REVIEW)
+            latest = review.latest
+            if not await queries.set_outcome(session, latest.id, CHANGES_REQUESTED, by=user, reason=feedback):
+                return desk.refuse(session, draft, user, "request_changes", LOST_RACE)
+            newer = await desk.regenerate(session, draft, latest, Tier.REVIEW, feedback=feedback)
+            record_for(
+                session,
+                draft,
+                AuditKind.CHANGES_REQUESTED,
+                user,
+                variant=latest.number,
+                version=latest.version,
+                new_version=newer.version,
+                feedback=feedback,
+            )
+        desk.doorbell.ring()
+        return Done(
+            f"Changes requested. Review v{newer.version} is being made from v{latest.version} "
+            "with your feedback.",
+            draft_id,
+        )
+
+    async def reject(
+        self,
+        *,
+        team_id: str,
+        draft_id: int,
+        user: str,
+        reason: str,
+        back_to_voting: bool = False,
+        version: int | None = None,
+    ) -> ActionResult:
+        """Reject the review, saying why: the draft ends, or goes back to voting on its 1K variants (the
+        votes kept, the rejected winner marked)."""
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)
+            draft = await desk.draft(session, team_id, draft_id)
+            review = await review_facts(session, draft)
+            refusal = may_reject(draft_view(draft, review=review), user, desk.policy, version=version)
             if refusal:
                 return desk.refuse(session, draft, user, "reject", refusal)
-            if not await desk.advance(
-                session, draft, DraftStatus.REVIEWING, DraftStatus.REJECTED, decided_by=user
-            ):
+            if back_to_voting:
+                moved = await desk.advance(
+                    session,
+                    draft,
+                    DraftStatus.REVIEWING,
+                    DraftStatus.VOTING,
+                    winner_index=None,
+                    upgraded_by=None,
+                    winner_picked=False,
+                    tie_asked=False,
+                )
+            else:
+                moved = await desk.advance(
+                    session,
+                    draft,
+                    DraftStatus.REVIEWING,
+                    DraftStatus.REJECTED,
+                    decided_by=user,
+                    decision_reason=reason,
+                )
+            if not moved:
                 return desk.refuse(session, draft, user, "reject", LOST_RACE)
-            record_for(session, draft, AuditKind.REJECTED, user)
+            if review is not None:
+                await queries.set_outcome(session, review.latest.id, REJECTED, by=user, reason=reason)
+            dropped = await jobqueue.drop_queued(  # a version still to be made is not wanted any more
+                session,
+                team_id=team_id,
+                draft_id=draft_id,
+                kinds=[JobKind.GENERATE],
+                now=desk.clock(),
+                why=f"review rejected by {user}",
+            )
+            record_for(
+                session,
+                draft,
+                AuditKind.REJECTED,
+                user,
+                reason=reason,
+                back_to_voting=back_to_voting,
+                variant=review.latest.number if review else None,
+                version=review.latest.version if review else None,
+                jobs_dropped=dropped,
+            )
             await desk.enqueue(session, draft, JobKind.REFRESH)
         desk.doorbell.ring()
+        if back_to_voting:
+            return Done(
+                "Rejected, and back to voting: the votes cast stay. Vote for another variant and upgrade "
+                "it, or start a new round.",
+                draft_id,
+            )
         return Done("Rejected. No 4K will be made.", draft_id)
+
+    async def also_as(self, *, team_id: str, draft_id: int, user: str, destination_key: str) -> ActionResult:
+        """The approved final in another shape, made from it at 4K under the same approval."""
+        desk = self.desk
+        async with desk.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)
+            draft = await desk.draft(session, team_id, draft_id)
+            refusal = may_also_as(draft_view(draft), user, desk.policy)
+            shape = by_key(destination_key)
+            finals = await queries.variants_of(session, team_id, draft_id, Tier.FINAL)
+            final = next((v for v in finals if v.version == 1 and v.status == VariantState.POSTED), None)
+            if refusal is None and (shape is None or final is None):
+                refusal = Refusal("I don't know that shape; pick one from the list.", "unknown_shape")
+            if refusal is None and shape is not None:
+                refusal = _shape_refusal(draft, finals, shape)
+            if refusal or shape is None or final is None:
+                return desk.refuse(session, draft, user, "also_as", refusal or _NO_REVIEW)
+            made = await desk.regenerate(session, draft, final, Tier.FINAL, shape=shape)
+            record_for(
+                session,
+                draft,
+                AuditKind.SHAPE_REQUESTED,
+                user,
+                destination=shape.name,
+                ratio=str(shape.ratio),
+                version=made.version,
+            )
+        desk.doorbell.ring()
+        return Done(
+            f"Making the final also as {shape.ratio} ({shape.name}) at 4K, from the approved final.", draft_id
+        )
 
     async def cancel(self, *, team_id: str, draft_id: int, user: str) -> ActionResult:
         """Stop a draft that is generating or voting: its queued images are dropped, what was made stays."""
@@ -282,6 +465,19 @@ async def _posted_numbers(session: AsyncSession, draft: Draft) -> list[int]:
     return [v.number for v in explore if v.status == VariantState.POSTED]
 
 
-async def _review(session: AsyncSession, draft: Draft) -> Variant | None:
-    reviews = await queries.variants_of(session, draft.team_id, draft.id, Tier.REVIEW)
-    return reviews[0] if reviews else None
+def _refusal_or(decision: object, fallback: Refusal) -> Refusal:
+    return decision if isinstance(decision, Refusal) else fallback
+
+
+def _shape_refusal(draft: Draft, finals: list[Variant], shape: Destination) -> Refusal | None:
+    """Refused when the final is in that shape already, or it is on its way."""
+    ratio = str(shape.ratio)
+    if ratio == draft.ratio:
+        return Refusal(f"The final is {ratio} already; it is in the thread.", "shape_made")
+    for made in finals:
+        if made.ratio == ratio and made.status != VariantState.FAILED:
+            where = "in the thread" if made.status == VariantState.POSTED else "on its way"
+            return Refusal(
+                f"The final as {ratio} ({made.destination_name}) is {where} already.", "shape_made"
+            )
+    return None

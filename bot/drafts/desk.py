@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import AuditKind, record_for
 from bot.cards import draft_card
+from bot.destinations import Destination
 from bot.drafts.moves import move_draft
 from bot.errors import UnknownDraft
 from bot.jobs import Doorbell, JobKind, enqueue
@@ -70,23 +71,43 @@ class Desk:
     async def enqueue(self, session: AsyncSession, draft: Draft, kind: JobKind, **payload: object) -> None:
         await enqueue(session, draft, kind, max_attempts=self.max_attempts, **payload)
 
-    async def regenerate(self, session: AsyncSession, draft: Draft, source: Variant, tier: Tier) -> None:
-        """Ask for ``source`` again at ``tier`` (same number and seed, the source as its reference)."""
-        session.add(
-            Variant(
-                team_id=draft.team_id,
-                draft_id=draft.id,
-                tier=tier,
-                number=source.number,
-                seed=source.seed,
-                status=VariantState.PENDING,
-                source_variant_id=source.id,
-                round=source.round,
-                prompt=source.prompt,
-            )
+    async def regenerate(
+        self,
+        session: AsyncSession,
+        draft: Draft,
+        source: Variant,
+        tier: Tier,
+        *,
+        feedback: str | None = None,
+        shape: Destination | None = None,
+    ) -> Variant:
+        """Ask for ``source`` again at ``tier`` (same number and seed, the source as its reference), as the
+        next version of that tier's image of the variant: a review made with ``feedback`` (Request changes),
+        or a final in another ``shape`` (Also as…)."""
+        version = await queries.next_version(session, draft.id, tier, source.number)
+        image = Variant(
+            team_id=draft.team_id,
+            draft_id=draft.id,
+            tier=tier,
+            number=source.number,
+            version=version,
+            seed=source.seed,
+            status=VariantState.PENDING,
+            source_variant_id=source.id,
+            round=source.round,
+            prompt=source.prompt,
+            feedback=feedback,
+            ratio=str(shape.ratio) if shape else None,
+            destination_key=shape.key if shape else None,
+            destination_name=shape.name if shape else None,
         )
-        await self.enqueue(session, draft, JobKind.GENERATE, tier=str(tier), number=source.number)
+        session.add(image)
+        await session.flush()
+        await self.enqueue(
+            session, draft, JobKind.GENERATE, tier=str(tier), number=source.number, version=version
+        )
         await self.enqueue(session, draft, JobKind.REFRESH)
+        return image
 
     async def tell(self, team_id: str, draft_id: int, user: str, text: str) -> None:
         """A private word to someone whose action had no response URL to answer on (a reaction)."""

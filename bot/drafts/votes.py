@@ -183,7 +183,9 @@ class Reactions:
             return None
         user = event.user
         if variant.tier == Tier.REVIEW and same_emoji(event.emoji, self.approve_emoji) and user != bot_user:
-            result = await self.decisions.approve(team_id=event.team_id, draft_id=variant.draft_id, user=user)
+            result = await self.decisions.approve(
+                team_id=event.team_id, draft_id=variant.draft_id, user=user, version=variant.version
+            )
             if isinstance(result, Refusal) and result.code != "wrong_status":
                 await self.desk.tell(event.team_id, variant.draft_id, user, result.reason)  # no response_url
             return result

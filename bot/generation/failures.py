@@ -63,7 +63,7 @@ class Failures:
                 stage=refusal.stage,
                 message=refusal.message,
             )
-            await self._after_variant_lost(session, draft, Tier(variant.tier), variant.number, text)
+            await self._after_variant_lost(session, draft, variant, text)
         self.doorbell.ring()
 
     async def give_up(self, job: ClaimedJob, reason: str) -> None:
@@ -73,8 +73,8 @@ class Failures:
             if draft is None:
                 return
             if job.kind in (JobKind.GENERATE, JobKind.POST):
-                tier, number = image_of(job)
-                variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
+                tier, number, version = image_of(job)
+                variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number, version)
                 if variant is None or VariantState(variant.status).is_settled:
                     return
                 text = f"{tier.image_name(number)} could not be made: {reason}"
@@ -88,10 +88,11 @@ class Failures:
                     SYSTEM,
                     tier=tier,
                     number=number,
+                    version=version,
                     reason=reason,
                     attempts=job.attempts,
                 )
-                await self._after_variant_lost(session, draft, tier, number, text)
+                await self._after_variant_lost(session, draft, variant, text)
             elif job.kind == JobKind.ANNOUNCE:
                 text = f"The draft could not be posted: {reason}"
                 if await move_draft(
@@ -115,15 +116,15 @@ class Failures:
         self.doorbell.ring()
 
     async def _after_variant_lost(
-        self, session: AsyncSession, draft: Draft, tier: Tier, number: int, text: str
+        self, session: AsyncSession, draft: Draft, lost: Variant, text: str
     ) -> None:
         """Settle the draft, and say in the thread what was lost (a job: it survives a crash, and waits for
-        the parent message when there is none yet)."""
+        the parent message when there is none yet). A lost final in another shape (Also as…) leaves the
+        draft final: only its notice is posted."""
+        tier = Tier(lost.tier)
         if tier is Tier.EXPLORE:
             await settle_variants(session, draft)
-            lost = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
-            if lost is not None:
-                await sheet_when_settled(session, draft, lost.round, self.max_attempts)
+            await sheet_when_settled(session, draft, lost.round, self.max_attempts)
         else:
             stage = DraftStatus.REVIEWING if tier is Tier.REVIEW else DraftStatus.APPROVED
             if await move_draft(session, draft, stage, DraftStatus.FAILED, failure_reason=text):
@@ -134,5 +135,5 @@ class Failures:
                     SYSTEM,
                     reason=text,
                 )
-        await ask_to_post(session, draft, tier, number, self.max_attempts)
+        await ask_to_post(session, draft, lost, self.max_attempts)
         await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)

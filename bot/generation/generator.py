@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import PermanentFailure
 from bot.generation.failures import Failures
+from bot.generation.lineage import lineage_of
 from bot.generation.lookup import draft_of, image_of
 from bot.generation.making import Maker
 from bot.generation.posting import Poster
@@ -27,7 +28,6 @@ from bot.workflow import DraftStatus, Policy, VariantState
 from storage import queries
 from storage.blobs import BlobStore
 from storage.jobqueue import ClaimedJob
-from storage.models import Variant
 
 
 class Generator:
@@ -56,9 +56,18 @@ class Generator:
             provider_concurrency=provider_concurrency,
             images_per_minute=images_per_minute,
             max_pixels=max_pixels,
+            drift_threshold=(policy or Policy()).drift_threshold,
         )
         self.posting = Poster(
-            sessions, blobs, publisher, doorbell, max_attempts=max_attempts, clock=clock, policy=policy
+            sessions,
+            blobs,
+            publisher,
+            doorbell,
+            pool=pool,
+            max_pixels=max_pixels,
+            max_attempts=max_attempts,
+            clock=clock,
+            policy=policy,
         )
         self.failures = Failures(sessions, doorbell, max_attempts=max_attempts)
         self.sheets = Sheets(
@@ -77,32 +86,24 @@ class Generator:
 
     async def generate(self, job: ClaimedJob) -> None:
         """One image: made (unless a previous attempt made it), then posted. Re-running it is safe."""
-        tier, number = image_of(job)
+        tier, number, version = image_of(job)
         async with self.sessions() as session:
             draft = await draft_of(session, job)
-            variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
+            variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number, version)
             if variant is None:
                 raise PermanentFailure(f"draft {draft.id} has no {tier} image {number}")
-            if VariantState(variant.status).is_settled or DraftStatus(draft.status).is_terminal:
+            status = DraftStatus(draft.status)
+            other_shape = tier is Tier.FINAL and status is DraftStatus.FINAL  # Also as…, after the final
+            if VariantState(variant.status).is_settled or (status.is_terminal and not other_shape):
                 return
-            source = await _made_from(session, variant)
-            origin = None
-            if tier is not Tier.EXPLORE:  # the 1K winner's own source, when it was made from an image
-                winner = source
-                while winner is not None and winner.tier != Tier.EXPLORE:
-                    winner = await _made_from(session, winner)
-                origin = await _made_from(session, winner) if winner is not None else None
+            lineage = await lineage_of(session, variant)
         if variant.status == VariantState.PENDING:
-            refusal = await self.making.make(draft, variant, source, origin)
+            refusal = await self.making.make(draft, variant, lineage)
             if refusal is not None:
                 await self.failures.refused(draft, variant, refusal)
                 return  # refused: told and recorded
-        await self.posting.post_image(job, tier, number)
+        await self.posting.post_image(job, tier, number, version)
 
     async def give_up(self, job: ClaimedJob, reason: str) -> None:
         """The job runner's give-up hook: the failure policy decides what it means for the draft."""
         await self.failures.give_up(job, reason)
-
-
-async def _made_from(session: AsyncSession, variant: Variant) -> Variant | None:
-    return await session.get(Variant, variant.source_variant_id) if variant.source_variant_id else None

@@ -11,9 +11,10 @@ from storage.jobqueue import ClaimedJob
 from storage.models import Draft
 
 
-def image_of(job: ClaimedJob) -> tuple[Tier, int]:
-    """The tier and number of the image a generate job makes."""
-    return Tier(str(job.payload["tier"])), int(str(job.payload["number"]))
+def image_of(job: ClaimedJob) -> tuple[Tier, int, int]:
+    """The tier, number and version of the image a generate (or post) job is about."""
+    version = int(str(job.payload.get("version", 1)))  # jobs queued before versions existed: the first
+    return Tier(str(job.payload["tier"])), int(str(job.payload["number"])), version
 
 
 async def draft_of(session: AsyncSession, job: ClaimedJob) -> Draft:

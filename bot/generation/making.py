@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import imaging
 from bot.audit import SYSTEM, AuditKind, record_for
-from bot.destinations import ImageFormat, SafeZone
+from bot.destinations import ImageFormat, SafeZone, by_key, dpi_for
 from bot.errors import PermanentFailure
+from bot.generation.lineage import Lineage
 from bot.providers.base import BadOutput as ProviderBadOutput
-from bot.providers.base import GenerationRequest, ImageProvider, Reference, Refused
+from bot.providers.base import GenerationRequest, ImageProvider, Reference, ReferenceUse, Refused
 from bot.providers.limits import PerMinute
 from bot.tiers import Ratio, Size, Tier
 from bot.workflow import VariantState
@@ -33,14 +34,37 @@ class Prepared:
     fit: imaging.FitReport
 
 
-def prepare(data: bytes, target: Size, fmt: ImageFormat, tier: Tier, *, max_pixels: int) -> Prepared:
-    """Decode, fit to the exact target, encode under the tier's ceiling. CPU work: runs in the pool."""
+def prepare(
+    data: bytes, target: Size, fmt: ImageFormat, tier: Tier, *, max_pixels: int, dpi: int
+) -> Prepared:
+    """Decode, fit to the exact target, encode under the tier's ceiling (sRGB, at ``dpi``). CPU work: runs
+    in the pool."""
     try:
         img = imaging.decode(data, max_pixels=max_pixels)
     except imaging.BadImage as err:
         raise ProviderBadOutput(f"the provider returned an unusable image: {err}") from err
     fitted, report = imaging.fit(img, target)
-    return Prepared(imaging.encode(fitted, fmt, ceiling_bytes=tier.jpeg_ceiling_bytes), report)
+    return Prepared(imaging.encode(fitted, fmt, ceiling_bytes=tier.jpeg_ceiling_bytes, dpi=dpi), report)
+
+
+def reference_use(variant: Variant, source: Variant | None) -> ReferenceUse:
+    """What the image ``variant`` is made from is for: explore from it (1K), revise it (a review version
+    made with feedback), reshape it (a final in another shape) or upgrade it (the rest)."""
+    if variant.tier == Tier.EXPLORE:
+        return "explore"
+    if variant.feedback and source is not None and source.tier == variant.tier:
+        return "revise"
+    if variant.ratio and source is not None and source.tier == Tier.FINAL:
+        return "reshape"
+    return "upgrade"
+
+
+_STARTS: dict[ReferenceUse, str] = {
+    "explore": "this variant is made from",
+    "upgrade": "this upgrade starts from",
+    "revise": "this review version revises",
+    "reshape": "this shape is made from",
+}
 
 
 class Maker:
@@ -54,8 +78,10 @@ class Maker:
         provider_concurrency: int,
         images_per_minute: int = 0,
         max_pixels: int,
+        drift_threshold: float = 0.25,
     ) -> None:
         self.sessions = sessions
+        self.drift_threshold = drift_threshold
         self.provider = provider
         self.blobs = blobs
         self.pool = pool
@@ -63,24 +89,26 @@ class Maker:
         self._provider_slots = asyncio.Semaphore(provider_concurrency)
         self._pace = PerMinute(images_per_minute)
 
-    async def make(
-        self, draft: Draft, variant: Variant, source: Variant | None, origin: Variant | None = None
-    ) -> Refused | None:
+    async def make(self, draft: Draft, variant: Variant, lineage: Lineage) -> Refused | None:
         """Make the pending ``variant`` and store it as generated; the provider's refusal if it refused.
 
-        ``source``: the image it is made from: for a 1K variant one to explore from (More like this), for a
-        2K/4K the image it upgrades. ``origin``: for an upgrade of a winner that was itself made from an
+        Its lineage's ``source`` is the image it is made from: for a 1K variant one to explore from (More
+        like this), for a 2K/4K the image it upgrades (a review version: the one it revises; a final in
+        another shape: the final). ``origin``: for an upgrade of a winner that was itself made from an
         image, that image (so a renderer that draws rather than edits can draw the winner again)."""
         tier = Tier(variant.tier)
-        starts = "this variant is made from" if tier is Tier.EXPLORE else "this upgrade starts from"
+        source, origin, feedback = lineage.source, lineage.origin, lineage.feedback
+        use = reference_use(variant, source)
+        starts = _STARTS[use]
         references = (await self.reference(source, starts=starts),) if source is not None else ()
         if not references and tier is Tier.EXPLORE and draft.reference_key:  # Draft from this image
             references = (await self.own_reference(draft),)
         upgrade_source = (
             await self.reference(origin, starts="the winner was made from") if origin is not None else None
         )
-        ratio = Ratio.parse(draft.ratio)
+        ratio = Ratio.parse(variant.ratio or draft.ratio)  # a final in another shape has its own
         fmt = ImageFormat(draft.output_format)
+        shape = by_key(variant.destination_key) if variant.destination_key else None
         request = GenerationRequest(
             prompt=variant.prompt or draft.prompt,  # a later round may have edited it
             ratio=ratio,
@@ -88,10 +116,11 @@ class Maker:
             seed=variant.seed,
             size=self.provider.target_size(ratio, tier),
             references=references,
-            reference_use="explore" if tier is Tier.EXPLORE else "upgrade",
+            reference_use=use,
             upgrade_source=upgrade_source,
             transparent=fmt is ImageFormat.PNG,
-            safe_zone=SafeZone(draft.safe_zone),
+            safe_zone=shape.safe_zone if shape else SafeZone(draft.safe_zone),
+            feedback=feedback,
         )
         try:
             async with self._provider_slots:
@@ -101,13 +130,24 @@ class Maker:
                 latency_ms = round((time.monotonic() - started) * 1000)
         except Refused as refusal:
             return refusal
+        dpi = dpi_for(variant.destination_key or draft.destination_key)
         prepared = await self.pool.run(
-            prepare, output.data, request.size, fmt, tier, max_pixels=self.max_pixels
+            prepare, output.data, request.size, fmt, tier, max_pixels=self.max_pixels, dpi=dpi
         )
         encoded, fit = prepared.encoded, prepared.fit
         key = await self.blobs.put(encoded.data, content_type=encoded.content_type)
+        preview = (
+            await self._preview(encoded, request, output.preview_label) if tier is Tier.EXPLORE else None
+        )
+        drift = await self._drift(lineage, encoded.data) if use in ("upgrade", "revise") else None
         fit_note = None if fit.action == "none" else fit.describe()
         notes = [*output.notes, *([fit_note] if fit_note else [])]
+        if use == "revise" and source is not None:
+            compare: str | None = f"v{source.version} beside v{variant.version}"
+        elif drift is not None and drift > self.drift_threshold and lineage.winner is not None:
+            compare = f"1K #{lineage.winner.number} beside the {tier}"
+        else:
+            compare = None
         async with self.sessions.begin() as session:
             # Taken in turn with announcing the draft: either the parent is there for the poster to see
             # next, or announcing sees this image made and asks for its post (bot.generation.posting).
@@ -123,11 +163,14 @@ class Maker:
                 height=encoded.size.height,
                 bytes=len(encoded.data),
                 blob_key=key,
+                preview_key=preview,
                 sha256=encoded.sha256,
                 content_type=encoded.content_type,
                 cost_estimate_usd=output.cost_estimate_usd,
                 latency_ms=latency_ms,
                 fit_note="; ".join(notes) or None,
+                drift=drift,
+                compare_label=compare,
             )
             if stored:
                 record_for(
@@ -137,6 +180,10 @@ class Maker:
                     SYSTEM,
                     tier=tier,
                     number=variant.number,
+                    version=variant.version,
+                    reference_use=use,
+                    **({"feedback": variant.feedback} if variant.feedback else {}),
+                    **({"destination": variant.destination_name, "ratio": str(ratio)} if shape else {}),
                     provider=output.provider,
                     model=output.model,
                     seed=variant.seed,
@@ -146,6 +193,8 @@ class Maker:
                     bytes=len(encoded.data),
                     sha256=encoded.sha256,
                     quality=encoded.quality,
+                    dpi=dpi,
+                    **({"drift": round(drift, 4)} if drift is not None else {}),
                     latency_ms=latency_ms,
                     cost_estimate_usd=output.cost_estimate_usd,
                     # what a person calls the image it started from, not its database id
@@ -154,6 +203,33 @@ class Maker:
                     notes=notes,
                 )
         return None
+
+    async def _preview(
+        self, encoded: imaging.EncodedImage, request: GenerationRequest, label: str | None
+    ) -> str | None:
+        """The 1K as posted in Slack: the headline-safe guide (and the provider's label, if any) drawn over
+        a copy, so the stored image (the reference for the 2K) stays clean."""
+        preview = await self.pool.run(
+            imaging.preview_with_guides,
+            encoded.data,
+            safe_zone=request.safe_zone,
+            label=label,
+            fmt=encoded.format,
+            ceiling_bytes=Tier.EXPLORE.jpeg_ceiling_bytes,
+            max_pixels=self.max_pixels,
+        )
+        return await self.blobs.put(preview.data, content_type=preview.content_type)
+
+    async def _drift(self, lineage: Lineage, data: bytes) -> float | None:
+        """How far ``data``'s composition moved from the 1K it descends from (None: no 1K to compare)."""
+        winner = lineage.winner
+        if winner is None or not winner.blob_key:
+            return None
+        try:
+            before = await self.blobs.get(winner.blob_key)
+        except BlobNotFound:
+            return None  # nothing to compare with is no reason to lose the image
+        return await self.pool.run(imaging.composition_drift, before, data, max_pixels=self.max_pixels)
 
     async def own_reference(self, draft: Draft) -> Reference:
         """The team's own image the draft was started from (stored and checked when it was fetched)."""

@@ -15,10 +15,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import imaging
 from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import draft_card, image_card, lost_image
 from bot.drafts.moves import move_draft
 from bot.faces import face_of
+from bot.generation.lineage import lineage_of
 from bot.generation.lookup import draft_of, image_of
 from bot.generation.sheets import sheet_when_settled
 from bot.jobs import Doorbell, JobKind, enqueue
@@ -51,6 +53,8 @@ class Poster:
         publisher: Publisher,
         doorbell: Doorbell,
         *,
+        pool: imaging.ImagingPool,
+        max_pixels: int,
         max_attempts: int,
         clock: Callable[[], datetime],
         policy: Policy | None = None,
@@ -60,6 +64,8 @@ class Poster:
         self.blobs = blobs
         self.publisher = publisher
         self.doorbell = doorbell
+        self.pool = pool
+        self.max_pixels = max_pixels
         self.max_attempts = max_attempts
         self.clock = clock
 
@@ -92,7 +98,7 @@ class Poster:
             for image in await queries.variants_of(session, draft.team_id, draft.id):
                 # made, or lost, before there was a thread to post it in
                 if image.status in _POSTABLE:
-                    await ask_to_post(session, draft, Tier(image.tier), image.number, self.max_attempts)
+                    await ask_to_post(session, draft, image, self.max_attempts)
             await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
         self.doorbell.ring()
 
@@ -139,12 +145,12 @@ class Poster:
         """The post of an image that was made before its parent message existed (queued by announce)."""
         await self.post_image(job, *image_of(job))
 
-    async def post_image(self, job: ClaimedJob, tier: Tier, number: int) -> None:
+    async def post_image(self, job: ClaimedJob, tier: Tier, number: int, version: int = 1) -> None:
         """Post a generated image in the draft's thread and settle what it settles. Without the parent
         message yet, do nothing: announcing the draft asks for this post when it has posted the parent."""
         async with self.sessions.begin() as session:
             draft = await draft_of(session, job)
-            variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
+            variant = await queries.get_variant(session, draft.team_id, draft.id, tier, number, version)
             if variant is None or not draft.parent_ts or draft.status == DraftStatus.CANCELLED:
                 return  # nothing to post, nowhere yet, or the draft was stopped
             if variant.status in (VariantState.FAILED, VariantState.REFUSED):
@@ -160,12 +166,21 @@ class Poster:
             if claim in (Claim.HELD, Claim.FENCED):
                 return
             card = await draft_card(session, draft, policy=self.policy)
+            beside = (
+                (await lineage_of(session, variant)).compared_with
+                if variant.compare_label and not variant.compare_file
+                else None
+            )
         if lost is not None:
             await self._post_loss(job, card, lost, claim)
             return
-        image = image_card(draft, variant, card.rounds)
-        face = face_of(card, ThreadMessage(variant.id, tier, number, VariantState.POSTED, image))
-        data = await self.blobs.get(str(variant.blob_key))
+        if beside is not None:
+            variant.compare_file = await self._upload_compare(card, draft, variant, beside)
+        image = image_card(draft, variant, card.rounds, drift_threshold=self._drift_threshold)
+        face = face_of(
+            card, ThreadMessage(variant.id, tier, number, VariantState.POSTED, image, version=version)
+        )
+        data = await self.blobs.get(str(variant.preview_key or variant.blob_key))
         ref = await self.publisher.post_image(card, image, data, face, retry=claim is Claim.TAKEN_OVER)
         async with self.sessions.begin() as session:
             posted = await claims.record_post(
@@ -181,6 +196,7 @@ class Poster:
                     "slack_ts": ref.ts,
                     "slack_file_id": ref.file_id,
                     "shown": face.key,
+                    "compare_file": variant.compare_file,
                 },
             )
             if not posted:
@@ -209,6 +225,21 @@ class Poster:
             except Exception:  # a convenience: people can still add the reaction themselves
                 log.warning("could not add the vote emoji to variant %s of draft %s", number, job.payload)
         self.doorbell.ring()
+
+    @property
+    def _drift_threshold(self) -> float:
+        return (self.policy or Policy()).drift_threshold
+
+    async def _upload_compare(self, card: DraftCard, draft: Draft, variant: Variant, beside: Variant) -> str:
+        """The side-by-side its message shows (the version it revises, or the 1K it drifted from) in Slack.
+        Made again from the two stored images if an attempt died before posting the message."""
+        left = await self.blobs.get(str(beside.blob_key))
+        right = await self.blobs.get(str(variant.blob_key))
+        labels = (_compare_name(beside), _compare_name(variant))
+        data = await self.pool.run(
+            imaging.side_by_side, left, right, labels=labels, max_pixels=self.max_pixels
+        )
+        return await self.publisher.upload_compare(card, image_card(draft, variant, card.rounds), data)
 
     async def _claim(
         self, session: AsyncSession, model: claims.Claimable, row_id: int, job: ClaimedJob, **still: object
@@ -250,11 +281,24 @@ class Poster:
         self.doorbell.ring()
 
 
-async def ask_to_post(
-    session: AsyncSession, draft: Draft, tier: Tier, number: int, max_attempts: int
-) -> None:
+def _compare_name(image: Variant) -> str:
+    """An image as a side-by-side captions it: "1K #2", "2K v1", "4K"."""
+    if image.tier == Tier.EXPLORE:
+        return f"1K #{image.number}"
+    return f"{image.tier} v{image.version}" if image.tier == Tier.REVIEW else str(image.tier)
+
+
+async def ask_to_post(session: AsyncSession, draft: Draft, image: Variant, max_attempts: int) -> None:
     """Queue the post of an image, or of the notice that it was lost, in the draft's thread."""
-    await enqueue(session, draft, JobKind.POST, max_attempts=max_attempts, tier=str(tier), number=number)
+    await enqueue(
+        session,
+        draft,
+        JobKind.POST,
+        max_attempts=max_attempts,
+        tier=image.tier,
+        number=image.number,
+        version=image.version,
+    )
 
 
 async def settle_variants(session: AsyncSession, draft: Draft) -> None:

@@ -27,7 +27,7 @@ async def enqueue(
     if kind is JobKind.REFRESH:
         dedupe = f"refresh:{draft.id}"
     elif kind is JobKind.POST:
-        dedupe = f"post:{draft.id}:{payload['tier']}:{payload['number']}"
+        dedupe = f"post:{draft.id}:{payload['tier']}:{payload['number']}:{payload.get('version', 1)}"
     elif kind is JobKind.SHEET:
         dedupe = f"sheet:{draft.id}:{payload['round']}"
     await jobqueue.enqueue(

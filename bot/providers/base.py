@@ -91,6 +91,8 @@ class GeneratedImage:
     # Honest notes for the audit trail, e.g. "generated at 3840x2160 (model maximum), upscaled locally".
     notes: tuple[str, ...] = ()
     usage: dict[str, int] = field(default_factory=dict)
+    # A line drawn on the image's preview in Slack, never in the file (the local renderer says what it is).
+    preview_label: str | None = None
 
 
 # Said to the model with an exploration reference, as the seed guides advise for image-to-image work.

@@ -290,7 +290,8 @@ class SlackDelivery:
         *,
         timestamp: int | None = None,
     ) -> httpx.Response:
-        """A person clicks the button ``action_id`` on a message (block_id, text, value from its blocks)."""
+        """A person clicks the button ``action_id`` on a message (block_id, text, value from its blocks), or
+        picks the option whose value is ``value`` in the select menu ``action_id``."""
         state = self.fake.state
         message, is_ephemeral, thread_ts = self._message_context(channel_id, message_ts)
         found = self._find_element(message.get("blocks"), action_id)
@@ -301,12 +302,22 @@ class SlackDelivery:
             "type": element.get("type", "button"),
             "action_ts": f"{self.clock():.6f}",
         }
-        action_value = value if value is not None else element.get("value")
-        if action_value is not None:
-            action["value"] = action_value
-        action["text"] = element.get("text") or {"type": "plain_text", "text": action_id, "emoji": True}
-        if "style" in element:
-            action["style"] = element["style"]
+        if element.get("type") == "static_select":
+            options = [o for o in element.get("options") or [] if isinstance(o, dict)]
+            chosen = next((o for o in options if o.get("value") == value), None)
+            action["selected_option"] = chosen or {
+                "text": {"type": "plain_text", "text": value},
+                "value": value,
+            }
+            if "placeholder" in element:
+                action["placeholder"] = element["placeholder"]
+        else:
+            action_value = value if value is not None else element.get("value")
+            if action_value is not None:
+                action["value"] = action_value
+            action["text"] = element.get("text") or {"type": "plain_text", "text": action_id, "emoji": True}
+            if "style" in element:
+                action["style"] = element["style"]
         container: JSON = {
             "type": "message",
             "message_ts": message_ts,

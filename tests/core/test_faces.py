@@ -47,11 +47,13 @@ def test_a_variant_invites_votes_only_while_they_count(status: S, offer: Offer) 
     )
 
 
-def test_the_review_offers_approve_and_reject_only_while_in_review() -> None:
+def test_the_review_offers_approve_changes_and_reject_only_while_in_review() -> None:
     review = image(Tier.REVIEW)
-    open_face = face_of(replace(CARD, status=S.REVIEWING), review)
+    reviewed = replace(CARD, review_id=review.variant_id, review_version=1)
+    open_face = face_of(replace(reviewed, status=S.REVIEWING), review)
     assert buttons(blocks.image_blocks(CARD, review.image, "F1", open_face)) == [
         blocks.APPROVE,
+        blocks.REQUEST_CHANGES,
         blocks.REJECT,
     ]  # type: ignore[arg-type]
     for status, offer, words in [
@@ -60,7 +62,7 @@ def test_the_review_offers_approve_and_reject_only_while_in_review() -> None:
         (S.FAILED, Offer.FINAL_FAILED, "the 4K final could not be made"),
         (S.REJECTED, Offer.REJECTED, "Rejected by <@UKIM>."),
     ]:
-        card = replace(CARD, status=status, decided_by="UKIM")
+        card = replace(reviewed, status=status, decided_by="UKIM")
         face = face_of(card, review)
         assert face == Face(offer, "UKIM")
         rendered = blocks.image_blocks(card, review.image, "F1", face)  # type: ignore[arg-type]

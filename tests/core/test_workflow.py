@@ -53,6 +53,7 @@ ALLOWED = {
     (S.VOTING, S.CANCELLED),
     (S.REVIEWING, S.APPROVED),
     (S.REVIEWING, S.REJECTED),
+    (S.REVIEWING, S.VOTING),  # rejected, back to voting
     (S.VOTING, S.GENERATING),  # a new round
     (S.REVIEWING, S.FAILED),
     (S.REVIEWING, S.CANCELLED),

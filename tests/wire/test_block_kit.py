@@ -49,7 +49,12 @@ KINDS = frozenset(
         "image 1K",
         "image 2K",
         "image 4K",
-        "2K review with Approve and Reject",
+        "2K review with Approve, Request changes and Reject",
+        "2K review v2 with a side-by-side",
+        "4K final with Also as…",
+        "4K final in another shape",
+        "request changes form (views.open)",
+        "reject form (views.open)",
         "tie-break question",
         "thread notice",
         "notice of a lost image",
@@ -149,8 +154,17 @@ def kinds(sent: Sent) -> set[str]:
             found.add("parent with Retry")
     if metadata.get("event_type") == blocks.IMAGE_EVENT:
         found.add(f"image {metadata['event_payload']['tier']}")
-    if {blocks.APPROVE, blocks.REJECT} <= actions:
-        found.add("2K review with Approve and Reject")
+    if {blocks.APPROVE, blocks.REQUEST_CHANGES, blocks.REJECT} <= actions:
+        found.add("2K review with Approve, Request changes and Reject")
+    if metadata.get("event_type") == blocks.IMAGE_EVENT:
+        shown = metadata["event_payload"]
+        images = [b for b in p.get("blocks") or [] if b.get("type") == "image"]
+        if shown["tier"] == "2K" and shown.get("version", 1) > 1 and len(images) == 2:
+            found.add("2K review v2 with a side-by-side")
+        if shown["tier"] == "4K" and shown.get("version", 1) > 1:
+            found.add("4K final in another shape")
+    if blocks.ALSO_AS in actions:
+        found.add("4K final with Also as…")
     if blocks.CHOOSE_TIED in actions:
         found.add("tie-break question")
     if metadata.get("event_type") == blocks.LOSS_EVENT:
@@ -167,8 +181,13 @@ def kinds(sent: Sent) -> set[str]:
         found.add("answer to a button (response_url)")
     if sent.method == "ack:slash_command":
         found.add("slash command answer with blocks" if p.get("blocks") else "slash command answer")
-    if sent.method == "views.open" and (p.get("view") or {}).get("callback_id") == blocks.DRAFT_MODAL:
+    form = (p.get("view") or {}).get("callback_id") if sent.method == "views.open" else None
+    if form == blocks.DRAFT_MODAL:
         found.add("draft modal (views.open)")
+    if form == blocks.CHANGES_MODAL:
+        found.add("request changes form (views.open)")
+    if form == blocks.REJECT_MODAL:
+        found.add("reject form (views.open)")
     return found
 
 
@@ -218,15 +237,24 @@ async def drive_every_kind(wire: Wire, api: FakeOpenAI) -> None:
     review = await wait_for(lambda: wire.images(big, "2K").get(second), within=60, what="the 2K review")
     await wire.react(BOB, review, "white_check_mark")  # not an approver: told privately (postEphemeral)
     await wait_for(lambda: wire.fake.calls_for("chat.postEphemeral"), what="Bob's private refusal")
-    await wire.press(DAVE, review, blocks.APPROVE, str(big))
-    await wait_for(lambda: wire.images(big, "4K").get(second), within=60, what="the 4K final")
+    await wire.press(DAVE, review, blocks.APPROVE)
+    final = await wait_for(lambda: wire.images(big, "4K").get(second), within=60, what="the 4K final")
     await settled(wire, big, DraftStatus.FINAL)
+    final = await wait_for(
+        lambda: next(m for m in [wire.images(big, "4K")[second]] if blocks.ALSO_AS in json.dumps(m.blocks)),
+        what="Also as… on the final",
+    )
+    shapes = next(b for b in final.blocks or [] if b.get("block_id", "").endswith("also-as"))
+    await wire.press(ALICE, final, blocks.ALSO_AS, shapes["elements"][0]["options"][0]["value"])
+    await wait_for(lambda: wire.versions(big, "4K").get((second, 2)), within=60, what="another shape")
 
-    # A rejected review.
+    # A review with changes requested, then rejected.
     small = await new_draft(wire, "a paper crane on slate for feed post --n 1")
     await wire.press(ALICE, wire.parent(small), blocks.UPGRADE, str(small))
     review = await wait_for(lambda: wire.images(small, "2K").get(1), within=60, what="the second review")
-    await wire.press(DAVE, review, blocks.REJECT, str(small))
+    await wire.submit_form(DAVE, review, blocks.REQUEST_CHANGES, {"feedback": "a warmer background"})
+    v2 = await wait_for(lambda: wire.versions(small, "2K").get((1, 2)), within=60, what="review v2")
+    await wire.submit_form(DAVE, v2, blocks.REJECT, {"reason": "the crane reads as plastic", "next": "end"})
     await settled(wire, small, DraftStatus.REJECTED)
 
     # One variant of two lost for good: its notice offers Retry for it alone; the retry recovers it.

@@ -202,13 +202,15 @@ async def test_tie_waits_for_the_requester(wire: Wire) -> None:
     assert wire.image_size(review) == Size(2048, 2048)
     assert 1 not in wire.images(draft_id, "2K")
     await wait_for(
-        lambda: offered_controls(wire, draft_id) == [blocks.APPROVE, blocks.REJECT], what="only the review's"
+        lambda: offered_controls(wire, draft_id) == [blocks.APPROVE, blocks.REQUEST_CHANGES, blocks.REJECT],
+        what="only the review's",
     )
     assert f"picked by <@{ALICE}> from a tie" in json.dumps(wire.parent(draft_id).blocks)
 
-    await wire.press(ALICE, review, blocks.REJECT, str(draft_id))
+    await wire.submit_form(ALICE, review, blocks.REJECT, {"reason": "too dark for the feed"})
     await wait_for(lambda: not offered_controls(wire, draft_id), what="no controls after the rejection")
-    assert f"Rejected by <@{ALICE}>" in json.dumps(wire.images(draft_id, "2K")[2].blocks)
+    shown = json.dumps(wire.images(draft_id, "2K")[2].blocks, ensure_ascii=False)
+    assert f"Rejected by <@{ALICE}>: “too dark for the feed”" in shown
 
 
 async def test_bad_and_stale_signatures_are_refused(wire: Wire) -> None:

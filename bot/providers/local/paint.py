@@ -41,6 +41,11 @@ def render(
         raise ValueError(f"cannot render at {size}")
     look = read_reference(reference) if reference is not None else None
     comp = compose(prompt, seed, size.width / size.height, safe_zone, transparent, look)
+    return paint(comp, size, transparent=transparent)
+
+
+def paint(comp: Composition, size: Size, *, transparent: bool = False) -> Image.Image:
+    """A composition drawn at exactly ``size`` (clean: no guides, no label)."""
     return _Painter(comp, size, transparent).paint()
 
 

@@ -15,7 +15,7 @@ from bot.providers.base import (
     reference_note,
     reference_size,
 )
-from bot.providers.local.paint import render_bytes
+from bot.providers.local.paint import preview_label, render_bytes
 from bot.providers.local.redraw import redraw_bytes
 from bot.providers.local.reference import UnreadableReference
 from bot.tiers import Ratio, Size, Tier, local_size
@@ -52,6 +52,7 @@ class LocalProvider:
             model=self.model,
             cost_estimate_usd=0.0,
             notes=(*_notes(request), *changes),
+            preview_label=preview_label(request.seed),  # what it is, on the preview only
         )
 
     async def _draw(self, request: GenerationRequest) -> tuple[bytes, tuple[str, ...]]:

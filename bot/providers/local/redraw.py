@@ -1,9 +1,9 @@
 """A draft drawn again with its change requests applied (:mod:`.feedback`): the same prompt, seed and
 reference give the same composition, then the colours and the subject change as the feedback asks.
 
-:func:`~bot.providers.local.paint.render` draws a draft from its prompt and seed only; this is the one
-other way in, so it paints with the painter :mod:`.paint` keeps to itself. With no feedback it draws
-exactly what ``render`` draws (a test holds that line).
+:func:`~bot.providers.local.paint.render` draws a draft from its prompt and seed only; this composes it
+with the feedback's revision and paints it with :func:`~bot.providers.local.paint.paint`. With no feedback
+it draws exactly what ``render`` draws (a test holds that line).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PIL import Image
 from bot.destinations import SafeZone
 from bot.providers.local.compose import Composition, compose
 from bot.providers.local.feedback import read_feedback, scale_note
-from bot.providers.local.paint import MAX_RENDER_PIXELS, MIN_RENDER_SIDE, _Painter
+from bot.providers.local.paint import MAX_RENDER_PIXELS, MIN_RENDER_SIDE, paint
 from bot.providers.local.reference import read_reference
 from bot.tiers import Size
 
@@ -45,7 +45,7 @@ def redraw(
         note = scale_note(revision.scale, _subject_side(comp) / _subject_side(unchanged))
         if note is not None:
             notes.append(note)
-    return _Painter(comp, size, transparent).paint(seed), tuple(notes)
+    return paint(comp, size, transparent=transparent), tuple(notes)
 
 
 def redraw_bytes(

@@ -615,6 +615,7 @@ function renderRich(el, ctx) {
 function renderElement(el, block, ctx, msg, opts) {
   if (!el || typeof el !== "object") return null;
   if (el.type === "button") return renderButton(el, block, ctx, msg);
+  if (el.type === "static_select" && msg) return renderMenu(el, block, ctx, msg);
   if (el.type === "image") {
     const { url } = resolveImage(el, ctx);
     return url ? h("img", { src: url, alt: el.alt_text || "" }) : null;
@@ -643,6 +644,30 @@ function renderButton(el, block, ctx, msg) {
   );
   if (msg && ctx.onButton) button.addEventListener("click", () => ctx.onButton(msg, el, block, button));
   return button;
+}
+
+// A select menu in a message: choosing an option sends block_actions with selected_option, as Slack does.
+function renderMenu(el, block, ctx, msg) {
+  const key = `${msg.ts}|${el.action_id}`;
+  const busy = ctx.busy && ctx.busy.has(key);
+  const menu = h(
+    "select",
+    {
+      class: "bk-menu",
+      testid: "block-select",
+      "data-action-id": el.action_id || "",
+      "data-block-id": block.block_id || null,
+      disabled: busy,
+    },
+    h("option", { value: "" }, plainString(el.placeholder) || "Choose an option"),
+    ...(el.options || []).map((option) => h("option", { value: option.value }, plainString(option.text))),
+  );
+  if (ctx.onButton) {
+    menu.addEventListener("change", () => {
+      if (menu.value) ctx.onButton(msg, { ...el, value: menu.value, text: el.placeholder }, block, menu);
+    });
+  }
+  return menu;
 }
 
 // ------------------------------------------------------------------------------------- modal inputs
