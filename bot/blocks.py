@@ -7,10 +7,12 @@ Every piece of user text goes through :func:`escape`, so a prompt containing ``<
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.deadlines import mentionable
 from bot.faces import Face, Offer
-from bot.publisher import DraftCard, ImageCard, ThreadMessage
+from bot.publisher import DraftCard, ImageCard, ReminderCard, ThreadMessage
 from bot.tiers import Tier
 from bot.workflow import VOTES_COUNT, DraftStatus, Tie, VariantState, pick_winner
 
@@ -34,6 +36,7 @@ EDIT_MODAL = "draft_edit_modal"
 DRAFT_EVENT = "draftbot_draft"
 IMAGE_EVENT = "draftbot_image"
 LOSS_EVENT = "draftbot_loss"  # the notice of a lost image
+REMINDER_EVENT = "draftbot_reminder"  # the reminder that a 2K review waits for a decision
 
 SECTION_LIMIT = 3000  # characters of text in one section block
 ACTIONS_LIMIT = 25  # elements in one actions block
@@ -133,6 +136,8 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
     if card.status in VOTES_COUNT or card.unavailable:
         line += f" · {card.progress}"
     blocks.append(_section(line))
+    if card.status in VOTES_COUNT and card.vote_deadline is not None:
+        blocks.append(context(deadline_words(card)))
     if (card.status in VOTES_COUNT and card.ready) or any(card.tally.values()):
         blocks.append(_section(vote_summary(card)))
         if card.status in VOTES_COUNT:
@@ -281,7 +286,28 @@ def _winner_words(card: DraftCard) -> str:
     if card.winner_picked and card.upgraded_by:
         return f"Variant {card.winner} went to 2K: picked by <@{card.upgraded_by}> from a tie."
     votes = card.tally.get(card.winner or 0, 0)
+    if card.closed_by_deadline and card.vote_deadline is not None:
+        return (
+            f"Voting closed at its deadline, {slack_date(card.vote_deadline)}: "
+            f"variant {card.winner} went to 2K with {_votes(votes)}."
+        )
     return f"Variant {card.winner} went to 2K with {_votes(votes)}."
+
+
+def slack_date(at: datetime) -> str:
+    """A time every reader sees in their own time zone ("Dec 2 at 2:00 PM"), with UTC as the fallback."""
+    at = at.astimezone(UTC)
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
+
+
+def deadline_words(card: DraftCard) -> str:
+    """While voting, when it closes by itself (a tie then goes to the requester, as with the button)."""
+    if card.vote_deadline is None:
+        return ""
+    when = slack_date(card.vote_deadline)
+    if card.tie_asked:
+        return f":alarm_clock: Voting deadline: {when}. The tie waits for <@{card.requester}>."
+    return f":alarm_clock: Voting closes {when}; the leader then goes to 2K by itself."
 
 
 def _votes(count: int) -> str:
@@ -422,6 +448,34 @@ def tie_text(draft: DraftCard, tied: tuple[int, ...], votes: int) -> str:
         f"<@{draft.requester}> variants {_and(tied)} are tied ({each}). Choose the one that goes to 2K "
         "with the buttons on the draft's message at the top of this thread."
     )
+
+
+def reminder_metadata(draft_id: int, reminder: ReminderCard) -> dict[str, Any]:
+    return {
+        "event_type": REMINDER_EVENT,
+        "event_payload": {"draft_id": draft_id, "number": reminder.number, "version": reminder.version},
+    }
+
+
+def reminder_text(draft: DraftCard, reminder: ReminderCard) -> str:
+    """The reminder's words (mrkdwn): it mentions people by their ids only, never by anything typed."""
+    who = " ".join(f"<@{user}>" for user in reminder.mention if mentionable(user))
+    review = f"The 2K review of variant {reminder.number}"
+    if reminder.version > 1:
+        review += f" (version {reminder.version})"
+    waited = f"has waited {escape(reminder.waited)} for a decision"
+    if reminder.anyone:
+        ask = "No approvers are set for this workspace, so any teammate can approve it"
+    else:
+        ask = "Please approve or reject it"
+    return (
+        f"{who + ': ' if who else ''}{review} {waited}. {ask}: the buttons are on the message "
+        f"*2K review of variant {reminder.number}* above in this thread."
+    )
+
+
+def reminder_blocks(draft: DraftCard, reminder: ReminderCard) -> list[Block]:
+    return [_section(f":alarm_clock: {reminder_text(draft, reminder)}")]
 
 
 def text_blocks(text: str) -> list[Block]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.audit import SYSTEM
 from bot.publisher import DraftCard, ImageCard, MessageRef, RoundCard, ThreadMessage
 from bot.tiers import Size, Tier
 from bot.workflow import DraftStatus, DraftView, Policy, VariantState, tally
@@ -73,6 +74,8 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         rounds=rounds,
         explorable=policy is None
         or (len(rounds) < policy.max_rounds and draft.n_variants < policy.max_variants),
+        vote_deadline=draft.vote_deadline,
+        closed_by_deadline=draft.upgraded_by == SYSTEM,
     )
 
 

@@ -120,7 +120,7 @@ class Failures:
         """Settle the draft, and say in the thread what was lost (a job: it survives a crash, and waits for
         the parent message when there is none yet)."""
         if tier is Tier.EXPLORE:
-            await settle_variants(session, draft)
+            await settle_variants(session, draft, max_attempts=self.max_attempts)
             lost = await queries.get_variant(session, draft.team_id, draft.id, tier, number)
             if lost is not None:
                 await sheet_when_settled(session, draft, lost.round, self.max_attempts)
