@@ -307,7 +307,8 @@ def deadline_words(card: DraftCard) -> str:
     when = slack_date(card.vote_deadline)
     if card.tie_asked:
         return f":alarm_clock: Voting deadline: {when}. The tie waits for <@{card.requester}>."
-    return f":alarm_clock: Voting closes {when}; the leader then goes to 2K by itself."
+    then = "the most-voted variant then goes to 2K (ties go to the requester)"
+    return f":alarm_clock: Voting closes {when}: {then}."
 
 
 def _votes(count: int) -> str:
