@@ -30,7 +30,9 @@ class AuditKind(StrEnum):
     UNVOTE = "unvote"  # a vote reaction removed
     UPGRADE_REQUESTED = "upgrade_requested"
     TIE_BREAK_NEEDED = "tie_break_needed"
+    VOTING_CLOSED = "voting_closed"  # voting closed by itself at its deadline (by: "deadline")
     REVIEW_POSTED = "review_posted"
+    REMINDER_SENT = "reminder_sent"  # a review nobody decided was reminded of, mentioning the approvers
     APPROVED = "approved"  # one approver's approval (details: version, approvals so far, required)
     CHANGES_REQUESTED = "changes_requested"  # who, the feedback, the version it revises, the new version
     REJECTED = "rejected"  # who, why, and whether the draft went back to voting

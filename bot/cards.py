@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.audit import SYSTEM
 from bot.publisher import DraftCard, ImageCard, MessageRef, RoundCard, ThreadMessage
 from bot.tiers import Size, Tier
 from bot.workflow import REJECTED, DraftStatus, DraftView, Policy, VariantState, tally
@@ -119,6 +120,8 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
             if v.tier == Tier.FINAL and v.destination_key and v.status != VariantState.FAILED
         ),
         destination_key=draft.destination_key,
+        vote_deadline=draft.vote_deadline,
+        closed_by_deadline=draft.upgraded_by == SYSTEM,
     )
 
 

@@ -3,6 +3,7 @@
 /draft a matte black water bottle, dramatic side light for mobile cover --n 6 --seed 42
 /draft poster: a jazz night in a rainy city
 /draft a cake for a birthday --ratio 4:5        (a ratio alone is enough; no destination needed)
+/draft a lighthouse at dusk for poster --vote 2h (voting closes by itself in two hours)
 /draft help
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.destinations import (
     CATALOG,
@@ -20,6 +22,7 @@ from bot.destinations import (
     lookup,
     resolve,
 )
+from bot.durations import OFF_WORDS, parse_duration
 from bot.errors import UnknownDestinationError, UserInputError
 from bot.tiers import Ratio
 
@@ -30,7 +33,7 @@ MIN_VARIANTS, MAX_VARIANTS, DEFAULT_VARIANTS = 1, 8, 4
 MAX_SEED = 2**31 - 1
 
 HELP_WORDS = frozenset({"help", "--help", "-h", "?", "usage"})
-OPTIONS = ("--n", "--ratio", "--seed")
+OPTIONS = ("--n", "--ratio", "--seed", "--vote")
 
 # `--name value` or `--name=value`; the name is letters only so that prompts like "a dash -- here" survive.
 _OPTION_RE = re.compile(r"(?<!\S)--([A-Za-z][A-Za-z-]*)(?:=(\S*)|\s+(\S+))?")
@@ -53,6 +56,16 @@ class DraftRequest:
     seed: int | None = None
     format: ImageFormat = ImageFormat.JPEG
     hints: tuple[str, ...] = field(default=())
+    # `--vote 2h`: voting closes by itself this long after the draft. None: the workspace's default
+    # (DRAFTBOT_VOTE_WINDOW), unless `--vote off` asked for no deadline (``no_vote_deadline``).
+    vote_window: timedelta | None = None
+    no_vote_deadline: bool = False
+
+    def vote_window_or(self, default: timedelta | None) -> timedelta | None:
+        """The voting window this draft gets, given the workspace's default."""
+        if self.no_vote_deadline:
+            return None
+        return self.vote_window if self.vote_window is not None else default
 
     @property
     def destination_name(self) -> str:
@@ -78,6 +91,7 @@ def parse(text: str, *, default_variants: int = DEFAULT_VARIANTS) -> DraftReques
         ratio = destination.ratio
     n_variants = _int_option(options, "n", default_variants, MIN_VARIANTS, MAX_VARIANTS, "variants")
     seed = _int_option(options, "seed", None, 0, MAX_SEED, "seed") if "seed" in options else None
+    vote_window = _vote_option(options["vote"]) if "vote" in options else None
 
     _check_prompt(prompt)
     transparent = bool(_TRANSPARENT_RE.search(prompt)) or (
@@ -91,6 +105,8 @@ def parse(text: str, *, default_variants: int = DEFAULT_VARIANTS) -> DraftReques
         seed=seed,
         format=ImageFormat.PNG if transparent else ImageFormat.JPEG,
         hints=prompt_hints(prompt),
+        vote_window=vote_window,
+        no_vote_deadline="vote" in options and vote_window is None,
     )
 
 
@@ -147,7 +163,18 @@ def _take_options(text: str) -> tuple[dict[str, str], str]:
     return options, re.sub(r"[ \t]{2,}", " ", rest).strip()
 
 
-_EXAMPLE = {"n": "--n 4", "ratio": "--ratio 4:5", "seed": "--seed 42"}
+_EXAMPLE = {"n": "--n 4", "ratio": "--ratio 4:5", "seed": "--seed 42", "vote": "--vote 2h"}
+_DURATION_RE = re.compile(r"(?:[0-9]{1,5}[dhms])+", re.IGNORECASE)
+
+
+def _vote_option(raw: str) -> timedelta | None:
+    """``--vote 2h``: the voting window; ``--vote off`` (or ``0``): no deadline at all."""
+    if raw.lower() not in OFF_WORDS and not _DURATION_RE.fullmatch(raw):
+        raise UserInputError(
+            f"`--vote {raw[:20]}` is not a duration. Write how long voting stays open, like `--vote 2h`, "
+            "`--vote 90m`, `--vote 1d` or `--vote 1h30m` (`--vote off` for no deadline)."
+        )
+    return parse_duration(raw, what="the voting window")
 
 
 def _split_destination(text: str, *, ratio_given: bool) -> tuple[str, Destination | None]:
@@ -250,7 +277,7 @@ def usage_text() -> str:
     return (
         "Describe the image and where it will be used: `/draft <prompt> for <destination>`, e.g. "
         "`/draft a matte black water bottle, dramatic side light for mobile cover`. "
-        "Options: `--n 6`, `--ratio 4:5`, `--seed 42`. `/draft help` lists every destination."
+        "Options: `--n 6`, `--ratio 4:5`, `--seed 42`, `--vote 2h`. `/draft help` lists every destination."
     )
 
 
@@ -269,6 +296,7 @@ def help_text() -> str:
         f"• `--n N` number of variants ({MIN_VARIANTS}–{MAX_VARIANTS}, default {DEFAULT_VARIANTS})",
         "• `--ratio W:H` exact shape (between 1:3 and 3:1), overrides the destination",
         "• `--seed S` repeatable results",
+        "• `--vote 2h` voting closes by itself then and the winner goes to 2K (`90m`, `1d`; `off` for none)",
         "",
         "*Then* vote with :+1: on your favourite variant. The requester (or an approver) presses "
         "*Upgrade winner to 2K*; an approver approves the 2K review to get the 4K final.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.tiers import Size, Tier
@@ -65,6 +66,8 @@ class DraftCard:
     # Destination keys of the finals made or on their way in other shapes (Also as…).
     shapes: tuple[str, ...] = ()
     destination_key: str | None = None
+    vote_deadline: datetime | None = None  # when voting closes by itself (`--vote`), if it does
+    closed_by_deadline: bool = False  # the deadline, not a person, sent the winner to 2K
 
     def round_of(self, number: int) -> RoundCard | None:
         return next((r for r in self.rounds if r.first <= number < r.first + r.size), None)
@@ -149,6 +152,18 @@ class ThreadMessage:
     version: int = 1
 
 
+@dataclass(frozen=True)
+class ReminderCard:
+    """The one reminder in the thread that a 2K review waits for a decision."""
+
+    number: int  # the variant the review is of
+    version: int  # its review version (1 unless changes were requested)
+    mention: tuple[str, ...]  # Slack user ids: the approvers, or the requester when anyone may approve
+    anyone: bool  # no approvers configured: any teammate may approve
+    waited: str  # how long it has waited, in words ("1 day")
+    review: MessageRef | None = None  # the review's message
+
+
 class Publisher(Protocol):
     """Every message about a draft. Messages with controls are rendered from a :class:`bot.faces.Face`:
     :meth:`update_message` re-renders one when the draft moved on and its face changed."""
@@ -197,6 +212,13 @@ class Publisher(Protocol):
 
     async def tell_user(self, draft: DraftCard, user: str, text: str) -> None:
         """A message only ``user`` sees (e.g. why their approval did not count)."""
+        ...
+
+    async def post_reminder(
+        self, draft: DraftCard, reminder: ReminderCard, *, retry: bool = False
+    ) -> MessageRef:
+        """Remind the approvers in the thread that a 2K review waits for them. ``retry`` as for
+        :meth:`post_parent`."""
         ...
 
 
@@ -285,6 +307,20 @@ class RecordingPublisher:
     async def tell_user(self, draft: DraftCard, user: str, text: str) -> None:
         self.records.append(Recorded("ephemeral", draft.draft_id, {"user": user, "text": text}))
 
+    async def post_reminder(
+        self, draft: DraftCard, reminder: ReminderCard, *, retry: bool = False
+    ) -> MessageRef:
+        ref = MessageRef(draft.channel_id, self._next_ts())
+        detail: dict[str, object] = {
+            "number": reminder.number,
+            "version": reminder.version,
+            "mention": reminder.mention,
+            "anyone": reminder.anyone,
+            "retry": retry,
+        }
+        self.records.append(Recorded("reminder", draft.draft_id, detail | {"ts": ref.ts}))
+        return ref
+
 
 __all__ = [
     "DraftCard",
@@ -293,6 +329,7 @@ __all__ = [
     "MessageRef",
     "Publisher",
     "RecordingPublisher",
+    "ReminderCard",
     "RoundCard",
     "ThreadMessage",
 ]

@@ -23,8 +23,9 @@ from bot.config import Settings
 from bot.drafts import Desk, DraftService, Uploads
 from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
+from bot.generation.timers import Timers
 from bot.imaging import ImagingPool
-from bot.jobs import Doorbell, JobRunner, default_worker_id
+from bot.jobs import SCHEDULED, Doorbell, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
 from bot.providers import build_provider
 from bot.providers.base import ImageProvider
@@ -66,10 +67,12 @@ class Runtime:
         self, *, wait: Callable[[float], Awaitable[None]] = asyncio.sleep, max_rounds: int = 10_000
     ) -> None:
         """Run jobs in this process until none is left unfinished (for the demo and tests; servers run
-        :meth:`JobRunner.run_forever`). ``wait`` sleeps until a retry's backoff is over."""
+        :meth:`JobRunner.run_forever`). ``wait`` sleeps until a retry's backoff is over. A deadline or a
+        reminder ahead is not unfinished work: it waits in the queue (move the clock past it, and drain
+        again, to run it)."""
         for _ in range(max_rounds):
             await self.runner.run_until_idle()
-            due = await jobqueue.next_due(self.sessions)
+            due = await jobqueue.next_due(self.sessions, scheduled=SCHEDULED)
             if due is None:
                 return
             await wait(max(0.01, (due - self.runner.clock()).total_seconds()))
@@ -143,10 +146,23 @@ async def build_runtime(
         max_attempts=settings.job_max_attempts,
         clock=clock or utcnow,
         policy=policy,
+        review_reminder=settings.review_reminder,
     )
+    desk = Desk(
+        sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock or utcnow
+    )
+    uploads = Uploads(blobs, max_pixels=settings.max_reference_pixels)
+    drafts = DraftService.over(
+        desk,
+        uploads,
+        vote_emoji=settings.vote_emoji,
+        approve_emoji=settings.approve_emoji,
+        vote_window=settings.vote_window,
+    )
+    timers = Timers(sessions, publisher, drafts.deadlines, policy, clock=clock or utcnow)
     runner = JobRunner(
         sessions,
-        generator.handlers,
+        generator.handlers | timers.handlers,
         worker_id=default_worker_id(),
         lease_seconds=settings.job_lease_seconds,
         concurrency=settings.job_concurrency,
@@ -155,13 +171,6 @@ async def build_runtime(
         clock=clock or utcnow,
         doorbell=doorbell,
         outages=outages,
-    )
-    desk = Desk(
-        sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock or utcnow
-    )
-    uploads = Uploads(blobs, max_pixels=settings.max_reference_pixels)
-    drafts = DraftService.over(
-        desk, uploads, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
     )
     slack = None
     if slack_client is not None:

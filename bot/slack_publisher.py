@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks
 from bot.errors import SLACK, Outage, SlackError, Transient
 from bot.faces import Face
-from bot.publisher import DraftCard, ImageCard, MessageRef, ThreadMessage
+from bot.publisher import DraftCard, ImageCard, MessageRef, ReminderCard, ThreadMessage
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,24 @@ class SlackPublisher:
         await self.client.chat_postMessage(
             channel=parent.channel, thread_ts=parent.ts, text=blocks.tie_text(draft, tied, votes)
         )
+
+    async def post_reminder(
+        self, draft: DraftCard, reminder: ReminderCard, *, retry: bool = False
+    ) -> MessageRef:
+        parent = _parent(draft)
+        metadata = blocks.reminder_metadata(draft.draft_id, reminder)
+        if retry and (found := await self._find_in_thread(parent, metadata)):
+            return found
+        response = await self._post_new(
+            channel=parent.channel,
+            thread_ts=parent.ts,
+            text=blocks.reminder_text(draft, reminder),
+            blocks=blocks.reminder_blocks(draft, reminder),
+            metadata=metadata,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return MessageRef(parent.channel, str(response["ts"]))
 
     async def tell_user(self, draft: DraftCard, user: str, text: str) -> None:
         """``text`` is mrkdwn we composed (it may mention people by id); it is not escaped here."""

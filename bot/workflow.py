@@ -293,7 +293,7 @@ def decide_round(draft: DraftView, user: str, policy: Policy, *, rounds: int, si
             "not_requester_or_approver",
         )
     if draft.status not in VOTES_COUNT:
-        return Refusal(_status_words(draft.status, "explored further"), "wrong_status")
+        return Refusal(status_words(draft.status, "explored further"), "wrong_status")
     if rounds >= policy.max_rounds:
         return Refusal(
             f"This draft has had its {policy.max_rounds} rounds. "
@@ -321,7 +321,7 @@ def may_upgrade(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
             "not_requester_or_approver",
         )
     if draft.status is not DraftStatus.VOTING:
-        return Refusal(_status_words(draft.status, "upgraded"), "wrong_status")
+        return Refusal(status_words(draft.status, "upgraded"), "wrong_status")
     return None
 
 
@@ -370,7 +370,7 @@ def decide_tie_break(
     if user != draft.requester:
         return Refusal(f"The tie is for the requester <@{draft.requester}> to break.", "not_requester")
     if draft.status is not DraftStatus.VOTING:
-        return Refusal(_status_words(draft.status, "upgraded"), "wrong_status")
+        return Refusal(status_words(draft.status, "upgraded"), "wrong_status")
     counts = tally(votes, draft.variant_numbers)
     result = pick_winner(counts, eligible)
     leaders = result.variants if isinstance(result, Tie) else (result.variant,)
@@ -383,117 +383,13 @@ def decide_tie_break(
     return Upgrade(chosen, counts, chosen_by_requester=isinstance(result, Tie))
 
 
-def may_approve(draft: DraftView, user: str, policy: Policy, *, version: int | None = None) -> Refusal | None:
-    """Whether ``user`` may approve the review (``version``: the one they pressed on, if known)."""
-    if not policy.is_approver(user):
-        return Refusal("Only an approver can approve this draft.", "not_approver")
-    if user == draft.requester and not policy.allow_self_approval:
-        return Refusal(
-            "You asked for this draft, and this workspace doesn't allow approving your own; "
-            "ask another approver.",
-            "self_approval_not_allowed",
-        )
-    if draft.status is not DraftStatus.REVIEWING:
-        return Refusal(_status_words(draft.status, "approved"), "wrong_status")
-    return _review_refusal(draft, version, "approve")
-
-
-@dataclass(frozen=True)
-class ApprovalCount:
-    """An approval counted: how many distinct approvers the latest version has, of how many needed."""
-
-    approvers: tuple[str, ...]  # in the order they approved
-    needed: int
-    again: bool = False  # this person had approved this version already
-
-    @property
-    def complete(self) -> bool:
-        return len(self.approvers) >= self.needed
-
-
-def decide_approval(
-    draft: DraftView, user: str, policy: Policy, *, version: int | None, approved: tuple[str, ...]
-) -> ApprovalCount | Refusal:
-    """``user`` approves the latest review version, which ``approved`` approved already (in order). The
-    4K starts once ``policy.required_approvals`` distinct approvers did; the same person twice counts once."""
-    refusal = may_approve(draft, user, policy, version=version)
-    if refusal:
-        return refusal
-    if user in approved:
-        return ApprovalCount(approved, policy.required_approvals, again=True)
-    return ApprovalCount((*approved, user), policy.required_approvals)
-
-
-def may_reject(draft: DraftView, user: str, policy: Policy, *, version: int | None = None) -> Refusal | None:
-    if not policy.is_approver(user) and user != draft.requester:
-        return Refusal("Only an approver or the requester can reject this draft.", "not_approver")
-    if draft.status is not DraftStatus.REVIEWING:
-        return Refusal(_status_words(draft.status, "rejected"), "wrong_status")
-    return _review_refusal(draft, version, "reject", need_ready=False)
-
-
-def may_request_changes(
-    draft: DraftView, user: str, policy: Policy, *, version: int | None = None
-) -> Refusal | None:
-    """Approvers and the requester may ask for a new version of the latest review, within the limit."""
-    if not policy.is_approver(user) and user != draft.requester:
-        return Refusal(
-            f"Only an approver or the requester <@{draft.requester}> can request changes.", "not_approver"
-        )
-    if draft.status is not DraftStatus.REVIEWING:
-        return Refusal(_status_words(draft.status, "changed"), "wrong_status")
-    refusal = _review_refusal(draft, version, "change")
-    if refusal:
-        return refusal
-    if draft.versions >= policy.max_versions:
-        return Refusal(
-            f"This draft has had its {policy.max_versions} review versions, the most it may have. "
-            "Approve or reject this one (rejecting can take the draft back to voting).",
-            "version_limit",
-        )
-    return None
-
-
-def _review_refusal(
-    draft: DraftView, version: int | None, verb: str, *, need_ready: bool = True
-) -> Refusal | None:
-    """The latest review version must be the one pressed on, and (to approve or change it) be posted."""
-    if version is not None and draft.review_version is not None and version != draft.review_version:
-        return Refusal(
-            f"That is review v{version}; v{draft.review_version} has replaced it. "
-            f"Only the latest version can be {_VERBED[verb]}: it is further down the thread.",
-            "superseded",
-        )
-    if need_ready and not draft.review_ready:
-        return Refusal(
-            f"The latest 2K review isn't posted yet; it can be {_VERBED[verb]} once it is.",
-            "review_not_ready",
-        )
-    return None
-
-
-_VERBED = {"approve": "approved", "reject": "rejected", "change": "changed"}
-
-
-def may_also_as(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
-    """The approved final in another shape: for approvers and the requester, once the final is posted."""
-    if not policy.is_approver(user) and user != draft.requester:
-        return Refusal(
-            f"Only an approver or the requester <@{draft.requester}> can ask for other shapes.",
-            "not_approver",
-        )
-    if draft.status is not DraftStatus.FINAL:
-        return Refusal("Other shapes are made from the posted 4K final; it isn't posted yet.", "wrong_status")
-    return None
-
-
 def may_cancel(draft: DraftView, user: str, policy: Policy) -> Refusal | None:
     if user != draft.requester and not (policy.approvers and user in policy.approvers):
         return Refusal(
             "Only the requester or an approver can cancel this draft.", "not_requester_or_approver"
         )
     if draft.status not in VOTES_COUNT:  # a review under way is decided by Approve or Reject
-        return Refusal(_status_words(draft.status, "cancelled"), "wrong_status")
+        return Refusal(status_words(draft.status, "cancelled"), "wrong_status")
     return None
 
 
@@ -517,7 +413,7 @@ def decide_retry(
     if user != draft.requester and not (policy.approvers and user in policy.approvers):
         return Refusal("Only the requester or an approver can retry this draft.", "not_requester_or_approver")
     if draft.status is not DraftStatus.FAILED:
-        return Refusal(_status_words(draft.status, "retried"), "wrong_status")
+        return Refusal(status_words(draft.status, "retried"), "wrong_status")
     if not announced:
         return RetryPlan(DraftStatus.GENERATING, "1K")
     for tier, back_to in (("4K", DraftStatus.APPROVED), ("2K", DraftStatus.REVIEWING)):
@@ -565,7 +461,7 @@ _STATUS_WORDS = {
 }
 
 
-def _status_words(status: DraftStatus, verb: str) -> str:
+def status_words(status: DraftStatus, verb: str) -> str:
     return f"This draft can't be {verb} now: {_STATUS_WORDS[status]}."
 
 

@@ -350,11 +350,21 @@ async def release_abandoned(
         return sorted(rows.scalars().all())
 
 
-async def next_due(session_factory: async_sessionmaker[AsyncSession]) -> datetime | None:
+async def next_due(
+    session_factory: async_sessionmaker[AsyncSession], *, scheduled: Collection[str] = ()
+) -> datetime | None:
     """When the next unfinished job becomes runnable (a queued job's run_after, a running job's lease
-    expiry), or None when every job is done or failed."""
+    expiry), or None when every job is done or failed.
+
+    Jobs of the ``scheduled`` kinds that wait for their first run are not unfinished work but work for
+    later (a deadline hours ahead): they are left out, so a drain does not wait for them. Once tried, their
+    retries count like any job's."""
+    waiting: ColumnElement[bool] = Job.status == QUEUED
+    if scheduled:
+        first_run = and_(Job.kind.in_(list(scheduled)), Job.attempts == 0, Job.waiting_since.is_(None))
+        waiting = and_(waiting, ~first_run)
     async with session_factory() as session:
-        queued = await session.scalar(select(func.min(Job.run_after)).where(Job.status == QUEUED))
+        queued = await session.scalar(select(func.min(Job.run_after)).where(waiting))
         leased = await session.scalar(select(func.min(Job.lease_expires_at)).where(Job.status == RUNNING))
     pending = [at for at in (queued, leased) if at is not None]
     return min(pending) if pending else None

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -195,15 +196,21 @@ async def running_bot(
     *,
     image_provider: ImageProvider | None = None,
     fake: FakeSlack | None = None,
+    clock: Callable[[], datetime] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Wire]:
-    """The fake Slack (unless given) and the bot's HTTP app with its worker, wired together."""
+    """The fake Slack (unless given) and the bot's HTTP app with its worker, wired together (on ``clock``,
+    e.g. a FakeClock, for deadlines)."""
     async with contextlib.AsyncExitStack() as stack:
         if fake is None:
             fake = await stack.enter_async_context(serve_fake_slack(state=Workspace(default_users=USERS)))
         settings = wire_settings(data_dir, fake, **overrides)
         runtime = await stack.enter_async_context(
-            open_runtime(settings, provider=provided(image_provider) if image_provider else build_provider)
+            open_runtime(
+                settings,
+                provider=provided(image_provider) if image_provider else build_provider,
+                clock=clock,
+            )
         )
         url = await stack.enter_async_context(serve_asgi(build_web_app(runtime)))
         fake.connect_app(f"{url}/slack/events", SECRET)

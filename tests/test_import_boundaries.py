@@ -28,6 +28,16 @@ RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ("storage", "sqlalchemy", "slack_sdk", "slack_bolt", "httpx", "aiohttp"),
         "the workflow core is pure: tested with plain values",
     ),
+    (
+        "bot.reviews",
+        ("storage", "sqlalchemy", "slack_sdk", "slack_bolt", "httpx", "aiohttp"),
+        "the review's rules are pure too: tested with plain values",
+    ),
+    (
+        "bot.deadlines",
+        ("storage", "sqlalchemy", "slack_sdk", "slack_bolt", "httpx", "aiohttp"),
+        "decisions about time are pure too: tested with plain values",
+    ),
 )
 ALLOWED = {("bot.runtime", "handlers"), ("bot.playground", "fakes")}
 

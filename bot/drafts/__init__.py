@@ -5,7 +5,9 @@ share a :class:`Desk`; a draft's status changes only through :func:`move_draft`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from bot.drafts.closing import Deadlines
 from bot.drafts.decisions import Decisions
 from bot.drafts.desk import Desk
 from bot.drafts.intake import Intake
@@ -25,16 +27,27 @@ class DraftService:
     decisions: Decisions
     rounds: Rounds
     uploads: Uploads
+    deadlines: Deadlines
 
     @classmethod
-    def over(cls, desk: Desk, uploads: Uploads, *, vote_emoji: str, approve_emoji: str) -> DraftService:
+    def over(
+        cls,
+        desk: Desk,
+        uploads: Uploads,
+        *,
+        vote_emoji: str,
+        approve_emoji: str,
+        vote_window: timedelta | None = None,
+    ) -> DraftService:
         decisions = Decisions(desk)
         reactions = Reactions(desk, decisions, vote_emoji=vote_emoji, approve_emoji=approve_emoji)
-        return cls(Intake(desk), reactions, decisions, Rounds(desk), uploads)
+        intake = Intake(desk, vote_window=vote_window)
+        return cls(intake, reactions, decisions, Rounds(desk), uploads, Deadlines(decisions))
 
 
 __all__ = [
     "ActionResult",
+    "Deadlines",
     "Decisions",
     "Desk",
     "Done",

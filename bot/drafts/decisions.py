@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from bot.drafts.results import ActionResult, Done
 from bot.errors import UnknownDraft
 from bot.jobs import JobKind, enqueue_many
 from bot.publisher import DraftCard
+from bot.reviews import decide_approval, may_also_as, may_reject, may_request_changes
 from bot.tiers import Tier
 from bot.workflow import (
     APPROVED,
@@ -31,15 +32,11 @@ from bot.workflow import (
     TieBreakNeeded,
     Upgrade,
     VariantState,
-    decide_approval,
     decide_image_retry,
     decide_retry,
     decide_tie_break,
     decide_upgrade,
-    may_also_as,
     may_cancel,
-    may_reject,
-    may_request_changes,
 )
 from storage import jobqueue, queries
 from storage.models import Draft, Variant
@@ -73,28 +70,39 @@ class Decisions:
             if isinstance(decision, Refusal):
                 return desk.refuse(session, draft, user, "upgrade", decision)
             if isinstance(decision, TieBreakNeeded):
-                draft.tie_asked = True  # the parent offers the tied variants to the requester
-                await desk.enqueue(session, draft, JobKind.REFRESH)
-                record(
-                    session,
-                    team_id=team_id,
-                    draft_id=draft_id,
-                    kind=AuditKind.TIE_BREAK_NEEDED,
-                    actor=user,
-                    tied=decision.tie.variants,
-                    votes=decision.tie.votes,
-                    tally=decision.counts,
-                )
-                card = await draft_card(session, draft)
+                card = await self._ask_tie_break(session, draft, user, decision)
             else:
                 return await self._start_review(session, draft, user, decision)
-        desk.doorbell.ring()
-        try:  # a courtesy: the choice is on the parent whether or not this arrives
-            await desk.publisher.ask_tie_break(card, decision.tie.variants, decision.tie.votes)
-        except Exception:
-            log.warning("could not tell the requester of draft %s about the tie", draft_id, exc_info=True)
+        await self._tell_tie(card, decision)
         tied = ", ".join(str(n) for n in decision.tie.variants)
         return Done(f"Variants {tied} are tied; the requester chooses on the draft's message.", draft_id)
+
+    async def _ask_tie_break(
+        self, session: AsyncSession, draft: Draft, actor: str, decision: TieBreakNeeded, **why: Any
+    ) -> DraftCard:
+        """In the caller's transaction: the parent offers the tied variants to the requester (the button's
+        tie and the deadline's). Call :meth:`_tell_tie` with the card once committed."""
+        draft.tie_asked = True
+        await self.desk.enqueue(session, draft, JobKind.REFRESH)
+        record(
+            session,
+            team_id=draft.team_id,
+            draft_id=draft.id,
+            kind=AuditKind.TIE_BREAK_NEEDED,
+            actor=actor,
+            tied=decision.tie.variants,
+            votes=decision.tie.votes,
+            tally=decision.counts,
+            **why,
+        )
+        return await draft_card(session, draft)
+
+    async def _tell_tie(self, card: DraftCard, decision: TieBreakNeeded) -> None:
+        self.desk.doorbell.ring()
+        try:  # a courtesy: the choice is on the parent whether or not this arrives
+            await self.desk.publisher.ask_tie_break(card, decision.tie.variants, decision.tie.votes)
+        except Exception:
+            log.warning("could not tell the requester of draft %s of the tie", card.draft_id, exc_info=True)
 
     async def choose_tied(self, *, team_id: str, draft_id: int, user: str, number: int) -> ActionResult:
         desk = self.desk
@@ -111,8 +119,10 @@ class Decisions:
             return await self._start_review(session, draft, user, decision)
 
     async def _start_review(
-        self, session: AsyncSession, draft: Draft, user: str, upgrade: Upgrade
+        self, session: AsyncSession, draft: Draft, user: str, upgrade: Upgrade, **why: Any
     ) -> ActionResult:
+        """Close voting and ask for the winner at 2K (the button, a tie's pick, the deadline: ``why``
+        goes in the audit)."""
         desk = self.desk
         winner = await queries.get_variant(session, draft.team_id, draft.id, Tier.EXPLORE, upgrade.winner)
         if winner is None:
@@ -138,6 +148,7 @@ class Decisions:
             chosen_by_requester=upgrade.chosen_by_requester,
             round=winner.round,
             source_chain=await _source_chain(session, winner),
+            **why,
         )
         desk.doorbell.ring()
         return Done(

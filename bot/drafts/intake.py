@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from sqlalchemy import insert
 
 from bot.audit import AuditKind, record, record_for
 from bot.command import DraftRequest
+from bot.drafts.closing import schedule_close
 from bot.drafts.desk import Desk
 from bot.drafts.uploads import StoredReference
 from bot.jobs import JobKind, enqueue_many
@@ -18,9 +20,12 @@ from storage.models import Draft, Round, Variant
 
 
 class Intake:
-    def __init__(self, desk: Desk, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, desk: Desk, *, rng: random.Random | None = None, vote_window: timedelta | None = None
+    ) -> None:
         self.desk = desk
         self._rng = rng or random.SystemRandom()
+        self.vote_window = vote_window  # DRAFTBOT_VOTE_WINDOW: voting closes by itself, unless `--vote`
 
     async def create_draft(
         self,
@@ -40,6 +45,7 @@ class Intake:
         base_seed = (
             request.seed if request.seed is not None else self._rng.randrange(0, 2**31 - request.n_variants)
         )
+        window = request.vote_window_or(self.vote_window)
         async with self.desk.sessions.begin() as session:
             draft = Draft(
                 team_id=team_id,
@@ -58,6 +64,7 @@ class Intake:
                 reference_key=reference.key if reference else None,
                 reference_type=reference.content_type if reference else None,
                 reference_file=reference.file_id if reference else None,
+                vote_deadline=self.desk.clock() + window if window else None,
             )
             session.add(draft)
             await session.flush()
@@ -100,6 +107,7 @@ class Intake:
                 seed=base_seed,
                 format=request.format,
                 hints=hints,
+                vote_deadline=draft.vote_deadline.isoformat() if draft.vote_deadline else None,
                 reference=(
                     {"file": reference.file_id, "name": reference.name, "size": str(reference.size)}
                     if reference
@@ -110,6 +118,7 @@ class Intake:
             await enqueue_many(
                 session, draft, [(JobKind.ANNOUNCE, {}), *generate], max_attempts=self.desk.max_attempts
             )
+            await schedule_close(session, draft, self.desk.max_attempts)
         self.desk.doorbell.ring()
         return draft.id
 

@@ -123,7 +123,7 @@ class Failures:
         draft final: only its notice is posted."""
         tier = Tier(lost.tier)
         if tier is Tier.EXPLORE:
-            await settle_variants(session, draft)
+            await settle_variants(session, draft, max_attempts=self.max_attempts)
             await sheet_when_settled(session, draft, lost.round, self.max_attempts)
         else:
             stage = DraftStatus.REVIEWING if tier is Tier.REVIEW else DraftStatus.APPROVED

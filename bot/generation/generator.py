@@ -8,7 +8,7 @@ what it settles.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,6 +46,7 @@ class Generator:
         max_attempts: int,
         clock: Callable[[], datetime],
         policy: Policy | None = None,
+        review_reminder: timedelta | None = None,
     ) -> None:
         self.sessions = sessions
         self.making = Maker(
@@ -68,6 +69,7 @@ class Generator:
             max_attempts=max_attempts,
             clock=clock,
             policy=policy,
+            review_reminder=review_reminder,
         )
         self.failures = Failures(sessions, doorbell, max_attempts=max_attempts)
         self.sheets = Sheets(

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import imaging
 from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import draft_card, image_card, lost_image
+from bot.drafts.closing import schedule_close
 from bot.drafts.moves import move_draft
 from bot.faces import face_of
 from bot.generation.lineage import lineage_of
 from bot.generation.lookup import draft_of, image_of
 from bot.generation.sheets import sheet_when_settled
+from bot.generation.timers import schedule_reminder
 from bot.jobs import Doorbell, JobKind, enqueue
 from bot.publisher import DraftCard, Publisher, ThreadMessage
 from bot.tiers import Tier
@@ -58,8 +60,10 @@ class Poster:
         max_attempts: int,
         clock: Callable[[], datetime],
         policy: Policy | None = None,
+        review_reminder: timedelta | None = None,
     ) -> None:
         self.sessions = sessions
+        self.review_reminder = review_reminder  # DRAFTBOT_REVIEW_REMINDER: a 2K review's one reminder
         self.policy = policy  # what the cards it publishes offer (another round, while one fits)
         self.blobs = blobs
         self.publisher = publisher
@@ -214,8 +218,17 @@ class Poster:
                 file_id=ref.file_id,
             )
             if tier is Tier.EXPLORE:
-                await settle_variants(session, draft)
+                await settle_variants(session, draft, max_attempts=self.max_attempts)
                 await sheet_when_settled(session, draft, variant.round, self.max_attempts)
+            elif tier is Tier.REVIEW:
+                await schedule_reminder(
+                    session,
+                    draft,
+                    variant,
+                    now=self.clock(),
+                    after=self.review_reminder,
+                    max_attempts=self.max_attempts,
+                )
             elif tier is Tier.FINAL:
                 await move_draft(session, draft, DraftStatus.APPROVED, DraftStatus.FINAL)
             await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
@@ -301,9 +314,9 @@ async def ask_to_post(session: AsyncSession, draft: Draft, image: Variant, max_a
     )
 
 
-async def settle_variants(session: AsyncSession, draft: Draft) -> None:
+async def settle_variants(session: AsyncSession, draft: Draft, *, max_attempts: int) -> None:
     """When the last 1K variant settles (posted, refused or failed), open voting, or fail the draft if none
-    made it."""
+    made it. Voting that opens after its deadline passed closes at once."""
     # Variants settling at once (PostgreSQL) would each see the others unsettled and nobody would open
     # voting: take turns, so the last to get the lock sees every other variant settled.
     await queries.lock_draft(session, draft.team_id, draft.id)
@@ -324,3 +337,5 @@ async def settle_variants(session: AsyncSession, draft: Draft) -> None:
             posted=posted,
             reason=reason,
         )
+        if outcome is DraftStatus.VOTING:
+            await schedule_close(session, draft, max_attempts)

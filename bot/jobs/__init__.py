@@ -2,7 +2,7 @@
 one was just queued."""
 
 from bot.jobs.doorbell import Doorbell
-from bot.jobs.kinds import JobKind, enqueue, enqueue_many
+from bot.jobs.kinds import SCHEDULED, JobKind, enqueue, enqueue_many, schedule
 from bot.jobs.runner import (
     Backoff,
     ClaimedJob,
@@ -15,6 +15,7 @@ from bot.jobs.runner import (
 )
 
 __all__ = [
+    "SCHEDULED",
     "Backoff",
     "ClaimedJob",
     "Doorbell",
@@ -27,4 +28,5 @@ __all__ = [
     "default_worker_id",
     "enqueue",
     "enqueue_many",
+    "schedule",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,37 @@ def test_one_example_everywhere() -> None:
         suggested = set(re.findall(r"/draft ([a-z][^`<\"]*? for [a-z ]+?)(?=[`<\"])", text))
         assert suggested == {EXAMPLE}, f"{path.name} suggests {suggested}"
     assert "/draft {EXAMPLE}" in (root / "bot" / "playground" / "run.py").read_text(encoding="utf-8")
+
+
+def test_vote_option_sets_the_voting_window() -> None:
+    req = draft("a red bicycle at dawn for poster --vote 2h")
+    assert req.vote_window == timedelta(hours=2) and not req.no_vote_deadline
+    assert req.vote_window_or(timedelta(days=1)) == timedelta(hours=2)
+    assert draft("x for poster --vote=1h30m").vote_window == timedelta(minutes=90)
+    plain = draft("x for poster")
+    assert plain.vote_window is None and plain.vote_window_or(timedelta(days=1)) == timedelta(days=1)
+
+
+def test_vote_off_means_no_deadline_even_with_a_default() -> None:
+    req = draft("x for poster --vote off")
+    assert req.no_vote_deadline and req.vote_window_or(timedelta(days=1)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("x for poster --vote 2x", "`--vote 2x` is not a duration"),
+        ("x for poster --vote soon", "`--vote soon` is not a duration"),
+        ("x for poster --vote 31d", "at most 30 days"),
+        ("x for poster --vote", "`--vote` needs a value, e.g. `--vote 2h`"),
+        ("x for poster --vote 1h --vote 2h", "given twice"),
+    ],
+)
+def test_bad_vote_values_get_a_clear_message(text: str, needle: str) -> None:
+    with pytest.raises(UserInputError) as err:
+        parse(text)
+    assert needle in err.value.message
+
+
+def test_help_names_the_vote_option() -> None:
+    assert "--vote 2h" in help_text()

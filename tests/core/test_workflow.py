@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import IllegalTransition
+from bot.reviews import may_approve, may_reject
 from bot.workflow import (
     TRANSITIONS,
     DraftStatus,
@@ -26,9 +27,7 @@ from bot.workflow import (
     decide_retry,
     decide_tie_break,
     decide_upgrade,
-    may_approve,
     may_cancel,
-    may_reject,
     pick_winner,
     tally,
     transition,

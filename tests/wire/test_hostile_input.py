@@ -263,13 +263,18 @@ ACTION_IDS = (
     blocks.NEW_ROUND,
     blocks.EDIT_PROMPT,
     blocks.CANCEL,
+    blocks.REQUEST_CHANGES,
+    blocks.ALSO_AS,
 )
 action = mangled(
     {
         "action_id": usually(st.sampled_from(ACTION_IDS), "other", ""),
         "value": action_value,
         "block_id": st.text(max_size=5),
-        "type": st.just("button"),
+        "type": st.sampled_from(["button", "static_select"]),
+        "selected_option": usually(
+            mangled({"value": usually(st.sampled_from(["1:website-hero", "1:nope", "x:y"]), action_value)})
+        ),
     }
 )
 block_actions = mangled(
@@ -293,6 +298,9 @@ def _input(key: str, value: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 form_values = mangled(
     {
         "prompt": _input("value", usually(draft_text)),
+        "feedback": _input("value", usually(draft_text)),
+        "reason": _input("value", usually(draft_text)),
+        "next": _input("selected_option", usually(st.sampled_from([{"value": "end"}, {"value": "vote"}]))),
         "destination": _input("selected_option", usually(st.just({"value": "story"}), {"value": "nope"})),
         "variants": _input(
             "selected_option", usually(st.sampled_from([{"value": "1"}, {"value": "2"}]), {"value": "²"})
@@ -301,10 +309,16 @@ form_values = mangled(
 )
 view = mangled(
     {
-        "callback_id": usually(st.sampled_from([blocks.DRAFT_MODAL, blocks.EDIT_MODAL]), "other", ""),
+        "callback_id": usually(
+            st.sampled_from(
+                [blocks.DRAFT_MODAL, blocks.EDIT_MODAL, blocks.CHANGES_MODAL, blocks.REJECT_MODAL]
+            ),
+            "other",
+            "",
+        ),
         "type": usually(st.just("modal"), "workflow_step", "home"),
         "state": usually(mangled({"values": usually(form_values)})),
-        "private_metadata": usually(st.just(CHANNEL), "", "<#C0EVIL>", "C" * 100),
+        "private_metadata": usually(st.just(CHANNEL), "", "<#C0EVIL>", "C" * 100, "1:2", "1:", "99999:1"),
         "id": st.text(max_size=5),
     }
 )
