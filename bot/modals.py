@@ -31,14 +31,12 @@ def draft_modal(
         {"text": {"type": "plain_text", "text": clip(f"{d.name} ({d.ratio})", 75)}, "value": d.key}
         for d in CATALOG
     ]
-    return {
-        "type": "modal",
-        "callback_id": DRAFT_MODAL,
-        "private_metadata": form_metadata(channel_id, reference),
-        "title": {"type": "plain_text", "text": "Draft from this image" if reference else "New draft"},
-        "submit": {"type": "plain_text", "text": "Draft it"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _form(
+        DRAFT_MODAL,
+        form_metadata(channel_id, reference),
+        title="Draft from this image" if reference else "New draft",
+        submit="Draft it",
+        blocks=[
             *(_reference_blocks(reference) if reference else []),
             _prompt_input(
                 placeholder={"type": "plain_text", "text": "a matte black water bottle, dramatic side light"}
@@ -52,20 +50,18 @@ def draft_modal(
             _count_select("Variants", default_variants),
             context("Long copy renders badly: leave a headline-safe area and add the words later."),
         ],
-    }
+    )
 
 
 def edit_modal(card: DraftCard) -> dict[str, Any]:
     """Edit prompt: the latest prompt and round size, for a new round in the same thread."""
     size = card.rounds[-1].size if card.rounds else card.n_variants
-    return {
-        "type": "modal",
-        "callback_id": EDIT_MODAL,
-        "private_metadata": str(card.draft_id),
-        "title": {"type": "plain_text", "text": f"Edit draft #{card.draft_id}"[:24]},
-        "submit": {"type": "plain_text", "text": "Start the round"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _form(
+        EDIT_MODAL,
+        str(card.draft_id),
+        title=f"Edit draft #{card.draft_id}",
+        submit="Start the round",
+        blocks=[
             _prompt_input(initial_value=card.prompt[:MAX_PROMPT_CHARS]),
             _count_select("Variants in this round", size),
             context(
@@ -73,7 +69,7 @@ def edit_modal(card: DraftCard) -> dict[str, Any]:
                 "stay. Another destination is a new `/draft`."
             ),
         ],
-    }
+    )
 
 
 MAX_FEEDBACK_CHARS = 1000
@@ -89,14 +85,12 @@ def review_metadata(draft_id: int, version: int | None) -> str:
 def request_changes_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
     """Request changes: the feedback that becomes the next review version's edit instruction."""
     shown = f"v{version}" if version else "the review"
-    return {
-        "type": "modal",
-        "callback_id": CHANGES_MODAL,
-        "private_metadata": review_metadata(card.draft_id, version),
-        "title": {"type": "plain_text", "text": "Request changes"},
-        "submit": {"type": "plain_text", "text": "Make the next version"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _form(
+        CHANGES_MODAL,
+        review_metadata(card.draft_id, version),
+        title="Request changes",
+        submit="Make the next version",
+        blocks=[
             _text_input(
                 "feedback",
                 f"What should change in {shown}?",
@@ -107,7 +101,7 @@ def request_changes_modal(card: DraftCard, version: int | None) -> dict[str, Any
                 "edit: what you don't mention stays as it is. It is posted in the thread beside this one."
             ),
         ],
-    }
+    )
 
 
 def reject_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
@@ -120,14 +114,12 @@ def reject_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
             "Vote again on the 1K variants; the votes cast stay.",
         ),
     ]
-    return {
-        "type": "modal",
-        "callback_id": REJECT_MODAL,
-        "private_metadata": review_metadata(card.draft_id, version),
-        "title": {"type": "plain_text", "text": "Reject the review"},
-        "submit": {"type": "plain_text", "text": "Reject"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return _form(
+        REJECT_MODAL,
+        review_metadata(card.draft_id, version),
+        title="Reject the review",
+        submit="Reject",
+        blocks=[
             _text_input(
                 "reason", "Why is it rejected?", placeholder="the bottle reads as plastic, not steel"
             ),
@@ -143,6 +135,21 @@ def reject_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
                 },
             },
         ],
+    )
+
+
+def _form(
+    callback_id: str, metadata: str, *, title: str, submit: str, blocks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A form: its callback id, what it carries back, its title (24 characters at most) and submit label."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": title[:24]},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
     }
 
 

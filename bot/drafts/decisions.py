@@ -279,11 +279,14 @@ class Decisions:
             if refusal:
                 return desk.refuse(session, draft, user, "reject", refusal)
             if back_to_voting:
+                deadline = draft.vote_deadline
                 moved = await desk.advance(
                     session,
                     draft,
                     DraftStatus.REVIEWING,
                     DraftStatus.VOTING,
+                    # a deadline still ahead closes this voting too; one that passed is over
+                    vote_deadline=deadline if deadline and deadline > desk.clock() else None,
                     winner_index=None,
                     upgraded_by=None,
                     winner_picked=False,

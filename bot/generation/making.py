@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import imaging
 from bot.audit import SYSTEM, AuditKind, record_for
-from bot.destinations import ImageFormat, SafeZone, by_key, dpi_for
+from bot.destinations import SCREEN_DPI, ImageFormat, SafeZone, by_key, dpi_for
 from bot.errors import PermanentFailure
 from bot.generation.lineage import Lineage
 from bot.providers.base import BadOutput as ProviderBadOutput
@@ -35,7 +35,7 @@ class Prepared:
 
 
 def prepare(
-    data: bytes, target: Size, fmt: ImageFormat, tier: Tier, *, max_pixels: int, dpi: int
+    data: bytes, target: Size, fmt: ImageFormat, tier: Tier, *, max_pixels: int, dpi: int = SCREEN_DPI
 ) -> Prepared:
     """Decode, fit to the exact target, encode under the tier's ceiling (sRGB, at ``dpi``). CPU work: runs
     in the pool."""

@@ -650,9 +650,15 @@ async def test_two_teams_share_a_database_and_nothing_else(runtime: Runtime, clo
 
     # Actions: the other team cannot move our draft on, not even with our draft's id.
     decisions = runtime.drafts.decisions
-    for action in (decisions.request_upgrade, decisions.approve, decisions.reject):
+    for action in (decisions.request_upgrade, decisions.approve):
         with pytest.raises(UnknownDraft):
             await action(team_id="T2", draft_id=ours, user=REQ)
+    with pytest.raises(UnknownDraft):
+        await decisions.reject(team_id="T2", draft_id=ours, user=REQ, reason="not ours")
+    with pytest.raises(UnknownDraft):
+        await decisions.request_changes(team_id="T2", draft_id=ours, user=REQ, feedback="not ours")
+    with pytest.raises(UnknownDraft):
+        await decisions.also_as(team_id="T2", draft_id=ours, user=REQ, destination_key="banner")
     async with runtime.sessions.begin() as session:
         assert not await queries.set_draft_status(session, "T2", ours, "voting", "failed")
     assert await status(runtime, ours) == "voting"

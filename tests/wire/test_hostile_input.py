@@ -273,7 +273,7 @@ action = mangled(
         "block_id": st.text(max_size=5),
         "type": st.sampled_from(["button", "static_select"]),
         "selected_option": usually(
-            mangled({"value": usually(st.sampled_from(["1:website-hero", "1:nope", "x:y"]), action_value)})
+            mangled({"value": usually(st.sampled_from(["1:website-hero", "1:nope", "x:y"]) | action_value)})
         ),
     }
 )

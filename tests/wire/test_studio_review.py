@@ -123,7 +123,10 @@ async def test_reject_back_to_voting_then_the_runner_up_goes_to_2k(tmp_path: Pat
         await wait_for(
             lambda: "Its 2K review was rejected" in text_of(wire.images(draft_id)[1]), what="#1 marked"
         )
-        assert "The draft went back to voting" in text_of(wire.versions(draft_id)[(1, 1)])
+        await wait_for(
+            lambda: "The draft went back to voting" in text_of(wire.versions(draft_id)[(1, 1)]),
+            what="the review saying what happened",
+        )
 
         for voter in (BOB, CAROL):  # they move to the runner-up
             await wire.react(voter, wire.images(draft_id)[2])
