@@ -21,7 +21,7 @@ def draft_view(draft: Draft, *, review: ReviewFacts | None = None) -> DraftView:
         n_variants=draft.n_variants,
         winner=draft.winner_index,
         review_ready=review is not None and review.latest.status == VariantState.POSTED,
-        review_version=review.latest.version if review else None,
+        review_ref=(review.latest.number, review.latest.version) if review else None,
         versions=review.versions if review else 0,
         approved_by=frozenset(review.approvers) if review else frozenset(),
     )
@@ -104,6 +104,8 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         or (len(rounds) < policy.max_rounds and draft.n_variants < policy.max_variants),
         review_id=latest.id if latest else None,
         review_version=latest.version if latest else None,
+        review_state=VariantState(latest.status) if latest else None,
+        versions_left=len(reviews) < (policy or Policy()).max_versions,
         approvals=await queries.approvers_of(session, latest.id) if latest else (),
         required_approvals=(policy or Policy()).required_approvals,
         decision_reason=draft.decision_reason,
@@ -117,7 +119,9 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         shapes=tuple(
             v.destination_key
             for v in images
-            if v.tier == Tier.FINAL and v.destination_key and v.status != VariantState.FAILED
+            if v.tier == Tier.FINAL
+            and v.destination_key
+            and v.status not in (VariantState.FAILED, VariantState.REFUSED)
         ),
         destination_key=draft.destination_key,
         vote_deadline=draft.vote_deadline,

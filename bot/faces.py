@@ -109,8 +109,10 @@ def _variant_face(card: DraftCard, number: int) -> Face:
 def _review_face(card: DraftCard, message: ThreadMessage) -> Face:
     image = message.image
     if image is not None and image.outcome == CHANGES_REQUESTED:
-        newer = card.review_version if card.review_id != message.variant_id else None
-        return Face(Offer.CHANGES_REQUESTED, image.outcome_by, detail=f"v{newer or ''}")
+        # what became of the version that answers it: on its way, below, or lost
+        newer = "" if card.review_id == message.variant_id else f"v{card.review_version}"
+        state = card.review_state if newer else VariantState.PENDING
+        return Face(Offer.CHANGES_REQUESTED, image.outcome_by, detail=f"{newer}:{state}")
     if image is not None and image.outcome == REJECTED:
         ended = card.status is DraftStatus.REJECTED and message.variant_id == card.review_id
         offer = Offer.REJECTED if ended else Offer.REJECTED_BACK

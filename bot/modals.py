@@ -20,6 +20,7 @@ from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS
 from bot.destinations import CATALOG
 from bot.drafts.uploads import StoredReference
 from bot.publisher import DraftCard
+from bot.reviews import ReviewRef
 from bot.tiers import Size
 
 
@@ -77,17 +78,17 @@ MAX_FEEDBACK_CHARS = 1000
 REJECT_ENDS, REJECT_REVOTES = "end", "vote"
 
 
-def review_metadata(draft_id: int, version: int | None) -> str:
-    """What a review form carries back: the draft and the version it was opened on (``12:2``)."""
-    return f"{draft_id}:{version}" if version else str(draft_id)
+def review_metadata(draft_id: int, pressed: ReviewRef | None) -> str:
+    """What a review form carries back: the draft and the review it was opened on (``12:3.2``)."""
+    return f"{draft_id}:{pressed[0]}.{pressed[1]}" if pressed else str(draft_id)
 
 
-def request_changes_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
+def request_changes_modal(card: DraftCard, pressed: ReviewRef | None) -> dict[str, Any]:
     """Request changes: the feedback that becomes the next review version's edit instruction."""
-    shown = f"v{version}" if version else "the review"
+    shown = f"v{pressed[1]}" if pressed else "the review"
     return _form(
         CHANGES_MODAL,
-        review_metadata(card.draft_id, version),
+        review_metadata(card.draft_id, pressed),
         title="Request changes",
         submit="Make the next version",
         blocks=[
@@ -104,7 +105,7 @@ def request_changes_modal(card: DraftCard, version: int | None) -> dict[str, Any
     )
 
 
-def reject_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
+def reject_modal(card: DraftCard, pressed: ReviewRef | None) -> dict[str, Any]:
     """Reject, with a reason (required), and what happens next: the draft ends or goes back to voting."""
     options = [
         _option("End the draft", REJECT_ENDS, "No 4K is made; the reason is posted in the thread."),
@@ -116,7 +117,7 @@ def reject_modal(card: DraftCard, version: int | None) -> dict[str, Any]:
     ]
     return _form(
         REJECT_MODAL,
-        review_metadata(card.draft_id, version),
+        review_metadata(card.draft_id, pressed),
         title="Reject the review",
         submit="Reject",
         blocks=[

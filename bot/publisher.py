@@ -58,6 +58,8 @@ class DraftCard:
     # The review: the latest 2K version (its variant id and version), who approved it, how many must.
     review_id: int | None = None
     review_version: int | None = None
+    review_state: VariantState | None = None  # the latest version: on its way, posted, or lost
+    versions_left: bool = True  # another version still fits DRAFTBOT_MAX_REVIEW_VERSIONS
     approvals: tuple[str, ...] = ()
     required_approvals: int = 1
     decision_reason: str | None = None  # why the review was rejected

@@ -7,13 +7,20 @@ version replaced it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.workflow import DraftStatus, DraftView, Policy, Refusal, status_words
 
+# A review version as a press names it: (the variant it is of, its version). Versions are numbered per
+# variant, so the variant is needed to tell #1's v1 from #3's v1 after a return to voting.
+ReviewRef = tuple[int, int]
 
-def may_approve(draft: DraftView, user: str, policy: Policy, *, version: int | None = None) -> Refusal | None:
-    """Whether ``user`` may approve the review (``version``: the one they pressed on, if known)."""
+
+def may_approve(
+    draft: DraftView, user: str, policy: Policy, *, pressed: ReviewRef | None = None
+) -> Refusal | None:
+    """Whether ``user`` may approve the review (``pressed``: the one they pressed on, if known)."""
     if not policy.is_approver(user):
         return Refusal("Only an approver can approve this draft.", "not_approver")
     if user == draft.requester and not policy.allow_self_approval:
@@ -24,7 +31,7 @@ def may_approve(draft: DraftView, user: str, policy: Policy, *, version: int | N
         )
     if draft.status is not DraftStatus.REVIEWING:
         return Refusal(status_words(draft.status, "approved"), "wrong_status")
-    return _review_refusal(draft, version, "approve")
+    return _review_refusal(draft, pressed, "approve")
 
 
 @dataclass(frozen=True)
@@ -41,11 +48,11 @@ class ApprovalCount:
 
 
 def decide_approval(
-    draft: DraftView, user: str, policy: Policy, *, version: int | None, approved: tuple[str, ...]
+    draft: DraftView, user: str, policy: Policy, *, pressed: ReviewRef | None, approved: tuple[str, ...]
 ) -> ApprovalCount | Refusal:
     """``user`` approves the latest review version, which ``approved`` approved already (in order). The
     4K starts once ``policy.required_approvals`` distinct approvers did; the same person twice counts once."""
-    refusal = may_approve(draft, user, policy, version=version)
+    refusal = may_approve(draft, user, policy, pressed=pressed)
     if refusal:
         return refusal
     if user in approved:
@@ -53,16 +60,18 @@ def decide_approval(
     return ApprovalCount((*approved, user), policy.required_approvals)
 
 
-def may_reject(draft: DraftView, user: str, policy: Policy, *, version: int | None = None) -> Refusal | None:
+def may_reject(
+    draft: DraftView, user: str, policy: Policy, *, pressed: ReviewRef | None = None
+) -> Refusal | None:
     if not policy.is_approver(user) and user != draft.requester:
         return Refusal("Only an approver or the requester can reject this draft.", "not_approver")
     if draft.status is not DraftStatus.REVIEWING:
         return Refusal(status_words(draft.status, "rejected"), "wrong_status")
-    return _review_refusal(draft, version, "reject", need_ready=False)
+    return _review_refusal(draft, pressed, "reject", need_ready=False)
 
 
 def may_request_changes(
-    draft: DraftView, user: str, policy: Policy, *, version: int | None = None
+    draft: DraftView, user: str, policy: Policy, *, pressed: ReviewRef | None = None
 ) -> Refusal | None:
     """Approvers and the requester may ask for a new version of the latest review, within the limit."""
     if not policy.is_approver(user) and user != draft.requester:
@@ -71,7 +80,7 @@ def may_request_changes(
         )
     if draft.status is not DraftStatus.REVIEWING:
         return Refusal(status_words(draft.status, "changed"), "wrong_status")
-    refusal = _review_refusal(draft, version, "change")
+    refusal = _review_refusal(draft, pressed, "change")
     if refusal:
         return refusal
     if draft.versions >= policy.max_versions:
@@ -84,13 +93,13 @@ def may_request_changes(
 
 
 def _review_refusal(
-    draft: DraftView, version: int | None, verb: str, *, need_ready: bool = True
+    draft: DraftView, pressed: ReviewRef | None, verb: str, *, need_ready: bool = True
 ) -> Refusal | None:
     """The latest review version must be the one pressed on, and (to approve or change it) be posted."""
-    if version is not None and draft.review_version is not None and version != draft.review_version:
+    if pressed is not None and draft.review_ref is not None and pressed != draft.review_ref:
         return Refusal(
-            f"That is review v{version}; v{draft.review_version} has replaced it. "
-            f"Only the latest version can be {_VERBED[verb]}: it is further down the thread.",
+            f"That is {review_name(pressed)}; {review_name(draft.review_ref)} has replaced it. "
+            f"Only the latest review can be {_VERBED[verb]}: it is further down the thread.",
             "superseded",
         )
     if need_ready and not draft.review_ready:
@@ -101,6 +110,18 @@ def _review_refusal(
     return None
 
 
+def review_name(ref: ReviewRef) -> str:
+    number, version = ref
+    return f"the 2K review v{version} of variant {number}"
+
+
+def parse_ref(text: str | None) -> ReviewRef | None:
+    """``"2.1"`` (variant 2, version 1), as buttons and forms carry a review; None for anything else."""
+    match = _REF.fullmatch(text or "")
+    return (int(match[1]), int(match[2])) if match else None
+
+
+_REF = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})")
 _VERBED = {"approve": "approved", "reject": "rejected", "change": "changed"}
 
 

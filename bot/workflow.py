@@ -111,7 +111,8 @@ class DraftView:
     n_variants: int
     winner: int | None = None
     review_ready: bool = False  # the latest 2K review version's message is posted
-    review_version: int | None = None  # the latest 2K review's version (v1, v2 after Request changes…)
+    # The latest 2K review: (the variant it is of, its version: v1, v2 after Request changes…).
+    review_ref: tuple[int, int] | None = None
     versions: int = 0  # 2K review versions the draft has had, over all its winners
     approved_by: frozenset[str] = frozenset()  # who approved the latest version so far
 
@@ -351,7 +352,14 @@ def decide_upgrade(
     if refusal:
         return refusal
     counts = tally(votes, draft.variant_numbers)
-    result = pick_winner(counts, eligible)
+    pool = None if eligible is None else list(eligible)
+    if pool == []:
+        return Refusal(
+            "No variant can go to 2K: every one in the thread had its review rejected. "
+            "Start a new round, or a new `/draft`.",
+            "none_eligible",
+        )
+    result = pick_winner(counts, pool)
     if isinstance(result, Tie):
         return TieBreakNeeded(result, counts)
     return Upgrade(result.variant, counts)
@@ -372,7 +380,10 @@ def decide_tie_break(
     if draft.status is not DraftStatus.VOTING:
         return Refusal(status_words(draft.status, "upgraded"), "wrong_status")
     counts = tally(votes, draft.variant_numbers)
-    result = pick_winner(counts, eligible)
+    pool = None if eligible is None else list(eligible)
+    if pool == []:
+        return Refusal("No variant can go to 2K now; the thread shows where the draft is.", "none_eligible")
+    result = pick_winner(counts, pool)
     leaders = result.variants if isinstance(result, Tie) else (result.variant,)
     if chosen not in leaders:
         return Refusal(

@@ -26,6 +26,8 @@ from handlers.shared import NOTHING_CHANGED, as_dict, slack_id
 log = logging.getLogger(__name__)
 
 Action = Callable[[str, int, str, str | None], Awaitable[ActionResult]]
+# A button's (or menu option's) value -> (draft id, the rest), or None when it is not ours.
+Parse = Callable[[str], "tuple[int, str | None] | None"]
 NOT_FOUND = "I can't find that draft in this workspace any more."
 NOT_A_DRAFT = "That button doesn't belong to a draft I know."
 ACK_WITHIN = 2.0  # seconds: acknowledge by then even if the decision is still being made
@@ -60,10 +62,13 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
         app.action(action_id)(press_listener(handler))
 
 
-def press_listener(handler: Action) -> Callable[..., Awaitable[None]]:
+def press_listener(handler: Action, parse: Parse | None = None) -> Callable[..., Awaitable[None]]:
+    """A button or menu listener: ``handler`` decides (``parse`` reads the value, by default
+    ``<draft id>[:<variant>]``), and the press is acknowledged once that is committed."""
+
     async def decide(body: dict[str, Any]) -> str:
         try:
-            return await _press(handler, body)
+            return await _press(handler, body, parse or parse_value)
         except Exception:
             log.exception("a button press failed")
             return NOTHING_CHANGED
@@ -81,11 +86,11 @@ def press_listener(handler: Action) -> Callable[..., Awaitable[None]]:
     return listener
 
 
-async def _press(handler: Action, body: dict[str, Any]) -> str:
+async def _press(handler: Action, body: dict[str, Any], parse: Parse) -> str:
     actions = body.get("actions")
     action = as_dict(actions[0]) if isinstance(actions, list) and actions else {}
-    value = action.get("value")
-    parsed = parse_value(value) if isinstance(value, str) else None
+    value = action.get("value", as_dict(action.get("selected_option")).get("value"))  # a button, a menu
+    parsed = parse(value) if isinstance(value, str) else None
     team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(body.get("team_id"))
     user = slack_id(as_dict(body.get("user")).get("id"))
     if parsed is None or not team or not user:

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UnknownDraft
 from bot.workflow import Refusal
-from handlers.actions import NOT_A_DRAFT, NOT_FOUND, parse_value
+from handlers.actions import NOT_A_DRAFT, NOT_FOUND, Parse, parse_value
 from handlers.shared import NOTHING_CHANGED, as_dict, slack_id
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,9 @@ Check = Callable[[str, int, str, str | None], Awaitable[Refusal | None]]
 Build = Callable[[str, int, str | None], Awaitable[dict[str, Any]]]
 
 
-def form_button(app: AsyncApp, action_id: str, *, what: str, check: Check, build: Build) -> None:
+def form_button(
+    app: AsyncApp, action_id: str, *, what: str, check: Check, build: Build, parse: Parse = parse_value
+) -> None:
     """Register the button ``action_id``: it opens the form ``build`` makes, if ``check`` allows."""
 
     @app.action(action_id)
@@ -34,7 +36,7 @@ def form_button(app: AsyncApp, action_id: str, *, what: str, check: Check, build
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        answer = await _open(body, client, what=what, check=check, build=build)
+        answer = await _open(body, client, what=what, check=check, build=build, parse=parse)
         if answer:
             try:
                 await respond(text=answer, response_type="ephemeral", replace_original=False)
@@ -43,13 +45,13 @@ def form_button(app: AsyncApp, action_id: str, *, what: str, check: Check, build
 
 
 async def _open(
-    body: dict[str, Any], client: AsyncWebClient, *, what: str, check: Check, build: Build
+    body: dict[str, Any], client: AsyncWebClient, *, what: str, check: Check, build: Build, parse: Parse
 ) -> str | None:
     """Open the form, or say why not. None when the form opened."""
     actions = body.get("actions")
     action = as_dict(actions[0]) if isinstance(actions, list) and actions else {}
     value = action.get("value")
-    parsed = parse_value(value) if isinstance(value, str) else None
+    parsed = parse(value) if isinstance(value, str) else None
     team = slack_id(as_dict(body.get("team")).get("id"))
     user = slack_id(as_dict(body.get("user")).get("id"))
     trigger = body.get("trigger_id")

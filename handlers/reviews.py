@@ -1,7 +1,8 @@
 """The review: Approve (one click), Request changes and Reject (each with a form), and Also as… on the
 final. Request changes and Reject ask first whether the person may (handlers.forms), then take the form's
 words to :class:`bot.drafts.Decisions`; a refusal or a bad field keeps the form open with the reason beside
-the field. Buttons carry ``<draft>:<version>``, so a press on a version that was replaced is refused.
+the field. Buttons and forms carry ``<draft>:<variant>.<version>``, so a press on a review that was replaced
+is refused. Also as… is a menu; like a button, it is acknowledged once its decision is committed.
 """
 
 from __future__ import annotations
@@ -12,30 +13,46 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import blocks, modals
+from bot.blocks import plain
 from bot.drafts import ActionResult, Decisions, Done
 from bot.drafts.decisions import ReviewAction
 from bot.errors import UnknownDraft
 from bot.publisher import DraftCard
+from bot.reviews import ReviewRef, parse_ref
 from bot.workflow import Refusal
 from handlers.actions import NOT_A_DRAFT, NOT_FOUND, press_listener
 from handlers.forms import field_value, form_button, submitter
-from handlers.shared import NOTHING_CHANGED, Answer, acknowledge_once, as_dict, clean_text, slack_id
+from handlers.shared import NOTHING_CHANGED, Answer, acknowledge_once, as_dict, clean_text
 
 log = logging.getLogger(__name__)
 
 ERROR_LIMIT = 150  # characters Slack shows beside a field
-_REVIEW = re.compile(r"([0-9]{1,12})(?::([0-9]{1,3}))?")  # a form's metadata: <draft>[:<version>]
+_REVIEW = re.compile(r"([0-9]{1,12})(?::([0-9]{1,3}\.[0-9]{1,3}))?")  # <draft>[:<variant>.<version>]
 _SHAPE = re.compile(r"([0-9]{1,12}):([a-z0-9-]{1,64})")  # an Also as… option: <draft>:<destination key>
 
 
-def register(app: AsyncApp, decisions: Decisions) -> None:
-    async def approve(team: str, draft_id: int, user: str, version: str | None) -> ActionResult:
-        return await decisions.approve(team_id=team, draft_id=draft_id, user=user, version=_int(version))
+def parse_review(value: str) -> tuple[int, str | None] | None:
+    match = _REVIEW.fullmatch(value)
+    return (int(match[1]), match[2]) if match else None
 
-    app.action(blocks.APPROVE)(press_listener(approve))
+
+def parse_shape(value: str) -> tuple[int, str | None] | None:
+    match = _SHAPE.fullmatch(value)
+    return (int(match[1]), match[2]) if match else None
+
+
+def register(app: AsyncApp, decisions: Decisions) -> None:
+    async def approve(team: str, draft_id: int, user: str, review: str | None) -> ActionResult:
+        return await decisions.approve(team_id=team, draft_id=draft_id, user=user, pressed=parse_ref(review))
+
+    async def also_as(team: str, draft_id: int, user: str, key: str | None) -> ActionResult:
+        return await decisions.also_as(team_id=team, draft_id=draft_id, user=user, destination_key=key or "")
+
+    app.action(blocks.APPROVE)(press_listener(approve, parse_review))
+    app.action(blocks.ALSO_AS)(press_listener(also_as, parse_shape))
 
     forms: tuple[tuple[str, ReviewAction, str, Form], ...] = (
         (blocks.REQUEST_CHANGES, "request_changes", "Request changes", modals.request_changes_modal),
@@ -48,6 +65,7 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
             what=what,
             check=partial(_may, decisions, action),
             build=partial(_form, decisions, form),
+            parse=parse_review,
         )
 
     @app.view(blocks.CHANGES_MODAL)
@@ -68,43 +86,34 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
             on_failure=_field_error("reason", NOTHING_CHANGED),
         )
 
-    @app.action(blocks.ALSO_AS)
-    async def also_as(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        text = await _also_as(decisions, body)
-        try:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
-        except Exception as err:  # no response_url: nobody left to tell
-            log.warning("could not answer an Also as… choice: %s", err)
-
 
 async def _may(
-    decisions: Decisions, action: ReviewAction, team: str, draft_id: int, user: str, version: str | None
+    decisions: Decisions, action: ReviewAction, team: str, draft_id: int, user: str, review: str | None
 ) -> Refusal | None:
     return await decisions.may_decide(
-        team_id=team, draft_id=draft_id, user=user, action=action, version=_int(version)
+        team_id=team, draft_id=draft_id, user=user, action=action, pressed=parse_ref(review)
     )
 
 
 async def _form(
-    decisions: Decisions, form: Form, team: str, draft_id: int, version: str | None
+    decisions: Decisions, form: Form, team: str, draft_id: int, review: str | None
 ) -> dict[str, Any]:
-    return form(await decisions.card(team_id=team, draft_id=draft_id), _int(version))
+    return form(await decisions.card(team_id=team, draft_id=draft_id), parse_ref(review))
 
 
-Submitted = tuple[str | None, str | None, tuple[int, int | None] | None, str]
-Form = Callable[[DraftCard, int | None], dict[str, Any]]
+Submitted = tuple[str | None, str | None, tuple[int, ReviewRef | None] | None, str]
+Form = Callable[[DraftCard, ReviewRef | None], dict[str, Any]]
 
 
 def _read(body: dict[str, Any], block_id: str) -> Submitted:
-    """The team, the person, the draft and version, and the text of the form's ``block_id`` field."""
+    """The team, the person, the draft and review, and the text of the form's ``block_id`` field."""
     view = as_dict(body.get("view"))
     values = as_dict(as_dict(view.get("state")).get("values"))
     text = clean_text(field_value(values, block_id).get("value")).strip()
     team, user = submitter(body)
     metadata = view.get("private_metadata")
     match = _REVIEW.fullmatch(metadata) if isinstance(metadata, str) else None
-    draft = (int(match[1]), _int(match[2])) if match else None
+    draft = (int(match[1]), parse_ref(match[2])) if match else None
     return team, user, draft, text
 
 
@@ -120,7 +129,7 @@ async def _submit_changes(decisions: Decisions, ack: Answer, *, body: dict[str, 
         ack,
         "feedback",
         decisions.request_changes(
-            team_id=team, draft_id=draft[0], user=user, feedback=feedback, version=draft[1]
+            team_id=team, draft_id=draft[0], user=user, feedback=feedback, pressed=draft[1]
         ),
     )
 
@@ -144,7 +153,7 @@ async def _submit_reject(decisions: Decisions, ack: Answer, *, body: dict[str, A
             user=user,
             reason=reason,
             back_to_voting=then == modals.REJECT_REVOTES,
-            version=draft[1],
+            pressed=draft[1],
         ),
     )
 
@@ -162,30 +171,6 @@ async def _decide(ack: Answer, field: str, decision: Awaitable[ActionResult]) ->
         await ack(**_field_error(field, result.reason))
 
 
-async def _also_as(decisions: Decisions, body: dict[str, Any]) -> str:
-    actions = body.get("actions")
-    action = as_dict(actions[0]) if isinstance(actions, list) and actions else {}
-    value = as_dict(action.get("selected_option")).get("value")
-    match = _SHAPE.fullmatch(value) if isinstance(value, str) else None
-    team = slack_id(as_dict(body.get("team")).get("id"))
-    user = slack_id(as_dict(body.get("user")).get("id"))
-    if match is None or not team or not user:
-        return NOT_A_DRAFT
-    try:
-        result = await decisions.also_as(
-            team_id=team, draft_id=int(match[1]), user=user, destination_key=match[2]
-        )
-    except UnknownDraft:
-        return NOT_FOUND
-    except Exception:
-        log.exception("an Also as… choice failed")
-        return NOTHING_CHANGED
-    return result.message if isinstance(result, Done) else result.reason
-
-
 def _field_error(field: str, text: str) -> dict[str, Any]:
-    return {"response_action": "errors", "errors": {field: text[:ERROR_LIMIT]}}
-
-
-def _int(text: str | None) -> int | None:
-    return int(text) if text else None
+    """Keep the form open with ``text`` beside ``field`` (plain text there: mentions spelled out)."""
+    return {"response_action": "errors", "errors": {field: plain(text)[:ERROR_LIMIT]}}

@@ -81,7 +81,8 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
         because = f": {quoted(why)}" if why else ""
         blocks.append(
             context(
-                f":x: Variant {number}'s 2K review was rejected by <@{who}>{because}. Voting is open again."
+                f":x: Variant {number}'s 2K review was rejected by <@{who}>{because}. Voting is open "
+                "again; the upgrade takes the most-voted of the others."
             )
         )
     if card.status in VOTES_COUNT and card.vote_deadline is not None:
@@ -229,9 +230,10 @@ def offered_tie(card: DraftCard) -> tuple[int, ...]:
     buttons change as votes move and vanish when the tie is broken."""
     if not card.tie_asked or card.status is not DraftStatus.VOTING:
         return ()
-    if not any(n in card.tally for n in card.posted):
+    eligible = [n for n in card.posted if n not in card.rejected]
+    if not any(n in card.tally for n in eligible):
         return ()
-    result = pick_winner(card.tally, card.posted)
+    result = pick_winner(card.tally, eligible)
     return result.variants if isinstance(result, Tie) else ()
 
 

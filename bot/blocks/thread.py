@@ -96,9 +96,11 @@ def image_blocks(
         }
     )
     if image.drifted and image.drift is not None:
-        compare = " — compare below" if image.compare_file else ""
+        beside_1k = bool(image.compare_file) and (image.compare_label or "").startswith("1K")
+        compare = " — compare below" if beside_1k else ""
+        asked = " (the changes asked for count too)" if image.feedback else ""
         blocks.append(
-            context(f":warning: Composition drifted from #{image.number}: {image.drift:.0%}{compare}.")
+            context(f":warning: Composition drifted from #{image.number}: {image.drift:.0%}{asked}{compare}.")
         )
     if image.compare_file:
         shown = image.compare_label or "before and after"
@@ -140,10 +142,7 @@ def _controls(
             context(f"Recomposed from the approved final for {escape(image.shape or 'this shape')}.", *notes)
         ]
     if offer is Offer.CHANGES_REQUESTED:
-        newer = (
-            f"{face.detail} is below" if face.detail not in ("", "v") else "the next version is being made"
-        )
-        return [context(f":pencil2: Changes requested by {actor}: {newer}.", *notes)]
+        return [context(f":pencil2: Changes requested by {actor}: {_newer_words(face.detail)}.", *notes)]
     if offer in (Offer.REJECTED, Offer.REJECTED_BACK):
         why = f": {quoted(face.detail)}" if face.detail else ""
         then = "No 4K will be made." if offer is Offer.REJECTED else "The draft went back to voting."
@@ -155,6 +154,18 @@ def _controls(
     return []
 
 
+def _newer_words(detail: str) -> str:
+    """What became of the version that answers a change request (its face's detail: ``v2:posted``)."""
+    newer, _, state = detail.partition(":")
+    if not newer:
+        return "the next version is being made"
+    if state == VariantState.POSTED:
+        return f"{newer} is below"
+    if state in (VariantState.FAILED, VariantState.REFUSED):
+        return f"{newer} could not be made (below)"
+    return f"{newer} is being made"
+
+
 def _review_controls(draft: DraftCard, image: ImageCard, approve_emoji: str, notes: list[str]) -> list[Block]:
     react = f" (or react with :{approve_emoji}:)" if approve_emoji else ""
     needed = draft.required_approvals
@@ -163,13 +174,15 @@ def _review_controls(draft: DraftCard, image: ImageCard, approve_emoji: str, not
         count = f" It needs {needed} approvals; {len(draft.approvals)} of {needed} so far{so_far}."
     else:
         count = ""
-    value = f"{draft.draft_id}:{image.version}"
+    value = f"{draft.draft_id}:{image.number}.{image.version}"  # which review: see bot.reviews.parse_ref
+    last = "" if draft.versions_left else " This is the last version this draft may have."
+    changes = [button("Request changes", REQUEST_CHANGES, value)] if draft.versions_left else []
     return [
-        context(f"Approvers: approve this review to make the 4K final{react}.{count}", *notes),
+        context(f"Approvers: approve this review to make the 4K final{react}.{count}{last}", *notes),
         actions(
-            f"draft-{draft.draft_id}-review-{image.version}",
+            f"draft-{draft.draft_id}-review-{image.number}-{image.version}",
             button("Approve for 4K", APPROVE, value, "primary"),
-            button("Request changes", REQUEST_CHANGES, value),
+            *changes,
             button("Reject", REJECT, value, "danger"),
         ),
     ]
@@ -251,9 +264,8 @@ def reminder_metadata(draft_id: int, reminder: ReminderCard) -> dict[str, Any]:
 def reminder_text(draft: DraftCard, reminder: ReminderCard) -> str:
     """The reminder's words (mrkdwn): it mentions people by their ids only, never by anything typed."""
     who = " ".join(f"<@{user}>" for user in reminder.mention if mentionable(user))
-    review = f"The 2K review of variant {reminder.number}"
-    if reminder.version > 1:
-        review += f" (version {reminder.version})"
+    title = f"2K review v{reminder.version} of variant" if reminder.version > 1 else "2K review of variant"
+    review = f"The {title} {reminder.number}"
     waited = f"has waited {escape(reminder.waited)} for a decision"
     if reminder.anyone:
         ask = "No approvers are set for this workspace, so any teammate can approve it"
@@ -261,7 +273,7 @@ def reminder_text(draft: DraftCard, reminder: ReminderCard) -> str:
         ask = "Please approve or reject it"
     return (
         f"{who + ': ' if who else ''}{review} {waited}. {ask}: the buttons are on the message "
-        f"*2K review of variant {reminder.number}* above in this thread."
+        f"*{title} {reminder.number}* above in this thread."
     )
 
 

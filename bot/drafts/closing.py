@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import draft_view
 from bot.deadlines import decide_deadline
-from bot.drafts.decisions import Decisions, _posted_numbers
+from bot.drafts.decisions import Decisions, eligible_numbers
 from bot.drafts.results import Done
 from bot.jobs import JobKind, schedule
 from bot.publisher import DraftCard
@@ -56,7 +56,7 @@ class Deadlines:
             decision = decide_deadline(
                 draft_view(draft),
                 votes,
-                eligible=await _posted_numbers(session, draft),
+                eligible=await eligible_numbers(session, draft),
                 deadline=draft.vote_deadline,
                 now=desk.clock(),
                 tie_asked=draft.tie_asked,

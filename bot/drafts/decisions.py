@@ -21,7 +21,7 @@ from bot.drafts.results import ActionResult, Done
 from bot.errors import UnknownDraft
 from bot.jobs import JobKind, enqueue_many
 from bot.publisher import DraftCard
-from bot.reviews import decide_approval, may_also_as, may_reject, may_request_changes
+from bot.reviews import ReviewRef, decide_approval, may_also_as, may_reject, may_request_changes
 from bot.tiers import Tier
 from bot.workflow import (
     APPROVED,
@@ -65,7 +65,7 @@ class Decisions:
             await queries.lock_draft(session, team_id, draft_id)  # no vote lands between tally and close
             draft = await desk.draft(session, team_id, draft_id)
             votes = await queries.votes_of(session, team_id, draft_id)
-            eligible = await _posted_numbers(session, draft)
+            eligible = await eligible_numbers(session, draft)
             decision = decide_upgrade(draft_view(draft), user, votes, desk.policy, eligible=eligible)
             if isinstance(decision, Refusal):
                 return desk.refuse(session, draft, user, "upgrade", decision)
@@ -110,7 +110,7 @@ class Decisions:
             await queries.lock_draft(session, team_id, draft_id)  # as in request_upgrade
             draft = await desk.draft(session, team_id, draft_id)
             votes = await queries.votes_of(session, team_id, draft_id)
-            eligible = await _posted_numbers(session, draft)
+            eligible = await eligible_numbers(session, draft)
             decision = decide_tie_break(
                 draft_view(draft), user, number, votes, desk.policy, eligible=eligible
             )
@@ -156,14 +156,14 @@ class Decisions:
         )
 
     async def may_decide(
-        self, *, team_id: str, draft_id: int, user: str, action: ReviewAction, version: int | None
+        self, *, team_id: str, draft_id: int, user: str, action: ReviewAction, pressed: ReviewRef | None
     ) -> Refusal | None:
         """Whether ``user`` may reject or request changes now (before their form opens)."""
         async with self.desk.sessions() as session:
             draft = await self.desk.draft(session, team_id, draft_id)
             view = draft_view(draft, review=await review_facts(session, draft))
         check = may_reject if action == "reject" else may_request_changes
-        return check(view, user, self.desk.policy, version=version)
+        return check(view, user, self.desk.policy, pressed=pressed)
 
     async def card(self, *, team_id: str, draft_id: int) -> DraftCard:
         """The draft as a review form shows it."""
@@ -171,7 +171,7 @@ class Decisions:
             return await draft_card(session, await self.desk.draft(session, team_id, draft_id))
 
     async def approve(
-        self, *, team_id: str, draft_id: int, user: str, version: int | None = None
+        self, *, team_id: str, draft_id: int, user: str, pressed: ReviewRef | None = None
     ) -> ActionResult:
         """Count ``user``'s approval of the latest review version; the 4K starts once enough distinct
         approvers have approved it (``Policy.required_approvals``)."""
@@ -184,7 +184,7 @@ class Decisions:
                 draft_view(draft, review=review),
                 user,
                 desk.policy,
-                version=version,
+                pressed=pressed,
                 approved=review.approvers if review else (),
             )
             if isinstance(decision, Refusal) or review is None:
@@ -224,7 +224,7 @@ class Decisions:
         return done
 
     async def request_changes(
-        self, *, team_id: str, draft_id: int, user: str, feedback: str, version: int | None = None
+        self, *, team_id: str, draft_id: int, user: str, feedback: str, pressed: ReviewRef | None = None
     ) -> ActionResult:
         """A new version of the review, made from the latest with ``feedback`` as the edit instruction."""
         desk = self.desk
@@ -233,7 +233,7 @@ class Decisions:
             draft = await desk.draft(session, team_id, draft_id)
             review = await review_facts(session, draft)
             refusal = may_request_changes(
-                draft_view(draft, review=review), user, desk.policy, version=version
+                draft_view(draft, review=review), user, desk.policy, pressed=pressed
             )
             if refusal or review is None:
                 return desk.refuse(session, draft, user, "request_changes", refusal or _NO_REVIEW)
@@ -266,7 +266,7 @@ class Decisions:
         user: str,
         reason: str,
         back_to_voting: bool = False,
-        version: int | None = None,
+        pressed: ReviewRef | None = None,
     ) -> ActionResult:
         """Reject the review, saying why: the draft ends, or goes back to voting on its 1K variants (the
         votes kept, the rejected winner marked)."""
@@ -275,18 +275,16 @@ class Decisions:
             await queries.lock_draft(session, team_id, draft_id)
             draft = await desk.draft(session, team_id, draft_id)
             review = await review_facts(session, draft)
-            refusal = may_reject(draft_view(draft, review=review), user, desk.policy, version=version)
+            refusal = may_reject(draft_view(draft, review=review), user, desk.policy, pressed=pressed)
             if refusal:
                 return desk.refuse(session, draft, user, "reject", refusal)
             if back_to_voting:
-                deadline = draft.vote_deadline
                 moved = await desk.advance(
                     session,
                     draft,
                     DraftStatus.REVIEWING,
                     DraftStatus.VOTING,
-                    # a deadline still ahead closes this voting too; one that passed is over
-                    vote_deadline=deadline if deadline and deadline > desk.clock() else None,
+                    vote_deadline=None,  # this voting closes by hand: the team decides what is next
                     winner_index=None,
                     upgraded_by=None,
                     winner_picked=False,
@@ -437,7 +435,10 @@ class Decisions:
                 await queries.set_variant(
                     session, image.id, image.status, status=VariantState.PENDING, error=None
                 )
-        jobs = [(JobKind.GENERATE, {"tier": image.tier, "number": image.number}) for image in again]
+        jobs = [
+            (JobKind.GENERATE, {"tier": image.tier, "number": image.number, "version": image.version})
+            for image in again
+        ]
         if not draft.parent_ts:  # the parent was never posted: post it first
             jobs.insert(0, (JobKind.ANNOUNCE, {}))
         await enqueue_many(session, draft, jobs, max_attempts=desk.max_attempts)
@@ -474,9 +475,15 @@ async def _source_chain(session: AsyncSession, variant: Variant) -> list[str]:
     return chain
 
 
-async def _posted_numbers(session: AsyncSession, draft: Draft) -> list[int]:
-    explore = await queries.variants_of(session, draft.team_id, draft.id, Tier.EXPLORE)
-    return [v.number for v in explore if v.status == VariantState.POSTED]
+async def eligible_numbers(session: AsyncSession, draft: Draft) -> list[int]:
+    """The 1K variants an upgrade may take: those in the thread, but for any whose review was rejected."""
+    images = await queries.variants_of(session, draft.team_id, draft.id)
+    rejected = {v.number for v in images if v.tier == Tier.REVIEW and v.outcome == REJECTED}
+    return [
+        v.number
+        for v in images
+        if v.tier == Tier.EXPLORE and v.status == VariantState.POSTED and v.number not in rejected
+    ]
 
 
 def _refusal_or(decision: object, fallback: Refusal) -> Refusal:
@@ -489,7 +496,7 @@ def _shape_refusal(draft: Draft, finals: list[Variant], shape: Destination) -> R
     if ratio == draft.ratio:
         return Refusal(f"The final is {ratio} already; it is in the thread.", "shape_made")
     for made in finals:
-        if made.ratio == ratio and made.status != VariantState.FAILED:
+        if made.ratio == ratio and made.status not in (VariantState.FAILED, VariantState.REFUSED):
             where = "in the thread" if made.status == VariantState.POSTED else "on its way"
             return Refusal(
                 f"The final as {ratio} ({made.destination_name}) is {where} already.", "shape_made"

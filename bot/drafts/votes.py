@@ -184,7 +184,10 @@ class Reactions:
         user = event.user
         if variant.tier == Tier.REVIEW and same_emoji(event.emoji, self.approve_emoji) and user != bot_user:
             result = await self.decisions.approve(
-                team_id=event.team_id, draft_id=variant.draft_id, user=user, version=variant.version
+                team_id=event.team_id,
+                draft_id=variant.draft_id,
+                user=user,
+                pressed=(variant.number, variant.version),
             )
             if isinstance(result, Refusal) and result.code != "wrong_status":
                 await self.desk.tell(event.team_id, variant.draft_id, user, result.reason)  # no response_url

@@ -151,6 +151,6 @@ def test_the_reminder_mentions_only_user_ids() -> None:
     assert text.startswith("<@U0KIM>: The 2K review of variant 2 has waited 1 day &lt;!here&gt;")
     assert "<!channel>" not in text and "<!here>" not in text
     anyone = blocks.reminder_text(card(DraftStatus.REVIEWING), ReminderCard(2, 2, ("UREQ",), True, "2 hours"))
-    assert "(version 2)" in anyone and "any teammate can approve" in anyone
+    assert "*2K review v2 of variant 2*" in anyone and "any teammate can approve" in anyone
     reviewing = card(DraftStatus.REVIEWING)
     assert not message_problems({"text": text, "blocks": blocks.reminder_blocks(reviewing, reminder)})

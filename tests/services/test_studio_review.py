@@ -17,13 +17,15 @@ from bot.cards import draft_card
 from bot.config import Settings
 from bot.drafts import Done
 from bot.faces import Offer, face_of
+from bot.providers.base import GeneratedImage, GenerationRequest, Unavailable
+from bot.providers.local import LocalProvider
 from bot.publisher import RecordingPublisher
 from bot.runtime import Runtime, build_runtime
 from bot.tiers import Size, Tier
 from bot.workflow import Refusal
 from storage import queries
 from storage.models import AuditEvent
-from tests.conftest import FakeClock, drain
+from tests.conftest import FakeClock, drain, provided
 from tests.services.test_service_flow import CHANNEL, REQ, TEAM, new_draft, status, variant_ts, vote
 
 APPROVER, OTHER = "UAPP", "UAPP2"
@@ -90,10 +92,10 @@ async def test_request_changes_makes_v2_from_v1_with_the_feedback_then_approve_m
         draft_id=draft_id,
         user=REQ,
         feedback="warmer background, teapot a little larger",
-        version=1,
+        pressed=(2, 1),
     )
     assert isinstance(asked, Done) and "v2" in asked.message
-    too_early = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=APPROVER, version=1)
+    too_early = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=APPROVER, pressed=(2, 1))
     assert isinstance(too_early, Refusal) and too_early.code == "superseded"
     await drain(studio, clock)
 
@@ -117,13 +119,13 @@ async def test_request_changes_makes_v2_from_v1_with_the_feedback_then_approve_m
     assert shown[("2K", 2, 1)] is Offer.CHANGES_REQUESTED and shown[("2K", 2, 2)] is Offer.REVIEW
 
     # Two approvals needed: one is not enough, the same person twice counts once.
-    first = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=APPROVER, version=2)
+    first = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=APPROVER, pressed=(2, 2))
     assert isinstance(first, Done) and "1 of 2" in first.message
-    again = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=APPROVER, version=2)
+    again = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=APPROVER, pressed=(2, 2))
     assert isinstance(again, Done) and "already" in again.message
     await drain(studio, clock)
     assert await status(studio, draft_id) == "reviewing"
-    second = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=OTHER, version=2)
+    second = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=OTHER, pressed=(2, 2))
     assert isinstance(second, Done) and "4K" in second.message
     await drain(studio, clock)
     assert await status(studio, draft_id) == "final"
@@ -227,3 +229,73 @@ async def test_also_as_makes_the_approved_final_in_another_shape_at_4k(
     assert all("cost_estimate_usd" in e for e in made)
     assert await status(runtime, draft_id) == "final"
     assert CHANNEL and not PRESSABLE & set((await offers(runtime, draft_id)).values())
+
+
+async def test_an_old_review_cannot_decide_the_new_winners_review(studio: Runtime, clock: FakeClock) -> None:
+    """Versions are numbered per variant: #1's v1 and #3's v1 are told apart (a late press or reaction)."""
+    decisions = studio.drafts.decisions
+    draft_id = await in_review(studio, clock, "a blue kite for feed post --n 3", {"U1": 1, "U2": 1, "U3": 3})
+    back = await decisions.reject(
+        team_id=TEAM, draft_id=draft_id, user=APPROVER, reason="no", back_to_voting=True
+    )
+    assert isinstance(back, Done)
+    await drain(studio, clock)
+    upgrade = await decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ)
+    assert isinstance(upgrade, Done) and "Variant 3" in upgrade.message  # #1 was rejected: not eligible
+    await drain(studio, clock)
+    old = await decisions.approve(team_id=TEAM, draft_id=draft_id, user=APPROVER, pressed=(1, 1))
+    assert isinstance(old, Refusal) and old.code == "superseded"
+    assert "v1 of variant 3" in old.reason
+    late = await decisions.reject(team_id=TEAM, draft_id=draft_id, user=APPROVER, reason="x", pressed=(1, 1))
+    assert isinstance(late, Refusal) and late.code == "superseded"
+    assert await status(studio, draft_id) == "reviewing"
+
+
+async def test_a_lost_review_version_is_retried_as_itself(
+    settings: Settings, publisher: RecordingPublisher, clock: FakeClock
+) -> None:
+    """A v2 that could not be made fails the draft; Retry makes v2 again (not v1) and review goes on."""
+    provider = FlakyRevisions()
+    runtime = await build_runtime(
+        settings.model_copy(update={"job_max_attempts": 1}),
+        publisher=publisher,
+        clock=clock,
+        provider=provided(provider),
+    )
+    try:
+        decisions = runtime.drafts.decisions
+        draft_id = await in_review(runtime, clock, "a brass lamp for feed post --n 1", {})
+        asked = await decisions.request_changes(team_id=TEAM, draft_id=draft_id, user=REQ, feedback="warmer")
+        assert isinstance(asked, Done)
+        await drain(runtime, clock)
+        assert await status(runtime, draft_id) == "failed"
+        shown = await offers(runtime, draft_id)
+        assert shown[("2K", 1, 1)] is Offer.CHANGES_REQUESTED
+        async with runtime.sessions() as session:
+            draft = await queries.get_draft(session, TEAM, draft_id)
+            assert draft is not None
+            card = await draft_card(session, draft)
+        [v1] = [m for m in card.messages if m.version == 1 and m.image is not None and m.tier is Tier.REVIEW]
+        assert face_of(card, v1).detail == "v2:failed"  # "v2 could not be made (below)"
+        provider.broken = False
+        assert isinstance(await decisions.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
+        await drain(runtime, clock)
+        async with runtime.sessions() as session:
+            reviews = await queries.variants_of(session, TEAM, draft_id, Tier.REVIEW)
+        assert [(v.version, v.status) for v in reviews] == [(1, "posted"), (2, "posted")]
+        assert await status(runtime, draft_id) == "reviewing"
+        done = await decisions.approve(team_id=TEAM, draft_id=draft_id, user="U1", pressed=(1, 2))
+        assert isinstance(done, Done)
+    finally:
+        await runtime.aclose()
+
+
+class FlakyRevisions(LocalProvider):
+    """The local renderer, whose revisions fail while ``broken``."""
+
+    broken = True
+
+    async def generate(self, request: GenerationRequest) -> GeneratedImage:
+        if self.broken and request.reference_use == "revise":
+            raise Unavailable("the provider is overloaded", provider=self.name)
+        return await super().generate(request)
