@@ -96,7 +96,8 @@ def image_blocks(
         }
     )
     if image.drifted and image.drift is not None:
-        compare = " — compare below" if image.compare_file else ""
+        # a revised version's side-by-side shows the version it revises, not the 1K it drifted from
+        compare = " — compare below" if image.compare_file and not image.feedback else ""
         blocks.append(
             context(f":warning: Composition drifted from #{image.number}: {image.drift:.0%}{compare}.")
         )
