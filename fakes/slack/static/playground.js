@@ -746,7 +746,7 @@ function renderInputBlock(block, ctx, opts) {
         const input = h("input", { type: multiple ? "checkbox" : "radio", name: id, value: option.value });
         input.checked = selected.has(option.value);
         const description = option.description ? h("span", { class: "bk-choice-description" }, renderPlain(option.description)) : null;
-        control.appendChild(h("label", null, input, h("span", { class: "bk-choice-text" }, renderPlain(option.text), description)));
+        control.appendChild(h("label", null, input, h("span", { class: "bk-choice-text" }, h("span", null, renderPlain(option.text)), description)));
       }
       break;
     }
