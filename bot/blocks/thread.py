@@ -3,6 +3,7 @@ shapes) with what its face offers, the notice of a lost image, and the reminder 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bot.blocks.kit import (
@@ -100,7 +101,11 @@ def image_blocks(
         compare = " — compare below" if beside_1k else ""
         asked = " (the changes asked for count too)" if image.feedback else ""
         blocks.append(
-            context(f":warning: Composition drifted from #{image.number}: {image.drift:.0%}{asked}{compare}.")
+            # rounded up, so a drift just past the threshold never reads as the threshold itself
+            context(
+                f":warning: Composition drifted from #{image.number}: {math.ceil(image.drift * 100)}%"
+                f"{asked}{compare}."
+            )
         )
     if image.compare_file:
         shown = image.compare_label or "before and after"

@@ -75,7 +75,8 @@ class Decisions:
                 return await self._start_review(session, draft, user, decision)
         await self._tell_tie(card, decision)
         tied = ", ".join(str(n) for n in decision.tie.variants)
-        return Done(f"Variants {tied} are tied; the requester chooses on the draft's message.", draft_id)
+        chooses = "choose the one for 2K" if user == card.requester else "the requester chooses"
+        return Done(f"Variants {tied} are tied; {chooses} on the draft's message.", draft_id)
 
     async def _ask_tie_break(
         self, session: AsyncSession, draft: Draft, actor: str, decision: TieBreakNeeded, **why: Any

@@ -17,12 +17,13 @@ class Lineage:
     winner: Variant | None = None  # a 2K or 4K: the 1K variant it descends from
     origin: Variant | None = None  # that 1K's own source, when it was made from an image
     feedback: tuple[str, ...] = ()  # the change requests it answers, oldest first (its own last)
+    revises: bool = False  # a review version made from the one before it, with its own change request
 
     @property
     def compared_with(self) -> Variant | None:
         """What its side-by-side shows it beside: a review version the one it revises, else its 1K."""
-        if self.source is not None and self.source.tier == Tier.REVIEW and self.feedback:
-            return self.source
+        if self.source is not None and self.source.tier == Tier.REVIEW and self.revises:
+            return self.source  # not a 4K: it inherits its versions' feedback, yet compares with its 1K
         return self.winner
 
 
@@ -40,7 +41,7 @@ async def lineage_of(session: AsyncSession, variant: Variant) -> Lineage:
     if winner is not None and winner.tier != Tier.EXPLORE:
         winner = None
     origin = await made_from(session, winner) if winner is not None else None
-    return Lineage(source, winner, origin, tuple(feedback))
+    return Lineage(source, winner, origin, tuple(feedback), revises=bool(variant.feedback))
 
 
 async def made_from(session: AsyncSession, variant: Variant) -> Variant | None:

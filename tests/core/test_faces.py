@@ -159,3 +159,23 @@ def test_a_long_vote_summary_keeps_whole_lines_and_says_what_is_left() -> None:
     last = summary.splitlines()[-1]
     assert last.startswith("…and ") and "more variants with" in last
     assert all(line.startswith(("*Votes:*", "• #", "…and")) for line in summary.splitlines())
+
+
+def test_compare_below_points_at_a_side_by_side_that_shows_the_1k() -> None:
+    """A drifted 4K is shown beside its 1K; a drifted v2 beside v1, so its drift line can't say compare."""
+    drifted = {"drift": 0.4, "drifted": True, "compare_file": "F9"}
+    final = replace(image(Tier.FINAL).image, compare_label="1K #2 beside the 4K", **drifted)  # type: ignore[arg-type]
+    v2 = replace(
+        image(Tier.REVIEW).image,  # type: ignore[arg-type]
+        version=2,
+        feedback="warmer",
+        compare_label="v1 beside v2",
+        **drifted,
+    )
+
+    def words(card: ImageCard) -> str:
+        return str(blocks.image_blocks(CARD, card, "F1", Face(Offer.REVIEW_OVER)))
+
+    assert "drifted from #2: 40% — compare below" in words(final)
+    assert "drifted from #2: 40% (the changes asked for count too)." in words(v2)
+    assert "compare below" not in words(v2)

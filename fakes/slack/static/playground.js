@@ -515,9 +515,11 @@ export function toast(message, kind = "info") {
  */
 export function renderBlocks(blocks, ctx, msg, opts = {}) {
   const root = h("div", { class: "blocks" });
+  let badge = opts.tier; // the message's own image: not a side-by-side or other picture below it
   (blocks || []).forEach((block, index) => {
     if (!block || typeof block !== "object") return;
-    const el = renderBlock(block, ctx, msg, opts);
+    const el = renderBlock(block, ctx, msg, { ...opts, tier: block.type === "image" ? badge : null });
+    if (block.type === "image") badge = null;
     if (!el) return;
     // Slack fills in block ids; a modal's input needs one to be reported in state.values
     const blockId = block.block_id || (block.type === "input" ? `block-${index}` : null);
@@ -743,7 +745,8 @@ function renderInputBlock(block, ctx, opts) {
       for (const option of el.options || []) {
         const input = h("input", { type: multiple ? "checkbox" : "radio", name: id, value: option.value });
         input.checked = selected.has(option.value);
-        control.appendChild(h("label", null, input, renderPlain(option.text)));
+        const description = option.description ? h("span", { class: "bk-choice-description" }, renderPlain(option.description)) : null;
+        control.appendChild(h("label", null, input, h("span", { class: "bk-choice-text" }, h("span", null, renderPlain(option.text)), description)));
       }
       break;
     }
@@ -1548,7 +1551,7 @@ async function clickButton(ref, element, block, button) {
   if (element.url && safeUrl(element.url)) window.open(safeUrl(element.url), "_blank", "noopener");
   app.busy.add(key);
   button.disabled = true;
-  button.prepend(h("span", { class: "spinner", "aria-hidden": "true" }));
+  if (button.tagName !== "SELECT") button.prepend(h("span", { class: "spinner", "aria-hidden": "true" })); // a menu can't hold one
   try {
     const result = await api("/playground/act/button", {
       user: app.user,
