@@ -193,10 +193,13 @@ def vote_summary(card: DraftCard) -> str:
     counts = {n: c for n, c in card.tally.items() if c}
     if not counts:
         return "*Votes:* none yet."
-    top = max(counts.values())
-    leaders = sorted(n for n, c in counts.items() if c == top)
+    running = {n: c for n, c in counts.items() if n not in card.rejected}  # a rejected one can't win
+    top = max(running.values(), default=0)
+    leaders = sorted(n for n, c in running.items() if c == top)
     if card.status not in VOTES_COUNT:
         head = "*Votes:* closed."
+    elif not running:
+        head = "*Votes:* none yet for the variants still in the running."
     elif len(leaders) == 1:
         made = card.round_of(leaders[0])
         where = f" (round {made.number})" if made and len(card.rounds) > 1 else ""

@@ -136,7 +136,7 @@ async def test_reject_back_to_voting_with_the_radio_buttons_in_a_browser(tmp_pat
             await expect(review).to_contain_text("The draft went back to voting", timeout=LONG)
             await expect(parent).to_contain_text(
                 "Variant 2's 2K review was rejected by @bob: “the mug reads as plastic”. "
-                "Voting is open again.",
+                "Voting is open again; the upgrade takes the most-voted of the others.",
                 timeout=LONG,
             )
             variant = thread.get_by_test_id("message").filter(has_text=re.compile(r"Variant 2 · 1K"))
