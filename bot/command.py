@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -40,6 +41,15 @@ _OPTION_RE = re.compile(r"(?<!\S)--([A-Za-z][A-Za-z-]*)(?:=(\S*)|\s+(\S+))?")
 _FOR_RE = re.compile(r"(?:^|\s+)for\s+", re.IGNORECASE)
 _LEADING_DEST_RE = re.compile(r"^\s*([^:\n]{1,40}?)\s*:\s+(.+)$", re.DOTALL)
 _TRANSPARENT_RE = re.compile(r"\btransparent\s+(?:background|bg|png)\b|\bno\s+background\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """`/draft status #12`, `/draft history @ann --since 7d`, `/draft spend --month 2026-11`,
+    `/draft settings`: a word the listeners know, then its own arguments (each parses them)."""
+
+    name: str
+    args: str
 
 
 @dataclass(frozen=True)
@@ -76,11 +86,20 @@ class DraftRequest:
         return self.destination.safe_zone if self.destination else SafeZone.TOP
 
 
-def parse(text: str, *, default_variants: int = DEFAULT_VARIANTS) -> DraftRequest | HelpRequest:
-    """Turn `/draft` text into a request. Any problem raises :class:`UserInputError`, nothing else."""
+def parse(
+    text: str, *, default_variants: int = DEFAULT_VARIANTS, subcommands: Collection[str] = ()
+) -> DraftRequest | HelpRequest | Subcommand:
+    """Turn `/draft` text into a request. Any problem raises :class:`UserInputError`, nothing else.
+
+    ``subcommands``: the words that start a subcommand rather than a prompt, when they stand alone or are
+    followed by its arguments (``#12``, ``@ann``, ``<#C1>``, ``--since``): "status report for slide" is a
+    prompt."""
     text = text.replace("\u00a0", " ").strip()
     if not text or text.lower() in HELP_WORDS:
         return HelpRequest()
+    word, _, rest = text.partition(" ")
+    if word.lower() in subcommands and (not rest.strip() or rest.lstrip()[0] in "#@<-"):
+        return Subcommand(word.lower(), rest.strip())
     options, rest = _take_options(text)
     prompt, destination = _split_destination(rest, ratio_given="ratio" in options)
 

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     review_reminder: Annotated[timedelta | None, NoDecode] = Field(
         None, validation_alias=_env("DRAFTBOT_REVIEW_REMINDER")
     )
+    # A workspace-wide monthly spending limit in USD over every channel (None: none); channels may set
+    # their own in their settings.
+    monthly_budget_usd: float | None = Field(None, ge=0, validation_alias=_env("DRAFTBOT_MONTHLY_BUDGET_USD"))
     vote_emoji: str = Field("+1", validation_alias=_env("DRAFTBOT_VOTE_EMOJI"))
     approve_emoji: str = Field("white_check_mark", validation_alias=_env("DRAFTBOT_APPROVE_EMOJI"))
 

@@ -8,6 +8,8 @@ person can act on, and nothing escapes the listener: whatever the payload holds,
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -20,6 +22,7 @@ from bot.command import (
     MAX_PROMPT_CHARS,
     DraftRequest,
     HelpRequest,
+    Subcommand,
     help_text,
     parse,
     too_long_reason,
@@ -43,16 +46,39 @@ DRAFT = "/draft"
 COMMANDS = (DRAFT,)  # what manifest.yml declares (tests/wire/test_manifest.py checks it)
 
 
-def register(app: AsyncApp, intake: Intake, *, default_variants: int) -> None:
+@dataclass(frozen=True)
+class Asked:
+    """A subcommand as its listener gets it: who asked where, its arguments, and what it may answer with."""
+
+    team: str
+    user: str
+    channel: str
+    args: str
+    trigger_id: str | None
+    client: AsyncWebClient
+
+
+# A subcommand's listener: the private answer (``text`` and maybe ``blocks``) to acknowledge with.
+SubcommandListener = Callable[[Asked], Awaitable[dict[str, Any]]]
+
+
+def register(
+    app: AsyncApp,
+    intake: Intake,
+    *,
+    default_variants: int,
+    subcommands: Mapping[str, SubcommandListener] | None = None,
+) -> None:
     @app.command(DRAFT)
     async def draft_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        work = partial(_draft, intake, default_variants, command=command, client=client)
+        work = partial(_draft, intake, default_variants, subcommands or {}, command=command, client=client)
         await acknowledge_once(ack, work, what="/draft", on_failure={"text": NOTHING_DRAFTED})
 
 
 async def _draft(
     intake: Intake,
     default_variants: int,
+    subcommands: Mapping[str, SubcommandListener],
     ack: Answer,
     *,
     command: dict[str, Any],
@@ -73,13 +99,20 @@ async def _draft(
         await intake.reject_input(team_id=team, user=user, text=text, reason=reason)
         return
     try:
-        request = parse(text, default_variants=default_variants)
+        request = parse(text, default_variants=default_variants, subcommands=subcommands.keys())
     except UserInputError as err:
         await ack(text=blocks.escape(err.message))
         await intake.reject_input(team_id=team, user=user, text=text, reason=err.message)
         return
     if isinstance(request, HelpRequest):
         await ack(text="How to use /draft", blocks=blocks.text_blocks(help_text()))
+        return
+    if isinstance(request, Subcommand):
+        trigger = command.get("trigger_id")
+        asked = Asked(
+            team, user, channel, request.args, trigger if isinstance(trigger, str) else None, client
+        )
+        await ack(**await subcommands[request.name](asked))
         return
     try:
         draft_id = await intake.create_draft(

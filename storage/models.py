@@ -102,11 +102,41 @@ class Draft(Base):
     # When voting closes by itself (`--vote 2h`, or the default window), and why the review was rejected.
     vote_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # What the channel's settings said when it was drafted: brand notes added to every prompt, and the
+    # provider and quality it is made with (None: the workspace's).
+    brand_notes: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    quality: Mapped[str | None] = mapped_column(String(16))
     # The team's own image its first round is made from (Draft from this image): blob key, type, Slack file.
     reference_key: Mapped[str | None] = mapped_column(String(255))
     reference_type: Mapped[str | None] = mapped_column(String(64))
     reference_file: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChannelSettings(Base):
+    """A channel's own settings; each None falls back to the workspace's (the environment)."""
+
+    __tablename__ = "channel_settings"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    approvers: Mapped[list[str] | None] = mapped_column(JSON)  # Slack user ids
+    approver_groups: Mapped[list[str] | None] = mapped_column(JSON)  # Slack user group ids (S…)
+    owners: Mapped[list[str] | None] = mapped_column(JSON)  # who besides workspace admins may change these
+    required_approvals: Mapped[int | None] = mapped_column(Integer)
+    allow_self_approval: Mapped[bool | None] = mapped_column(Boolean)
+    default_destination: Mapped[str | None] = mapped_column(String(100))
+    default_variants: Mapped[int | None] = mapped_column(Integer)
+    vote_window_seconds: Mapped[int | None] = mapped_column(Integer)
+    brand_notes: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    quality: Mapped[str | None] = mapped_column(String(16))
+    monthly_budget_usd: Mapped[float | None] = mapped_column(Float)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

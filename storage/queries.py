@@ -7,7 +7,16 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Approval, Draft, ProcessedRequest, Round, Variant, Vote, VoteReaction
+from storage.models import (
+    Approval,
+    ChannelSettings,
+    Draft,
+    ProcessedRequest,
+    Round,
+    Variant,
+    Vote,
+    VoteReaction,
+)
 
 # Reads always see the database as it is now, not an object this session loaded before a
 # compare-and-set UPDATE changed the row.
@@ -32,6 +41,15 @@ async def lock_draft(session: AsyncSession, team_id: str, draft_id: int, *, shar
         select(Draft.id)
         .where(Draft.team_id == team_id, Draft.id == draft_id)
         .with_for_update(read=shared, key_share=not shared)
+    )
+
+
+async def channel_settings(session: AsyncSession, team_id: str, channel_id: str) -> ChannelSettings | None:
+    """A channel's own settings, if anyone set any."""
+    return await session.scalar(
+        select(ChannelSettings)
+        .where(ChannelSettings.team_id == team_id, ChannelSettings.channel_id == channel_id)
+        .execution_options(**FRESH)
     )
 
 
