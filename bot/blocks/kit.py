@@ -53,6 +53,8 @@ EDIT_MODAL = "draft_edit_modal"
 
 
 CHANGES_MODAL = "draft_changes_modal"
+SETTINGS_OPEN = "draft_settings_open"  # opens the channel settings form (value: the channel id)
+SETTINGS_MODAL = "draft_settings_modal"
 
 
 REJECT_MODAL = "draft_reject_modal"
