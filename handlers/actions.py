@@ -19,7 +19,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import blocks
-from bot.drafts import ActionResult, Decisions, Done
+from bot.drafts import ActionResult, Decisions, Done, Retries
 from bot.errors import UnknownDraft
 from handlers.shared import NOTHING_CHANGED, as_dict, slack_id
 
@@ -36,7 +36,7 @@ ACK_WITHIN = 2.0  # seconds: acknowledge by then even if the decision is still b
 _VALUE = re.compile(r"([0-9]{1,12})(?::([0-9]{1,3}))?")
 
 
-def register(app: AsyncApp, decisions: Decisions) -> None:
+def register(app: AsyncApp, decisions: Decisions, retries: Retries) -> None:
     async def upgrade(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
         return await decisions.request_upgrade(team_id=team, draft_id=draft_id, user=user)
 
@@ -47,8 +47,8 @@ def register(app: AsyncApp, decisions: Decisions) -> None:
 
     async def retry(team: str, draft_id: int, user: str, number: str | None) -> ActionResult:
         if number is not None:  # the Retry on the notice of one lost 1K variant
-            return await decisions.retry_image(team_id=team, draft_id=draft_id, user=user, number=int(number))
-        return await decisions.retry(team_id=team, draft_id=draft_id, user=user)
+            return await retries.retry_image(team_id=team, draft_id=draft_id, user=user, number=int(number))
+        return await retries.retry(team_id=team, draft_id=draft_id, user=user)
 
     async def cancel(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
         return await decisions.cancel(team_id=team, draft_id=draft_id, user=user)

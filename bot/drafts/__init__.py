@@ -1,6 +1,6 @@
 """What people do to drafts, by what they do it with: the `/draft` command and form (:class:`Intake`),
-reactions (:class:`Reactions`), buttons (:class:`Decisions`) and further rounds (:class:`Rounds`). They
-share a :class:`Desk`; a draft's status changes only through :func:`move_draft`."""
+reactions (:class:`Reactions`), buttons (:class:`Decisions`, :class:`Retries`) and further rounds
+(:class:`Rounds`). They share a :class:`Desk`; a draft's status changes only through :func:`move_draft`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.drafts.desk import Desk
 from bot.drafts.intake import Intake
 from bot.drafts.moves import move_draft
 from bot.drafts.results import ActionResult, Done
+from bot.drafts.retries import Retries
 from bot.drafts.rounds import Rounds
 from bot.drafts.uploads import StoredReference, Uploads
 from bot.drafts.votes import ReactionEvent, Reactions, same_emoji
@@ -20,7 +21,7 @@ from bot.drafts.votes import ReactionEvent, Reactions, same_emoji
 
 @dataclass(frozen=True)
 class DraftService:
-    """The three services over one desk, as the composition root builds them."""
+    """The services over one desk, as the composition root builds them."""
 
     intake: Intake
     reactions: Reactions
@@ -28,6 +29,7 @@ class DraftService:
     rounds: Rounds
     uploads: Uploads
     deadlines: Deadlines
+    retries: Retries
 
     @classmethod
     def over(
@@ -42,7 +44,8 @@ class DraftService:
         decisions = Decisions(desk)
         reactions = Reactions(desk, decisions, vote_emoji=vote_emoji, approve_emoji=approve_emoji)
         intake = Intake(desk, vote_window=vote_window)
-        return cls(intake, reactions, decisions, Rounds(desk), uploads, Deadlines(decisions))
+        deadlines = Deadlines(decisions)
+        return cls(intake, reactions, decisions, Rounds(desk), uploads, deadlines, Retries(desk))
 
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "Intake",
     "ReactionEvent",
     "Reactions",
+    "Retries",
     "Rounds",
     "StoredReference",
     "Uploads",

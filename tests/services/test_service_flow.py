@@ -389,16 +389,14 @@ async def test_a_failed_draft_can_be_retried_once_the_provider_is_back(
         await drain(runtime, clock)
         assert await status(runtime, draft_id) == "failed"
 
-        refused = await runtime.drafts.decisions.retry(team_id=TEAM, draft_id=draft_id, user="U1")
+        refused = await runtime.drafts.retries.retry(team_id=TEAM, draft_id=draft_id, user="U1")
         assert isinstance(refused, Refusal) and refused.code == "not_requester_or_approver"
         provider.down = False
-        assert isinstance(
-            await runtime.drafts.decisions.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done
-        )
+        assert isinstance(await runtime.drafts.retries.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
         await drain(runtime, clock)
         assert await status(runtime, draft_id) == "voting"
         assert sorted(n for (d, t, n) in publisher.images if d == draft_id and t is Tier.EXPLORE) == [1, 2]
-        again = await runtime.drafts.decisions.retry(team_id=TEAM, draft_id=draft_id, user=REQ)
+        again = await runtime.drafts.retries.retry(team_id=TEAM, draft_id=draft_id, user=REQ)
         assert isinstance(again, Refusal) and again.code == "wrong_status"
         kinds = [row["kind"] async for row in audit.events(runtime.sessions, draft_id=draft_id)]
         assert kinds.count("retried") == 1 and kinds.count("voting_opened") == 1
@@ -422,9 +420,7 @@ async def test_a_failed_review_is_retried_at_2k(
         await drain(runtime, clock)
         assert await status(runtime, draft_id) == "failed"
         provider.down = False
-        assert isinstance(
-            await runtime.drafts.decisions.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done
-        )
+        assert isinstance(await runtime.drafts.retries.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
         await drain(runtime, clock)
         assert await status(runtime, draft_id) == "reviewing"
         assert (draft_id, Tier.REVIEW, 1) in publisher.images

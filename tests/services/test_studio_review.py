@@ -278,7 +278,7 @@ async def test_a_lost_review_version_is_retried_as_itself(
         [v1] = [m for m in card.messages if m.version == 1 and m.image is not None and m.tier is Tier.REVIEW]
         assert face_of(card, v1).detail == "v2:failed"  # "v2 could not be made (below)"
         provider.broken = False
-        assert isinstance(await decisions.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
+        assert isinstance(await runtime.drafts.retries.retry(team_id=TEAM, draft_id=draft_id, user=REQ), Done)
         await drain(runtime, clock)
         async with runtime.sessions() as session:
             reviews = await queries.variants_of(session, TEAM, draft_id, Tier.REVIEW)
