@@ -75,9 +75,10 @@ class HomeRefresh:
 
 async def affected_homes(session: AsyncSession, draft: Draft, policy: Policy) -> list[str]:
     """Whose Home may show this draft: the requester, its voters, the approvers (everyone, when anyone may
-    approve), and for a final everyone who drafts in its channel; of those, who opened their Home."""
-    if not policy.approvers and draft.status == DraftStatus.REVIEWING:
-        return await stored.homes_of(session, draft.team_id, None)
+    approve and the draft is or was in review), and for a final everyone who drafts in its channel; of those,
+    who opened their Home."""
+    if not policy.approvers and (draft.status == DraftStatus.REVIEWING or draft.winner_index is not None):
+        return await stored.homes_of(session, draft.team_id, None)  # the review is (or was) on every Home
     people = {
         draft.requester_id,
         *await stored.voters_of(session, draft.team_id, draft.id),

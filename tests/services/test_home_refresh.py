@@ -50,3 +50,12 @@ async def test_a_burst_of_changes_queues_one_home_publish_per_person(
     ]  # not the bystander, not who never opened
     first = clock() - timedelta(seconds=1)  # the first change's time
     assert all(j.run_after == first + timedelta(seconds=2) for j in jobs)  # due a moment after the first
+
+
+async def test_a_home_publish_that_gives_up_fails_no_draft(runtime: Runtime) -> None:
+    draft_id = await new_draft(runtime, "a glass teapot for feed post --n 2")
+    job = jobqueue.ClaimedJob(1, TEAM, JobKind.HOME, None, {"user": REQ}, 3, 3, "worker")
+    await runtime.generator.give_up(job, "user_not_found")  # the runner's hook: it must not raise
+    async with runtime.sessions() as session:
+        draft = await queries.get_draft(session, TEAM, draft_id)
+    assert draft is not None and draft.status == "generating"
