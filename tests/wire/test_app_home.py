@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import blocks
+from bot.blocks.home import HOME_PAGE
 from fakes.slack.state.records import ViewRecord
 from storage.models import AuditEvent
 from tests.slack_harness import ALICE, BOB, CAROL, DAVE, Wire, running_bot, start_draft, wait_for
+from tests.wire.test_status_and_history import old_drafts
 
 
 def home_of(wire: Wire, user: str) -> ViewRecord | None:
@@ -31,6 +33,10 @@ def section_texts(view: ViewRecord, title: str) -> list[str]:
         elif inside:
             found.append(json.dumps(block))
     return found
+
+
+def shown(view: ViewRecord | None) -> str:
+    return json.dumps(view.view if view else {}, ensure_ascii=False)
 
 
 def buttons(view: ViewRecord) -> list[tuple[str, str]]:
@@ -125,3 +131,25 @@ async def test_the_requester_is_asked_to_upgrade_on_their_home_and_can(tmp_path:
 
         await wire.delivery.send_view_action(ALICE, alice.id, blocks.UPGRADE, str(draft_id))
         await wait_for(lambda: wire.images(draft_id, "2K").get(1), what="the 2K review")
+
+
+async def test_older_drafts_page_through_the_home(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "data", home_debounce_seconds=0.2) as wire:
+        await old_drafts(wire, 25, requester=ALICE, days_ago=1)
+        await open_home(wire, ALICE)
+        first = await wait_for(lambda: home_of(wire, ALICE), what="Alice's Home")
+        assert "Drafts 1–20 of 25" in shown(first)
+        assert (HOME_PAGE, "1") in buttons(first) and (HOME_PAGE, "0") not in buttons(first)
+
+        await wire.delivery.send_view_action(ALICE, first.id, HOME_PAGE, "1")
+        older = await wait_for(
+            lambda: (h := home_of(wire, ALICE)) and "Drafts 21–25 of 25" in shown(h) and h,
+            what="the older page",
+        )
+        assert (HOME_PAGE, "0") in buttons(older) and (HOME_PAGE, "2") not in buttons(older)
+        before = older.hash
+        await open_home(wire, ALICE)  # opened again later: published again, at the page she chose
+        again = await wait_for(
+            lambda: (h := home_of(wire, ALICE)) and h.hash != before and h, what="a new publish"
+        )
+        assert "Drafts 21–25 of 25" in shown(again)
