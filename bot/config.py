@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # A workspace-wide monthly spending limit in USD over every channel (None: none); channels may set
     # their own in their settings.
     monthly_budget_usd: float | None = Field(None, ge=0, validation_alias=_env("DRAFTBOT_MONTHLY_BUDGET_USD"))
+    # The App Home is published again this long after a draft on it changed, once for a burst of changes.
+    home_debounce_seconds: float = Field(2.0, ge=0, le=300, validation_alias=_env("DRAFTBOT_HOME_DEBOUNCE"))
     vote_emoji: str = Field("+1", validation_alias=_env("DRAFTBOT_VOTE_EMOJI"))
     approve_emoji: str = Field("white_check_mark", validation_alias=_env("DRAFTBOT_APPROVE_EMOJI"))
 

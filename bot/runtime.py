@@ -14,24 +14,27 @@ import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.drafts import Desk, DraftService, Uploads
+from bot.drafts.home import HomeRefresh, Homes
+from bot.drafts.reports import Reports
 from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
 from bot.generation.timers import Timers
 from bot.imaging import ImagingPool
-from bot.jobs import SCHEDULED, Doorbell, JobRunner, default_worker_id
+from bot.jobs import SCHEDULED, Doorbell, JobKind, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
 from bot.providers import build_provider
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
 from bot.slack_app import build_bolt_app
 from bot.slack_client import build_client
+from bot.slack_home import SlackHome
 from bot.slack_publisher import SlackPublisher
 from bot.workflow import Policy
 from handlers import register_all
@@ -56,6 +59,7 @@ class Runtime:
     drafts: DraftService
     runner: JobRunner
     slack: AsyncApp | None  # the Bolt app, with every listener; None when the runtime has no Slack
+    homes: Homes | None = None  # the App Homes (with Slack only)
 
     def slack_app(self) -> AsyncApp:
         """The Bolt app, for the entry points that serve Slack requests."""
@@ -133,6 +137,17 @@ async def build_runtime(
         required_approvals=settings.required_approvals,
         drift_threshold=settings.drift_threshold,
     )
+    clock = clock or utcnow
+    refresh_homes = (
+        HomeRefresh(
+            policy,
+            timedelta(seconds=settings.home_debounce_seconds),
+            max_attempts=settings.job_max_attempts,
+            clock=clock,
+        )
+        if slack_client is not None
+        else None
+    )
     generator = Generator(
         sessions,
         image_provider,
@@ -144,13 +159,12 @@ async def build_runtime(
         images_per_minute=settings.images_per_minute,
         max_pixels=settings.max_reference_pixels,
         max_attempts=settings.job_max_attempts,
-        clock=clock or utcnow,
+        clock=clock,
         policy=policy,
         review_reminder=settings.review_reminder,
+        homes=refresh_homes,
     )
-    desk = Desk(
-        sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock or utcnow
-    )
+    desk = Desk(sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock)
     uploads = Uploads(blobs, max_pixels=settings.max_reference_pixels)
     drafts = DraftService.over(
         desk,
@@ -159,25 +173,39 @@ async def build_runtime(
         approve_emoji=settings.approve_emoji,
         vote_window=settings.vote_window,
     )
-    timers = Timers(sessions, publisher, drafts.deadlines, policy, clock=clock or utcnow)
+    timers = Timers(sessions, publisher, drafts.deadlines, policy, clock=clock)
+    homes = Homes(sessions, SlackHome(slack_client), policy, clock=clock) if slack_client else None
+    home_jobs = {JobKind.HOME: homes.publish_job} if homes else {}
     runner = JobRunner(
         sessions,
-        generator.handlers | timers.handlers,
+        generator.handlers | timers.handlers | home_jobs,
         worker_id=default_worker_id(),
         lease_seconds=settings.job_lease_seconds,
         concurrency=settings.job_concurrency,
         outage_budget_seconds=settings.outage_budget_seconds,
         on_give_up=generator.give_up,
-        clock=clock or utcnow,
+        clock=clock,
         doorbell=doorbell,
         outages=outages,
     )
     slack = None
     if slack_client is not None:
         slack = build_bolt_app(settings, slack_client)
-        register_all(slack, drafts, default_variants=settings.default_variants)
+        reports = Reports(sessions, homes.slack if homes else None, policy, clock=clock)
+        register_all(slack, drafts, default_variants=settings.default_variants, homes=homes, reports=reports)
     return Runtime(
-        settings, engine, sessions, blobs, image_provider, pool, publisher, generator, drafts, runner, slack
+        settings,
+        engine,
+        sessions,
+        blobs,
+        image_provider,
+        pool,
+        publisher,
+        generator,
+        drafts,
+        runner,
+        slack,
+        homes,
     )
 
 

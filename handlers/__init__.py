@@ -11,15 +11,27 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import blocks
 from bot.drafts import DraftService
-from handlers import actions, commands, reactions, reviews, rounds, shortcuts, views
+from bot.drafts.home import Homes
+from bot.drafts.reports import Reports
+from handlers import actions, commands, home, reactions, reviews, rounds, shortcuts, views
+from handlers import reports as reports_module
 
 SLASH_COMMANDS = commands.COMMANDS
 MESSAGE_SHORTCUTS = (blocks.DRAFT_FROM_IMAGE,)
-BOT_EVENTS = reactions.EVENTS
+BOT_EVENTS = reactions.EVENTS + home.EVENTS
 
 
-def register_all(app: AsyncApp, drafts: DraftService, *, default_variants: int) -> None:
-    commands.register(app, drafts.intake, default_variants=default_variants)
+def register_all(
+    app: AsyncApp,
+    drafts: DraftService,
+    *,
+    default_variants: int,
+    homes: Homes | None = None,
+    reports: Reports | None = None,
+) -> None:
+    subcommands = reports_module.subcommands(reports) if reports else {}
+    commands.register(app, drafts.intake, default_variants=default_variants, subcommands=subcommands)
+    home.register(app, homes)
     views.register(app, drafts.intake)
     reactions.register(app, drafts.reactions)
     actions.register(app, drafts.decisions, drafts.retries)

@@ -140,6 +140,20 @@ class ChannelSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class HomeTab(Base):
+    """Someone who opened the bot's App Home: only their Home is refreshed when a draft changes, and at the
+    page of their drafts they last chose."""
+
+    __tablename__ = "home_tabs"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    page: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Variant(Base):
     __tablename__ = "variants"
     __table_args__ = (

@@ -68,6 +68,9 @@ class Failures:
 
     async def give_up(self, job: ClaimedJob, reason: str) -> None:
         """The job runner ran out of attempts (or met a permanent error): record it and say so."""
+        if "draft_id" not in job.payload:  # a job of no draft (a Home's publish): nothing of a draft to fail
+            log.warning("job %s (%s) gave up: %s", job.id, job.kind, reason)
+            return
         async with self.sessions.begin() as session:
             draft = await queries.get_draft(session, job.team_id, int(str(job.payload["draft_id"])))
             if draft is None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.drafts.home import HomeRefresh
 from bot.errors import PermanentFailure
 from bot.generation.failures import Failures
 from bot.generation.lineage import lineage_of
@@ -47,6 +48,7 @@ class Generator:
         clock: Callable[[], datetime],
         policy: Policy | None = None,
         review_reminder: timedelta | None = None,
+        homes: HomeRefresh | None = None,
     ) -> None:
         self.sessions = sessions
         self.making = Maker(
@@ -70,6 +72,7 @@ class Generator:
             clock=clock,
             policy=policy,
             review_reminder=review_reminder,
+            homes=homes,
         )
         self.failures = Failures(sessions, doorbell, max_attempts=max_attempts)
         self.sheets = Sheets(

@@ -19,6 +19,7 @@ from bot import imaging
 from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import draft_card, image_card, lost_image
 from bot.drafts.closing import schedule_close
+from bot.drafts.home import HomeRefresh
 from bot.drafts.moves import move_draft
 from bot.faces import face_of
 from bot.generation.lineage import lineage_of
@@ -61,8 +62,10 @@ class Poster:
         clock: Callable[[], datetime],
         policy: Policy | None = None,
         review_reminder: timedelta | None = None,
+        homes: HomeRefresh | None = None,
     ) -> None:
         self.sessions = sessions
+        self.homes = homes  # the App Homes to refresh when a draft changes (None: no Slack, no Homes)
         self.review_reminder = review_reminder  # DRAFTBOT_REVIEW_REMINDER: a 2K review's one reminder
         self.policy = policy  # what the cards it publishes offer (another round, while one fits)
         self.blobs = blobs
@@ -107,6 +110,14 @@ class Poster:
         self.doorbell.ring()
 
     async def refresh(self, job: ClaimedJob) -> None:
+        """Bring the parent up to date (:meth:`refresh_parent`), then ask for the Homes showing the draft."""
+        await self.refresh_parent(job)
+        if self.homes is not None:
+            async with self.sessions.begin() as session:
+                await self.homes.draft_changed(session, await draft_of(session, job))
+            self.doorbell.ring()
+
+    async def refresh_parent(self, job: ClaimedJob) -> None:
         """Bring the parent up to date, and every thread message whose face the draft's state changed.
 
         Two refreshes may run at once and finish in either order; each reads the draft again after

@@ -19,6 +19,7 @@ class JobKind(StrEnum):
     SHEET = "contact_sheet"  # a settled round's variants side by side, shown on the parent
     CLOSE_VOTING = "close_voting"  # at a draft's vote deadline: the winner to 2K, or its tie to the requester
     REMIND_REVIEW = "remind_review"  # one reminder about a 2K review still undecided (REVIEW_REMINDER)
+    HOME = "publish_home"  # a person's App Home, a moment after a draft on it changed (bot.drafts.home)
 
 
 # Jobs queued for a time ahead (a deadline, a reminder), not work left undone: draining leaves them waiting

@@ -346,6 +346,60 @@ class SlackDelivery:
         }
         return await self._send_interaction("block_actions", payload, timestamp)
 
+    async def send_view_action(
+        self,
+        user_id: str,
+        view_id: str,
+        action_id: str,
+        value: str | None = None,
+        *,
+        timestamp: int | None = None,
+    ) -> httpx.Response:
+        """A person clicks the button ``action_id`` (the one whose value is ``value``, if given) in a view,
+        such as their Home: ``container.type`` is ``view``, and there is no channel and no response_url."""
+        state = self.fake.state
+        record = state.find_view(view_id)
+        view = state.view_json(record)
+        block, element = next(
+            (
+                (b, e)
+                for b in view.get("blocks") or []
+                if isinstance(b, dict)
+                for e in [
+                    *(b.get("elements") or [] if b.get("type") == "actions" else []),
+                    b.get("accessory"),
+                ]
+                if isinstance(e, dict)
+                and e.get("action_id") == action_id
+                and (value is None or e.get("value") == value)
+            ),
+            ({}, {}),
+        )
+        action: JSON = {
+            "action_id": action_id,
+            "block_id": block.get("block_id") or "playground",
+            "type": element.get("type", "button"),
+            "action_ts": f"{self.clock():.6f}",
+            "text": element.get("text") or {"type": "plain_text", "text": action_id, "emoji": True},
+        }
+        if (chosen := value if value is not None else element.get("value")) is not None:
+            action["value"] = chosen
+        payload: JSON = {
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": self.api_app_id,
+            "token": self.fake.verification_token,
+            "container": {"type": "view", "view_id": view_id},
+            "trigger_id": state.issue_trigger(user_id),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": view,
+            "state": {"values": {}},
+            "actions": [action],
+        }
+        return await self._send_interaction("block_actions", payload, timestamp)
+
     async def send_message_shortcut(
         self,
         user_id: str,

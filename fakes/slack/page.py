@@ -210,6 +210,8 @@ class PlaygroundPage:
             Route("/playground/act/button", _guarded(self.act_button), methods=["POST"]),
             Route("/playground/act/view", _guarded(self.act_view), methods=["POST"]),
             Route("/playground/act/close_view", _guarded(self.act_close_view), methods=["POST"]),
+            Route("/playground/act/home", _guarded(self.act_home), methods=["POST"]),
+            Route("/playground/act/home_button", _guarded(self.act_home_button), methods=["POST"]),
             Route("/playground/audit", _guarded(self.audit_rows), methods=["GET"]),
         ]
 
@@ -340,6 +342,31 @@ class PlaygroundPage:
         response = await delivery.send_block_action(
             user, channel, ts, action_id, value=value, block_id=p.optional("block_id")
         )
+        return JSONResponse(_answer(response))
+
+    async def act_home(self, request: Request) -> Response:
+        """The person opens the app's Home tab: ``app_home_opened`` (Events API), as Slack sends it."""
+        p = await _Payload.read(request, self.fake)
+        user = p.user()
+        event: JSON = {"type": "app_home_opened", "user": user, "channel": self.fake.state.open_im(user).id}
+        home = self.fake.state.home_json(user)
+        event["tab"] = "home"
+        if home is not None:
+            event["view"] = home
+        return JSONResponse(_answer(await self._delivery().send_event(event)))
+
+    async def act_home_button(self, request: Request) -> Response:
+        """A button on the person's own Home: block_actions from a view (no channel, no response_url)."""
+        p = await _Payload.read(request, self.fake)
+        user = p.user()
+        view_id = p.text("view_id")
+        record = self.fake.state.views.get(view_id)
+        if record is None or record.type != "home" or record.user_id != user:
+            raise BadRequest(f"{view_id} is not {user}'s Home")
+        value = p.data.get("value")
+        if value is not None and not isinstance(value, str):
+            raise BadRequest("value must be a string")
+        response = await self._delivery().send_view_action(user, view_id, p.text("action_id"), value)
         return JSONResponse(_answer(response))
 
     def _own_view(self, p: _Payload) -> tuple[str, str]:

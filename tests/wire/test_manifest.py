@@ -28,8 +28,14 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.replies": "channels:history",
     "conversations.history": "channels:history",
     "views.open": None,  # needs only the trigger_id of an interaction
+    "views.publish": None,  # the App Home
+    "chat.getPermalink": None,
 }
-EVENT_SCOPES = {"reaction_added": "reactions:read", "reaction_removed": "reactions:read"}
+EVENT_SCOPES = {
+    "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
+    "app_home_opened": None,
+}
 NOT_API_CALLS = {"upload", "response_url", "url_private"}  # routes of the fake, not Web API methods
 
 
@@ -55,7 +61,9 @@ def test_commands_and_events_match_the_listeners() -> None:
     assert set(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == set(BOT_EVENTS)
     assert "commands" in bot_scopes()
     for event in BOT_EVENTS:
-        assert EVENT_SCOPES[event] in bot_scopes()
+        scope = EVENT_SCOPES[event]
+        assert scope is None or scope in bot_scopes()
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
 
 
 async def test_listeners_are_registered_for_every_manifest_entry(tmp_path: Path) -> None:

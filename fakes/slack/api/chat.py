@@ -1,4 +1,5 @@
-"""``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``: the bot's messages."""
+"""``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``: the bot's messages; ``chat.getPermalink``:
+a link to one."""
 
 from __future__ import annotations
 
@@ -63,7 +64,20 @@ async def post_ephemeral(fake: FakeSlack, p: Params) -> JSON:
     return {"message_ts": ephemeral.ts}
 
 
+async def get_permalink(fake: FakeSlack, p: Params) -> JSON:
+    """A message's link: ``https://<domain>.slack.com/archives/<channel>/p<ts without the dot>``, and for a
+    reply in a thread ``?thread_ts=<parent>&cid=<channel>``."""
+    state = fake.state
+    channel = state.resolve_channel(p.ref("channel"))
+    message = state.get_message(channel.id, p.ref("message_ts"))
+    link = f"https://{state.team.domain}.slack.com/archives/{channel.id}/p{message.ts.replace('.', '')}"
+    if message.thread_ts and message.thread_ts != message.ts:
+        link += f"?thread_ts={message.thread_ts}&cid={channel.id}"
+    return {"channel": channel.id, "permalink": link}
+
+
 METHODS: dict[str, Method] = {
+    "chat.getPermalink": get_permalink,
     "chat.postMessage": post_message,
     "chat.update": update,
     "chat.postEphemeral": post_ephemeral,

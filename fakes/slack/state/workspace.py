@@ -242,6 +242,11 @@ class Workspace:
         self.file_store.record_share(file_ids, channel, message, user=user)
         return message
 
+    def home_json(self, user_id: str | None) -> JSON | None:
+        """The person's published Home tab (views.publish), for the page's Home."""
+        home = next((v for v in self.views.values() if v.type == "home" and v.user_id == user_id), None)
+        return {**self.view_json(home), "user_id": user_id} if home and user_id else None
+
     def snapshot(self, *, user_id: str | None = None, since: int = 0) -> JSON:
         """Everything a channel page needs, plus the changes after ``since``."""
         changes, truncated = self.changes_since(since)
@@ -282,6 +287,7 @@ class Workspace:
                 if f.completed and not f.deleted
             ],
             "views": [{**self.view_json(v), "user_id": v.user_id} for v in views],
+            "home": self.home_json(user_id),
             "changes": [c.to_json() for c in changes],
             "changes_truncated": truncated,
         }

@@ -852,6 +852,8 @@ const app = {
   closing: new Set(), // view ids closed on the page, until the state says so too
   modalErrors: {},
   picker: null,
+  home: false, // the app's Home tab is open instead of a channel
+  homeOpenedFor: null, // whose app_home_opened was sent for this visit of the Home
 };
 
 function ctxFor() {
@@ -936,7 +938,8 @@ function render() {
   document.title = `#${channelLabel(ctx, app.channel)} · ${snap.team.name} · draftbot playground`;
   renderSwitcher(ctx, humans);
   renderSidebar(ctx, visible);
-  renderChannel(ctx);
+  if (app.home) renderHome(ctx);
+  else renderChannel(ctx);
   renderThread(ctx);
   renderModal(ctx);
 }
@@ -974,7 +977,7 @@ function renderSidebar(ctx, visible) {
       h(
         "a",
         {
-          class: `sidebar-item${channel.id === app.channel ? " active" : ""}${unread > 0 ? " unread" : ""}`,
+          class: `sidebar-item${channel.id === app.channel && !app.home ? " active" : ""}${unread > 0 ? " unread" : ""}`,
           href: `#/${channel.id}`,
           testid: "channel-link",
           "data-channel": channel.id,
@@ -995,6 +998,16 @@ function renderSidebar(ctx, visible) {
     im
       ? item(im, avatar(botUser, "xs"), snap.bot.name)
       : h("li", null, h("span", { class: "sidebar-item disabled" }, avatar(botUser, "xs"), h("span", null, snap.bot.name))),
+    h(
+      "li",
+      null,
+      h(
+        "a",
+        { class: `sidebar-item${app.home ? " active" : ""}`, href: "#/home", testid: "home-link", onclick: openHome },
+        h("span", { class: "hash" }, "⌂"),
+        h("span", null, `${snap.bot.name} Home`),
+      ),
+    ),
   );
   dmsEl.replaceChildren(
     ...people(snap).map((u) =>
@@ -1046,6 +1059,7 @@ function renderChannel(ctx) {
     h("span", { class: "stack" }, humans.slice(0, 3).map((u) => avatar(u, "xs"))),
     h("span", null, String(humans.length + 1)),
   );
+  document.getElementById("composer-form").hidden = false;
   const composer = document.getElementById("composer");
   const placeholder = `Message ${channel && !channel.is_im ? "#" : ""}${label}`;
   if (composer.placeholder !== placeholder) composer.placeholder = placeholder;
@@ -1393,12 +1407,18 @@ function closeThread() {
 }
 
 function setHash() {
-  const hash = `#/${app.channel || ""}${app.thread ? "/" + app.thread : ""}`;
+  const hash = app.home ? "#/home" : `#/${app.channel || ""}${app.thread ? "/" + app.thread : ""}`;
   if (location.hash !== hash) history.replaceState(null, "", hash);
 }
 
 function readHash() {
   const [channel, thread] = location.hash.replace(/^#\/?/, "").split("/");
+  app.home = channel === "home";
+  if (app.home) {
+    app.thread = null;
+    return;
+  }
+  app.homeOpenedFor = null;
   if (channel) app.channel = decodeURIComponent(channel);
   app.thread = thread ? decodeURIComponent(thread) : null;
 }
@@ -1560,6 +1580,62 @@ async function clickButton(ref, element, block, button) {
       action_id: element.action_id,
       value: element.value ?? null,
       block_id: block.block_id ?? null,
+    });
+    if (!result.ok) toast(`${app.snap.bot.name} answered HTTP ${result.status} to “${plainString(element.text)}”`, "error");
+  } catch (error) {
+    toast(`“${plainString(element.text)}” failed: ${error.message}`, "error");
+  } finally {
+    app.busy.delete(key);
+    render();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ the Home
+
+/** The app's Home tab: opening it sends app_home_opened (Events API); the bot publishes it (views.publish). */
+function openHome(e) {
+  if (e) e.preventDefault();
+  app.home = true;
+  app.thread = null;
+  setHash();
+  if (app.snap) render();
+}
+
+function renderHome(ctx) {
+  const snap = app.snap;
+  if (app.homeOpenedFor !== app.user) {
+    app.homeOpenedFor = app.user;
+    api("/playground/act/home", { user: app.user }).catch((error) => toast(`Opening the Home failed: ${error.message}`, "error"));
+  }
+  document.getElementById("channel-name").textContent = `${snap.bot.name} · Home`;
+  document.getElementById("channel-topic").textContent = "";
+  document.getElementById("channel-members").replaceChildren();
+  document.getElementById("composer-form").hidden = true;
+  const list = document.getElementById("messages");
+  list.dataset.channel = "home";
+  const view = snap.home;
+  const homeCtx = { ...ctx, onButton: clickHomeButton };
+  preserveScroll(list, () =>
+    list.replaceChildren(
+      view
+        ? h("div", { class: "home-tab", testid: "home", "data-view-id": view.id }, renderBlocks(view.blocks, homeCtx, { view: view.id, ts: view.id, channel: null }))
+        : h("div", { class: "empty-channel", testid: "home-empty" }, h("p", null, `Opening ${snap.bot.name}'s Home…`)),
+    ),
+  );
+}
+
+async function clickHomeButton(ref, element, block, button) {
+  const key = `${ref.ts}|${element.action_id}|${element.value ?? ""}`;
+  if (app.busy.has(key)) return;
+  app.busy.add(key);
+  button.disabled = true;
+  button.prepend(h("span", { class: "spinner", "aria-hidden": "true" }));
+  try {
+    const result = await api("/playground/act/home_button", {
+      user: app.user,
+      view_id: ref.view,
+      action_id: element.action_id,
+      value: element.value ?? null,
     });
     if (!result.ok) toast(`${app.snap.bot.name} answered HTTP ${result.status} to “${plainString(element.text)}”`, "error");
   } catch (error) {
@@ -1799,6 +1875,14 @@ function boot() {
   document.getElementById("app-list").addEventListener("click", navigate);
   document.addEventListener("click", (e) => {
     if (app.picker && !app.picker.contains(e.target) && !e.target.closest("[data-testid=add-reaction], [data-testid=message-actions], .reaction.add")) closePicker();
+    const permalink = threadOfPermalink(e.target.closest("a[href]"));
+    if (permalink) {
+      e.preventDefault(); // a chat.getPermalink link (the Home, /draft history): open its thread here
+      Object.assign(app, { home: false, homeOpenedFor: null }, permalink);
+      setHash();
+      render();
+      return;
+    }
     const channelLink = e.target.closest(".mention.channel-link");
     if (channelLink && app.snap && app.snap.channels.some((c) => c.id === channelLink.dataset.channel)) {
       app.channel = channelLink.dataset.channel;
@@ -1819,11 +1903,20 @@ function boot() {
   poll();
 }
 
+/** {channel, thread} of a link to a message in this workspace (chat.getPermalink's shape), or null. */
+function threadOfPermalink(link) {
+  const match = link && app.snap && /^https:\/\/[^/]+\.slack\.com\/archives\/([A-Z0-9]+)\/p(\d+)(\d{6})/.exec(link.href);
+  if (!match || !app.snap.channels.some((c) => c.id === match[1])) return null;
+  return { channel: match[1], thread: `${match[2]}.${match[3]}` };
+}
+
 function navigate(e) {
   const link = e.target.closest("a[data-channel]");
   if (!link) return;
   e.preventDefault();
   if (link.dataset.channel !== app.channel) app.thread = null;
+  app.home = false;
+  app.homeOpenedFor = null;
   app.channel = link.dataset.channel;
   setHash();
   render();
