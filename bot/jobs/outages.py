@@ -41,7 +41,28 @@ def dependency_of(exc: BaseException) -> str | None:
         return DATABASE
     if isinstance(exc, ConnectionError):  # refused or reset on the way to the database
         return DATABASE
+    if isinstance(exc, DBAPIError) and _server_away(exc):
+        return DATABASE
     return None
+
+
+# PostgreSQL's SQLSTATEs for "the server is not there for you now": class 08 (connection exceptions) and
+# 57P01–57P03 (shutting down, crashed, not accepting connections yet), whatever the driver wraps them in.
+_AWAY_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _server_away(exc: BaseException) -> bool:
+    """Whether the chain of causes under ``exc`` holds a driver error saying the server is away (a
+    connection refused while PostgreSQL shuts down arrives as a plain DBAPIError, not invalidated)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_AWAY_STATES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def describe(dependency: str, seconds: float) -> str:
