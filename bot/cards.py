@@ -94,6 +94,7 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         decided_by=draft.decided_by,
         tie_asked=draft.tie_asked,
         hints=tuple(draft.hints or ()),
+        brand_notes=draft.brand_notes,
         failure_reason=draft.failure_reason,
         parent=parent,
         messages=tuple(
