@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.drafts import Desk, DraftService, Uploads
+from bot.drafts.settings import ChannelSettingsService, Policies
 from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
 from bot.generation.timers import Timers
@@ -32,6 +33,7 @@ from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
 from bot.slack_app import build_bolt_app
 from bot.slack_client import build_client
+from bot.slack_directory import SlackDirectory
 from bot.slack_publisher import SlackPublisher
 from bot.workflow import Policy
 from handlers import register_all
@@ -148,9 +150,22 @@ async def build_runtime(
         policy=policy,
         review_reminder=settings.review_reminder,
     )
-    desk = Desk(
-        sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock or utcnow
+    # Without Slack, no admins and no group members; on the runtime's clock, tests step past its cache.
+    directory = (
+        SlackDirectory(slack_client, clock=lambda: clock().timestamp())
+        if clock is not None
+        else SlackDirectory(slack_client)
     )
+    desk = Desk(
+        sessions,
+        doorbell,
+        publisher,
+        policy,
+        max_attempts=settings.job_max_attempts,
+        clock=clock or utcnow,
+        policies=Policies(policy, directory),
+    )
+    channel_settings = ChannelSettingsService(sessions, directory, providers=configured_providers(settings))
     uploads = Uploads(blobs, max_pixels=settings.max_reference_pixels)
     drafts = DraftService.over(
         desk,
@@ -175,10 +190,18 @@ async def build_runtime(
     slack = None
     if slack_client is not None:
         slack = build_bolt_app(settings, slack_client)
-        register_all(slack, drafts, default_variants=settings.default_variants)
+        register_all(
+            slack, drafts, default_variants=settings.default_variants, channel_settings=channel_settings
+        )
     return Runtime(
         settings, engine, sessions, blobs, image_provider, pool, publisher, generator, drafts, runner, slack
     )
+
+
+def configured_providers(settings: Settings) -> tuple[str, ...]:
+    """The providers a channel may choose: the local renderer always, the others when their key is set."""
+    keyed = {"openai": settings.openai_api_key, "gemini": settings.gemini_api_key}
+    return ("local", *(name for name, key in keyed.items() if key is not None and key.get_secret_value()))
 
 
 async def migrate_when_reachable(engine: AsyncEngine, *, budget: float) -> None:
