@@ -19,6 +19,10 @@ from bot.channel_settings import (
     validate,
     with_brand_notes,
 )
+from bot.command import DraftRequest, parse
+from bot.destinations import by_key
+from bot.errors import UnknownDestinationError, UserInputError
+from bot.modals import draft_modal
 from bot.publisher import DraftCard
 from bot.settings_form import FIELDS, settings_modal
 from bot.workflow import DraftStatus, Policy
@@ -194,3 +198,25 @@ def test_the_parent_shows_the_brand_notes_escaped() -> None:
     shown = str(parent_blocks(card))
     assert "Brand notes: matte &lt;!channel&gt; &amp; warm" in shown
     assert "Brand notes" not in str(parent_blocks(DraftCard(**{**card.__dict__, "brand_notes": None})))
+
+
+def test_a_channels_default_destination_takes_a_prompt_that_names_none() -> None:
+    default = by_key("feed-post")
+    parsed = parse("a matte black water bottle --n 2", default_destination=default)
+    assert isinstance(parsed, DraftRequest) and parsed.destination == default and parsed.n_variants == 2
+    named = parse("a fox for mobile cover", default_destination=default)
+    assert isinstance(named, DraftRequest) and named.destination == by_key("mobile-cover")
+    with pytest.raises(UnknownDestinationError):  # a typo is never sent to the default
+        parse("a fox for mobil cover", default_destination=default)
+    with pytest.raises(UserInputError):  # no default: the destination is still asked for
+        parse("a matte black water bottle")
+    assert parsed.n_given  # `--n` typed: the channel's default number does not apply
+    assert isinstance(p := parse("a fox", default_destination=default), DraftRequest) and not p.n_given
+
+
+def test_the_draft_form_starts_on_the_channels_default_destination() -> None:
+    view = draft_modal("C1", destination=by_key("poster"))
+    select = next(b["element"] for b in view["blocks"] if b.get("block_id") == "destination")
+    assert select["initial_option"]["value"] == "poster" and view_problems(view) == []
+    plain = next(b["element"] for b in draft_modal("C1")["blocks"] if b.get("block_id") == "destination")
+    assert "initial_option" not in plain
