@@ -186,3 +186,29 @@ async def test_brand_notes_reach_the_prompt_in_their_channel_only(tmp_path: Path
         await wire.delivery.send_slash_command(ALICE, OTHER, "a matte black water bottle for feed post --n 1")
         await wait_for(lambda: len(api.requests) > sent, within=60, what="the other channel's variant")
         assert "Brand notes" not in str(api.requests[-1].fields["prompt"])
+
+
+async def test_the_settings_button_opens_the_form_only_for_those_allowed(tmp_path: Path) -> None:
+    async with running_bot(tmp_path / "data") as wire:
+        button = {"type": "button", "text": {"type": "plain_text", "text": "Settings"}}
+        message = wire.fake.state.post_message(
+            CHANNEL,
+            user=wire.bot_user,
+            text="over budget",
+            blocks=[
+                {
+                    "type": "actions",
+                    "elements": [{**button, "action_id": blocks.SETTINGS_OPEN, "value": CHANNEL}],
+                }
+            ],
+        )
+        await wire.press(CAROL, message, blocks.SETTINGS_OPEN)
+        await wait_for(lambda: wire.ephemerals(CAROL), what="Carol's refusal")
+        assert "Only a workspace admin" in wire.ephemerals(CAROL)[-1]
+        assert not wire.fake.state.open_views_for(CAROL)
+        assert [e.actor for e in await audit(wire, "action_refused")] == [CAROL]
+
+        wire.fake.state.set_admin(CAROL)
+        await wire.press(CAROL, message, blocks.SETTINGS_OPEN)
+        form = await wait_for(lambda: wire.fake.state.open_views_for(CAROL)[-1], what="the settings form")
+        assert form.view["callback_id"] == blocks.SETTINGS_MODAL and form.view["private_metadata"] == CHANNEL
