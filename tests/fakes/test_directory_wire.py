@@ -10,6 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.playground.run import fresh_workspace
 from bot.slack_directory import SlackDirectory
 from fakes.slack import FakeSlack, serve_fake_slack
 
@@ -63,3 +64,9 @@ async def test_a_slack_that_errs_or_is_absent_means_nobody(fake: FakeSlack) -> N
     absent = SlackDirectory(None)
     assert await absent.members("T1", ["S0ANY"]) == frozenset()
     assert await absent.is_admin("U0ALICE") is False and await absent.group_ids() is None
+
+
+def test_a_new_playground_has_alice_as_its_admin_and_nobody_else() -> None:
+    state = fresh_workspace()
+    admins = {u.id for u in state.users.values() if state.user_json(u)["is_admin"]}
+    assert admins == {"U0ALICE"}
