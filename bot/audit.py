@@ -44,6 +44,7 @@ class AuditKind(StrEnum):
     ROUND_STARTED = "round_started"  # another round of 1K variants: who, why, source, prompt, numbers
     ACTION_REFUSED = "action_refused"  # someone pressed what they may not
     INPUT_REJECTED = "input_rejected"  # a command we could not parse
+    SETTINGS_CHANGED = "settings_changed"  # a channel's settings: who, the channel, before and after
 
 
 def record(

@@ -94,6 +94,7 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         decided_by=draft.decided_by,
         tie_asked=draft.tie_asked,
         hints=tuple(draft.hints or ()),
+        brand_notes=draft.brand_notes,
         failure_reason=draft.failure_reason,
         parent=parent,
         messages=tuple(
@@ -107,7 +108,7 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         review_state=VariantState(latest.status) if latest else None,
         versions_left=len(reviews) < (policy or Policy()).max_versions,
         approvals=await queries.approvers_of(session, latest.id) if latest else (),
-        required_approvals=(policy or Policy()).required_approvals,
+        required_approvals=await _required_approvals(session, draft, policy or Policy()),
         decision_reason=draft.decision_reason,
         rejected={
             v.number: (v.outcome_by or "", v.outcome_reason or "")
@@ -200,3 +201,9 @@ def image_card(
         compare_label=variant.compare_label,
         shape=variant.destination_name,
     )
+
+
+async def _required_approvals(session: AsyncSession, draft: Draft, policy: Policy) -> int:
+    """The channel's number, where its settings set one; else the workspace's."""
+    channel = await queries.channel_settings(session, draft.team_id, draft.channel_id)
+    return channel.required_approvals if channel and channel.required_approvals else policy.required_approvals

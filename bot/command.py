@@ -70,6 +70,7 @@ class DraftRequest:
     # (DRAFTBOT_VOTE_WINDOW), unless `--vote off` asked for no deadline (``no_vote_deadline``).
     vote_window: timedelta | None = None
     no_vote_deadline: bool = False
+    n_given: bool = True  # False: `--n` was not typed, so the channel's default number may apply
 
     def vote_window_or(self, default: timedelta | None) -> timedelta | None:
         """The voting window this draft gets, given the workspace's default."""
@@ -87,13 +88,18 @@ class DraftRequest:
 
 
 def parse(
-    text: str, *, default_variants: int = DEFAULT_VARIANTS, subcommands: Collection[str] = ()
+    text: str,
+    *,
+    default_variants: int = DEFAULT_VARIANTS,
+    subcommands: Collection[str] = (),
+    default_destination: Destination | None = None,
 ) -> DraftRequest | HelpRequest | Subcommand:
     """Turn `/draft` text into a request. Any problem raises :class:`UserInputError`, nothing else.
 
     ``subcommands``: the words that start a subcommand rather than a prompt, when they stand alone or are
     followed by its arguments (``#12``, ``@ann``, ``<#C1>``, ``--since``): "status report for slide" is a
-    prompt."""
+    prompt. ``default_destination`` (the channel's) is where a prompt that names none goes; a "for …"
+    that names no destination is still refused with the closest ones, so a typo is never sent there."""
     text = text.replace("\u00a0", " ").strip()
     if not text or text.lower() in HELP_WORDS:
         return HelpRequest()
@@ -101,7 +107,9 @@ def parse(
     if word.lower() in subcommands and (not rest.strip() or rest.lstrip()[0] in "#@<-"):
         return Subcommand(word.lower(), rest.strip())
     options, rest = _take_options(text)
-    prompt, destination = _split_destination(rest, ratio_given="ratio" in options)
+    prompt, destination = _split_destination(
+        rest, ratio_given="ratio" in options, default=default_destination
+    )
 
     ratio = Ratio.parse(options["ratio"]) if "ratio" in options else None
     if ratio is None:
@@ -126,6 +134,7 @@ def parse(
         hints=prompt_hints(prompt),
         vote_window=vote_window,
         no_vote_deadline="vote" in options and vote_window is None,
+        n_given="n" in options,
     )
 
 
@@ -196,7 +205,9 @@ def _vote_option(raw: str) -> timedelta | None:
     return parse_duration(raw, what="the voting window")
 
 
-def _split_destination(text: str, *, ratio_given: bool) -> tuple[str, Destination | None]:
+def _split_destination(
+    text: str, *, ratio_given: bool, default: Destination | None = None
+) -> tuple[str, Destination | None]:
     leading = _LEADING_DEST_RE.match(text)
     if leading and (dest := lookup(leading[1])) is not None:
         return leading[2].strip(), dest
@@ -213,6 +224,8 @@ def _split_destination(text: str, *, ratio_given: bool) -> tuple[str, Destinatio
         resolve(asked)  # raises UnknownDestinationError naming the closest ones
     if ratio_given:
         return text, None
+    if default is not None:
+        return text, default
     raise UserInputError(
         "Where will this image be used? End the prompt with `for <destination>`, e.g. "
         "`/draft a red bicycle at dawn for mobile cover`, or give the shape with `--ratio 4:5`. "
@@ -310,6 +323,7 @@ def help_text() -> str:
         "light, empty title area for mobile cover`",
         "• `/draft <destination>: <prompt>` — e.g. `/draft poster: a jazz night in a rainy city`",
         "• `/draft` alone opens a form.",
+        "• `/draft settings` the channel's approvers, defaults and brand notes (admins and owners)",
         "",
         "*Options*",
         f"• `--n N` number of variants ({MIN_VARIANTS}–{MAX_VARIANTS}, default {DEFAULT_VARIANTS})",

@@ -17,7 +17,7 @@ from bot.blocks import (
     plain,
 )
 from bot.command import MAX_PROMPT_CHARS, MAX_VARIANTS, MIN_VARIANTS
-from bot.destinations import CATALOG
+from bot.destinations import CATALOG, Destination
 from bot.drafts.uploads import StoredReference
 from bot.publisher import DraftCard
 from bot.reviews import ReviewRef
@@ -25,13 +25,22 @@ from bot.tiers import Size
 
 
 def draft_modal(
-    channel_id: str, *, default_variants: int = 4, reference: StoredReference | None = None
+    channel_id: str,
+    *,
+    default_variants: int = 4,
+    reference: StoredReference | None = None,
+    destination: Destination | None = None,
 ) -> dict[str, Any]:
-    """`/draft` with no text opens this form; Draft from this image opens it with the image shown."""
+    """`/draft` with no text opens this form; Draft from this image opens it with the image shown.
+    ``destination``: the channel's default, chosen to begin with."""
     destinations = [
         {"text": {"type": "plain_text", "text": clip(f"{d.name} ({d.ratio})", 75)}, "value": d.key}
         for d in CATALOG
     ]
+    select: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": destinations}
+    chosen = next((o for o in destinations if destination and o["value"] == destination.key), None)
+    if chosen is not None:
+        select["initial_option"] = chosen
     return _form(
         DRAFT_MODAL,
         form_metadata(channel_id, reference),
@@ -46,7 +55,7 @@ def draft_modal(
                 "type": "input",
                 "block_id": "destination",
                 "label": {"type": "plain_text", "text": "Where will it be used?"},
-                "element": {"type": "static_select", "action_id": "value", "options": destinations},
+                "element": select,
             },
             _count_select("Variants", default_variants),
             context("Long copy renders badly: leave a headline-safe area and add the words later."),

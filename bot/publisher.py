@@ -68,6 +68,7 @@ class DraftCard:
     # Destination keys of the finals made or on their way in other shapes (Also as…).
     shapes: tuple[str, ...] = ()
     destination_key: str | None = None
+    brand_notes: str | None = None  # the channel's, added to every prompt of the draft
     vote_deadline: datetime | None = None  # when voting closes by itself (`--vote`), if it does
     closed_by_deadline: bool = False  # the deadline, not a person, sent the winner to 2K
 

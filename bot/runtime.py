@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.drafts import Desk, DraftService, Uploads
 from bot.drafts.home import HomeRefresh, Homes
 from bot.drafts.reports import Reports
+from bot.drafts.settings import ChannelSettingsService, Policies
 from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
 from bot.generation.timers import Timers
@@ -34,6 +35,7 @@ from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
 from bot.slack_app import build_bolt_app
 from bot.slack_client import build_client
+from bot.slack_directory import SlackDirectory
 from bot.slack_home import SlackHome
 from bot.slack_publisher import SlackPublisher
 from bot.workflow import Policy
@@ -164,7 +166,18 @@ async def build_runtime(
         review_reminder=settings.review_reminder,
         homes=refresh_homes,
     )
-    desk = Desk(sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock)
+    # Without Slack, no admins and no group members; on the runtime's clock, tests step past its cache.
+    directory = SlackDirectory(slack_client, clock=lambda: clock().timestamp())
+    desk = Desk(
+        sessions,
+        doorbell,
+        publisher,
+        policy,
+        max_attempts=settings.job_max_attempts,
+        clock=clock,
+        policies=Policies(policy, directory),
+    )
+    channel_settings = ChannelSettingsService(sessions, directory, providers=configured_providers(settings))
     uploads = Uploads(blobs, max_pixels=settings.max_reference_pixels)
     drafts = DraftService.over(
         desk,
@@ -174,7 +187,11 @@ async def build_runtime(
         vote_window=settings.vote_window,
     )
     timers = Timers(sessions, publisher, drafts.deadlines, policy, clock=clock)
-    homes = Homes(sessions, SlackHome(slack_client), policy, clock=clock) if slack_client else None
+    homes = (
+        Homes(sessions, SlackHome(slack_client), policy, clock=clock, channel_policy=desk.policy_for)
+        if slack_client
+        else None
+    )
     home_jobs = {JobKind.HOME: homes.publish_job} if homes else {}
     runner = JobRunner(
         sessions,
@@ -192,7 +209,14 @@ async def build_runtime(
     if slack_client is not None:
         slack = build_bolt_app(settings, slack_client)
         reports = Reports(sessions, homes.slack if homes else None, policy, clock=clock)
-        register_all(slack, drafts, default_variants=settings.default_variants, homes=homes, reports=reports)
+        register_all(
+            slack,
+            drafts,
+            default_variants=settings.default_variants,
+            homes=homes,
+            reports=reports,
+            channel_settings=channel_settings,
+        )
     return Runtime(
         settings,
         engine,
@@ -207,6 +231,12 @@ async def build_runtime(
         slack,
         homes,
     )
+
+
+def configured_providers(settings: Settings) -> tuple[str, ...]:
+    """The providers a channel may choose: the local renderer always, the others when their key is set."""
+    keyed = {"openai": settings.openai_api_key, "gemini": settings.gemini_api_key}
+    return ("local", *(name for name, key in keyed.items() if key is not None and key.get_secret_value()))
 
 
 async def migrate_when_reachable(engine: AsyncEngine, *, budget: float) -> None:

@@ -88,9 +88,11 @@ APPROVED = "approved"
 
 @dataclass(frozen=True)
 class Policy:
-    """Who may do what. ``approvers`` are Slack user ids; empty means anyone may approve."""
+    """Who may do what. ``approvers`` are Slack user ids; empty means anyone may approve, unless
+    ``approvers_named`` (a channel named approvers, e.g. a user group that has nobody in it now)."""
 
     approvers: frozenset[str] = frozenset()
+    approvers_named: bool = False
     allow_self_approval: bool = True
     max_rounds: int = 8  # rounds of 1K variants per draft
     max_variants: int = 32  # 1K variants per draft, over all its rounds
@@ -99,7 +101,7 @@ class Policy:
     drift_threshold: float = 0.25  # a 2K/4K whose composition moved more from its 1K says so
 
     def is_approver(self, user: str) -> bool:
-        return not self.approvers or user in self.approvers
+        return (not self.approvers and not self.approvers_named) or user in self.approvers
 
 
 @dataclass(frozen=True)

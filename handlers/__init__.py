@@ -13,7 +13,8 @@ from bot import blocks
 from bot.drafts import DraftService
 from bot.drafts.home import Homes
 from bot.drafts.reports import Reports
-from handlers import actions, commands, home, reactions, reviews, rounds, shortcuts, views
+from bot.drafts.settings import ChannelSettingsService
+from handlers import actions, commands, home, reactions, reviews, rounds, settings, shortcuts, views
 from handlers import reports as reports_module
 
 SLASH_COMMANDS = commands.COMMANDS
@@ -28,8 +29,14 @@ def register_all(
     default_variants: int,
     homes: Homes | None = None,
     reports: Reports | None = None,
+    channel_settings: ChannelSettingsService | None = None,
 ) -> None:
-    subcommands = reports_module.subcommands(reports) if reports else {}
+    subcommands: dict[str, commands.SubcommandListener] = (
+        dict(reports_module.subcommands(reports)) if reports else {}
+    )
+    if channel_settings is not None:
+        subcommands["settings"] = settings.subcommand(channel_settings)
+        settings.register(app, channel_settings)
     commands.register(app, drafts.intake, default_variants=default_variants, subcommands=subcommands)
     home.register(app, homes)
     views.register(app, drafts.intake)

@@ -28,6 +28,7 @@ from bot.command import (
     too_long_reason,
     usage_text,
 )
+from bot.destinations import Destination
 from bot.drafts import Intake
 from bot.errors import UserInputError
 from handlers.shared import NOTHING_DRAFTED, Answer, acknowledge_once, clean_text, slack_id
@@ -89,9 +90,10 @@ async def _draft(
     if not (team and user and channel):
         await ack(text=NO_CONTEXT)
         return
+    destination = await intake.default_destination(team_id=team, channel_id=channel)
     if not text.strip():
         await ack(text=usage_text())
-        await _open_form(client, command.get("trigger_id"), channel, default_variants)
+        await _open_form(client, command.get("trigger_id"), channel, default_variants, destination)
         return
     if len(text) > MAX_COMMAND_CHARS:
         reason = too_long_reason(text)
@@ -99,7 +101,12 @@ async def _draft(
         await intake.reject_input(team_id=team, user=user, text=text, reason=reason)
         return
     try:
-        request = parse(text, default_variants=default_variants, subcommands=subcommands.keys())
+        request = parse(
+            text,
+            default_variants=default_variants,
+            subcommands=subcommands.keys(),
+            default_destination=destination,
+        )
     except UserInputError as err:
         await ack(text=blocks.escape(err.message))
         await intake.reject_input(team_id=team, user=user, text=text, reason=err.message)
@@ -115,6 +122,7 @@ async def _draft(
         await ack(**await subcommands[request.name](asked))
         return
     try:
+        request = await intake.resolve(team_id=team, channel_id=channel, request=request)
         draft_id = await intake.create_draft(
             team_id=team, channel_id=channel, requester=user, request=request, command_text=text
         )
@@ -134,12 +142,17 @@ def confirmation(draft_id: int, request: DraftRequest) -> str:
     return "\n".join([text, *(f":bulb: {blocks.escape(hint)}" for hint in request.hints)])
 
 
-async def _open_form(client: AsyncWebClient, trigger: object, channel: str, default_variants: int) -> None:
+async def _open_form(
+    client: AsyncWebClient,
+    trigger: object,
+    channel: str,
+    default_variants: int,
+    destination: Destination | None,
+) -> None:
     if not isinstance(trigger, str) or not trigger:
         return
+    view = modals.draft_modal(channel, default_variants=default_variants, destination=destination)
     try:
-        await client.views_open(
-            trigger_id=trigger, view=modals.draft_modal(channel, default_variants=default_variants)
-        )
+        await client.views_open(trigger_id=trigger, view=view)
     except SlackApiError as err:  # e.g. the trigger expired; the usage text already answered
         log.info("could not open the /draft form: %s", err.response.get("error"))

@@ -57,6 +57,8 @@ def parent_blocks(card: DraftCard, *, vote_emoji: str = "+1") -> list[Block]:
             f"*{escape(card.destination)}* · {card.ratio} · requested by <@{card.requester}>",
         ),
     ]
+    if card.brand_notes:  # shown, so nobody is surprised by what every prompt here carries
+        blocks.append(context(f":art: Brand notes: {escape(card.brand_notes)}"))
     if len(card.rounds) > 1:
         blocks.append(context(_rounds_words(card)))
     sheet = next((r for r in reversed(card.rounds) if r.sheet_file), None)

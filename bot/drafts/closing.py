@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import draft_view
 from bot.deadlines import decide_deadline
-from bot.drafts.decisions import Decisions, eligible_numbers
+from bot.drafts.decisions import Decisions
+from bot.drafts.facts import eligible_numbers
 from bot.drafts.results import Done
 from bot.jobs import JobKind, schedule
 from bot.publisher import DraftCard

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import AuditKind, record, record_for
 from bot.cards import draft_card, draft_view, review_facts
-from bot.destinations import Destination, by_key
+from bot.destinations import by_key
 from bot.drafts.desk import LOST_RACE, Desk
+from bot.drafts.facts import eligible_numbers, shape_refusal, source_chain
 from bot.drafts.results import ActionResult, Done
 from bot.jobs import JobKind
 from bot.publisher import DraftCard
@@ -35,7 +36,7 @@ from bot.workflow import (
     may_cancel,
 )
 from storage import jobqueue, queries
-from storage.models import Draft, Variant
+from storage.models import Draft
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ class Decisions:
             draft = await desk.draft(session, team_id, draft_id)
             votes = await queries.votes_of(session, team_id, draft_id)
             eligible = await eligible_numbers(session, draft)
-            decision = decide_upgrade(draft_view(draft), user, votes, desk.policy, eligible=eligible)
+            decision = decide_upgrade(
+                draft_view(draft), user, votes, await desk.policy_for(session, draft), eligible=eligible
+            )
             if isinstance(decision, Refusal):
                 return desk.refuse(session, draft, user, "upgrade", decision)
             if isinstance(decision, TieBreakNeeded):
@@ -102,7 +105,12 @@ class Decisions:
             votes = await queries.votes_of(session, team_id, draft_id)
             eligible = await eligible_numbers(session, draft)
             decision = decide_tie_break(
-                draft_view(draft), user, number, votes, desk.policy, eligible=eligible
+                draft_view(draft),
+                user,
+                number,
+                votes,
+                await desk.policy_for(session, draft),
+                eligible=eligible,
             )
             if isinstance(decision, Refusal):
                 return desk.refuse(session, draft, user, "choose_tied", decision)
@@ -137,7 +145,7 @@ class Decisions:
             tally=upgrade.counts,
             chosen_by_requester=upgrade.chosen_by_requester,
             round=winner.round,
-            source_chain=await _source_chain(session, winner),
+            source_chain=await source_chain(session, winner),
             **why,
         )
         desk.doorbell.ring()
@@ -152,8 +160,9 @@ class Decisions:
         async with self.desk.sessions() as session:
             draft = await self.desk.draft(session, team_id, draft_id)
             view = draft_view(draft, review=await review_facts(session, draft))
+            policy = await self.desk.policy_for(session, draft)
         check = may_reject if action == "reject" else may_request_changes
-        return check(view, user, self.desk.policy, pressed=pressed)
+        return check(view, user, policy, pressed=pressed)
 
     async def card(self, *, team_id: str, draft_id: int) -> DraftCard:
         """The draft as a review form shows it."""
@@ -173,7 +182,7 @@ class Decisions:
             decision = decide_approval(
                 draft_view(draft, review=review),
                 user,
-                desk.policy,
+                await desk.policy_for(session, draft),
                 pressed=pressed,
                 approved=review.approvers if review else (),
             )
@@ -223,7 +232,7 @@ class Decisions:
             draft = await desk.draft(session, team_id, draft_id)
             review = await review_facts(session, draft)
             refusal = may_request_changes(
-                draft_view(draft, review=review), user, desk.policy, pressed=pressed
+                draft_view(draft, review=review), user, await desk.policy_for(session, draft), pressed=pressed
             )
             if refusal or review is None:
                 return desk.refuse(session, draft, user, "request_changes", refusal or _NO_REVIEW)
@@ -265,7 +274,9 @@ class Decisions:
             await queries.lock_draft(session, team_id, draft_id)
             draft = await desk.draft(session, team_id, draft_id)
             review = await review_facts(session, draft)
-            refusal = may_reject(draft_view(draft, review=review), user, desk.policy, pressed=pressed)
+            refusal = may_reject(
+                draft_view(draft, review=review), user, await desk.policy_for(session, draft), pressed=pressed
+            )
             if refusal:
                 return desk.refuse(session, draft, user, "reject", refusal)
             if back_to_voting:
@@ -328,14 +339,14 @@ class Decisions:
         async with desk.sessions.begin() as session:
             await queries.lock_draft(session, team_id, draft_id)
             draft = await desk.draft(session, team_id, draft_id)
-            refusal = may_also_as(draft_view(draft), user, desk.policy)
+            refusal = may_also_as(draft_view(draft), user, await desk.policy_for(session, draft))
             shape = by_key(destination_key)
             finals = await queries.variants_of(session, team_id, draft_id, Tier.FINAL)
             final = next((v for v in finals if v.version == 1 and v.status == VariantState.POSTED), None)
             if refusal is None and (shape is None or final is None):
                 refusal = Refusal("I don't know that shape; pick one from the list.", "unknown_shape")
             if refusal is None and shape is not None:
-                refusal = _shape_refusal(draft, finals, shape)
+                refusal = shape_refusal(draft, finals, shape)
             if refusal or shape is None or final is None:
                 return desk.refuse(session, draft, user, "also_as", refusal or _NO_REVIEW)
             made = await desk.regenerate(session, draft, final, Tier.FINAL, shape=shape)
@@ -359,7 +370,7 @@ class Decisions:
         async with desk.sessions.begin() as session:
             await queries.lock_draft(session, team_id, draft_id)  # no vote or round lands in between
             draft = await desk.draft(session, team_id, draft_id)
-            refusal = may_cancel(draft_view(draft), user, desk.policy)
+            refusal = may_cancel(draft_view(draft), user, await desk.policy_for(session, draft))
             if refusal:
                 return desk.refuse(session, draft, user, "cancel", refusal)
             status = DraftStatus(draft.status)
@@ -379,41 +390,5 @@ class Decisions:
         return Done("Cancelled. The images already made stay in the thread.", draft_id)
 
 
-async def _source_chain(session: AsyncSession, variant: Variant) -> list[str]:
-    """The winner and what it was made from, back to a first-round variant ("1K #6", "1K #2")."""
-    chain, seen = [], set()
-    current: Variant | None = variant
-    while current is not None and current.id not in seen:
-        seen.add(current.id)
-        chain.append(f"{current.tier} #{current.number}")
-        current = await session.get(Variant, current.source_variant_id) if current.source_variant_id else None
-    return chain
-
-
-async def eligible_numbers(session: AsyncSession, draft: Draft) -> list[int]:
-    """The 1K variants an upgrade may take: those in the thread, but for any whose review was rejected."""
-    images = await queries.variants_of(session, draft.team_id, draft.id)
-    rejected = {v.number for v in images if v.tier == Tier.REVIEW and v.outcome == REJECTED}
-    return [
-        v.number
-        for v in images
-        if v.tier == Tier.EXPLORE and v.status == VariantState.POSTED and v.number not in rejected
-    ]
-
-
 def _refusal_or(decision: object, fallback: Refusal) -> Refusal:
     return decision if isinstance(decision, Refusal) else fallback
-
-
-def _shape_refusal(draft: Draft, finals: list[Variant], shape: Destination) -> Refusal | None:
-    """Refused when the final is in that shape already, or it is on its way."""
-    ratio = str(shape.ratio)
-    if ratio == draft.ratio:
-        return Refusal(f"The final is {ratio} already; it is in the thread.", "shape_made")
-    for made in finals:
-        if made.ratio == ratio and made.status not in (VariantState.FAILED, VariantState.REFUSED):
-            where = "in the thread" if made.status == VariantState.POSTED else "on its way"
-            return Refusal(
-                f"The final as {ratio} ({made.destination_name}) is {where} already.", "shape_made"
-            )
-    return None

@@ -15,6 +15,7 @@ from bot.audit import AuditKind, record_for
 from bot.cards import draft_card
 from bot.destinations import Destination
 from bot.drafts.moves import move_draft
+from bot.drafts.settings import Policies
 from bot.errors import UnknownDraft
 from bot.jobs import Doorbell, JobKind, enqueue
 from bot.publisher import Publisher
@@ -38,6 +39,13 @@ class Desk:
     policy: Policy
     max_attempts: int
     clock: Callable[[], datetime]
+    policies: Policies | None = None  # each channel's own; None: ``policy`` everywhere
+
+    async def policy_for(self, session: AsyncSession, draft: Draft) -> Policy:
+        """The policy the draft's channel decides by: the workspace's, as the channel's settings change it."""
+        if self.policies is None:
+            return self.policy
+        return await self.policies.for_channel(session, draft.team_id, draft.channel_id)
 
     async def draft(self, session: AsyncSession, team_id: str, draft_id: int) -> Draft:
         draft = await queries.get_draft(session, team_id, draft_id)

@@ -10,7 +10,7 @@ else's is built fresh when they open it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -27,7 +27,7 @@ from bot.blocks.home import (
     home_view,
 )
 from bot.cards import draft_view, review_facts
-from bot.drafts.decisions import eligible_numbers
+from bot.drafts.facts import eligible_numbers
 from bot.jobs import JobKind
 from bot.reviews import may_approve
 from bot.workflow import DraftStatus, Policy, Tie, pick_winner, tally
@@ -113,15 +113,19 @@ class Homes:
         policy: Policy,
         *,
         clock: Callable[[], datetime],
+        channel_policy: Callable[[AsyncSession, Draft], Awaitable[Policy]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.slack = slack
         self.policy = policy
         self.clock = clock
+        self._channel_policy = channel_policy
 
-    def policy_for(self, draft: Draft) -> Policy:
-        """Who approves ``draft``: the workspace's policy (the one place a channel's would come in)."""
-        return self.policy
+    async def policy_for(self, session: AsyncSession, draft: Draft) -> Policy:
+        """Who approves ``draft``: its channel's policy (the workspace's as its settings change it)."""
+        if self._channel_policy is None:
+            return self.policy
+        return await self._channel_policy(session, draft)
 
     async def opened(self, team_id: str, user: str) -> None:
         """``app_home_opened``: remember the person has a Home, and publish it."""
@@ -185,14 +189,17 @@ class Homes:
         found: list[tuple[WaitingItem, Draft]] = []
         for draft in await stored.in_status(session, team_id, DraftStatus.REVIEWING, limit=REVIEWS_LOOKED_AT):
             facts = await review_facts(session, draft)
-            if facts is not None and may_approve_now(draft, user, self.policy_for(draft), facts):
+            if facts is not None and may_approve_now(
+                draft, user, await self.policy_for(session, draft), facts
+            ):
                 ref = (facts.latest.number, facts.latest.version)
                 found.append((_item("review", draft, review=ref), draft))
         for draft in await stored.in_status(session, team_id, DraftStatus.VOTING, requester=user):
             votes = await queries.votes_of(session, team_id, draft.id)
-            result = pick_winner(
-                tally(votes, range(1, draft.n_variants + 1)), await eligible_numbers(session, draft)
-            )
+            eligible = await eligible_numbers(session, draft)
+            if not eligible:  # every variant's review was rejected: nothing to upgrade
+                continue
+            result = pick_winner(tally(votes, range(1, draft.n_variants + 1)), eligible)
             if draft.tie_asked and isinstance(result, Tie):
                 found.append((_item("tie", draft, tied=result.variants), draft))
             else:

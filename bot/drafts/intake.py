@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import random
 from datetime import timedelta
 
 from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.audit import AuditKind, record, record_for
+from bot.channel_settings import ChannelValues
 from bot.command import DraftRequest
+from bot.destinations import Destination, by_key
 from bot.drafts.closing import schedule_close
 from bot.drafts.desk import Desk
+from bot.drafts.settings import channel_values
 from bot.drafts.uploads import StoredReference
 from bot.jobs import JobKind, enqueue_many
 from bot.providers.base import reference_note
 from bot.tiers import Tier
 from bot.workflow import DraftStatus, RoundReason, VariantState
 from storage.models import Draft, Round, Variant
+
+log = logging.getLogger(__name__)
 
 
 class Intake:
@@ -26,6 +34,23 @@ class Intake:
         self.desk = desk
         self._rng = rng or random.SystemRandom()
         self.vote_window = vote_window  # DRAFTBOT_VOTE_WINDOW: voting closes by itself, unless `--vote`
+
+    async def default_destination(self, *, team_id: str, channel_id: str) -> Destination | None:
+        """Where the channel's drafts go when the command names no destination (its settings), if set.
+        A convenience: without the database, `/draft help` still answers, so this says "none"."""
+        try:
+            async with self.desk.sessions() as session:
+                channel = await channel_values(session, team_id, channel_id)
+        except SQLAlchemyError:
+            log.warning("could not read the default destination of %s", channel_id, exc_info=True)
+            return None
+        return by_key(channel.default_destination) if channel else None
+
+    async def resolve(self, *, team_id: str, channel_id: str, request: DraftRequest) -> DraftRequest:
+        """The request as the channel's defaults complete it (what :meth:`create_draft` will make)."""
+        async with self.desk.sessions() as session:
+            channel = await channel_values(session, team_id, channel_id)
+        return with_channel_defaults(request, channel) if channel else request
 
     async def create_draft(
         self,
@@ -42,11 +67,15 @@ class Intake:
         hints = list(request.hints)
         if reference is not None and (note := reference_note(reference.size, request.ratio)):
             hints.append(f"{note[0].upper()}{note[1:]} (the destination decides the ratio).")
-        base_seed = (
-            request.seed if request.seed is not None else self._rng.randrange(0, 2**31 - request.n_variants)
-        )
-        window = request.vote_window_or(self.vote_window)
         async with self.desk.sessions.begin() as session:
+            channel = await channel_values(session, team_id, channel_id) or ChannelValues()
+            request = with_channel_defaults(request, channel)
+            window = request.vote_window_or(channel.vote_window or self.vote_window)
+            base_seed = (
+                request.seed
+                if request.seed is not None
+                else self._rng.randrange(0, 2**31 - request.n_variants)
+            )
             draft = Draft(
                 team_id=team_id,
                 channel_id=channel_id,
@@ -65,6 +94,9 @@ class Intake:
                 reference_type=reference.content_type if reference else None,
                 reference_file=reference.file_id if reference else None,
                 vote_deadline=self.desk.clock() + window if window else None,
+                brand_notes=channel.brand_notes,  # kept: a later change of the settings does not change it
+                provider=channel.provider,
+                quality=channel.quality,
             )
             session.add(draft)
             await session.flush()
@@ -108,6 +140,7 @@ class Intake:
                 format=request.format,
                 hints=hints,
                 vote_deadline=draft.vote_deadline.isoformat() if draft.vote_deadline else None,
+                brand_notes=channel.brand_notes,
                 reference=(
                     {"file": reference.file_id, "name": reference.name, "size": str(reference.size)}
                     if reference
@@ -128,3 +161,10 @@ class Intake:
             record(
                 session, team_id=team_id, kind=AuditKind.INPUT_REJECTED, actor=user, text=text, reason=reason
             )
+
+
+def with_channel_defaults(request: DraftRequest, channel: ChannelValues) -> DraftRequest:
+    """The channel's number of variants, where `--n` was not typed."""
+    if request.n_given or not channel.default_variants:
+        return request
+    return dataclasses.replace(request, n_variants=channel.default_variants, n_given=True)

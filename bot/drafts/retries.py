@@ -66,7 +66,7 @@ class Retries:
         plan = decide_retry(
             draft_view(draft),
             user,
-            desk.policy,
+            await desk.policy_for(session, draft),
             failed=failed,
             refused=refused,
             announced=bool(draft.parent_ts),
@@ -97,7 +97,9 @@ class Retries:
         variant = await queries.get_variant(session, draft.team_id, draft.id, Tier.EXPLORE, number)
         if variant is None:
             raise UnknownDraft(draft.id)  # a forged button: no such variant
-        refusal = decide_image_retry(draft_view(draft), user, desk.policy, state=VariantState(variant.status))
+        refusal = decide_image_retry(
+            draft_view(draft), user, await desk.policy_for(session, draft), state=VariantState(variant.status)
+        )
         if refusal:
             return desk.refuse(session, draft, user, "retry", refusal)
         if not await queries.set_variant(

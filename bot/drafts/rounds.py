@@ -36,7 +36,13 @@ class Rounds:
         async with self.desk.sessions() as session:
             draft = await self.desk.draft(session, team_id, draft_id)
             rounds = await _rounds_of(session, draft)
-            return decide_round(draft_view(draft), user, self.desk.policy, rounds=len(rounds), size=1)
+            return decide_round(
+                draft_view(draft),
+                user,
+                await self.desk.policy_for(session, draft),
+                rounds=len(rounds),
+                size=1,
+            )
 
     async def card(self, *, team_id: str, draft_id: int) -> DraftCard:
         """The draft as the Edit prompt form starts from it (its latest prompt and round)."""
@@ -69,7 +75,9 @@ class Rounds:
             rounds = await _rounds_of(session, draft)
             latest = rounds[-1]
             size = size or latest.size
-            refusal = decide_round(draft_view(draft), user, desk.policy, rounds=len(rounds), size=size)
+            refusal = decide_round(
+                draft_view(draft), user, await desk.policy_for(session, draft), rounds=len(rounds), size=size
+            )
             if refusal:
                 return desk.refuse(session, draft, user, str(reason), refusal)
             origin = None

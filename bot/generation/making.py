@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import imaging
 from bot.audit import SYSTEM, AuditKind, record_for
+from bot.channel_settings import with_brand_notes
 from bot.destinations import SCREEN_DPI, ImageFormat, SafeZone, by_key, dpi_for
 from bot.errors import PermanentFailure
 from bot.generation.lineage import Lineage
@@ -110,7 +111,8 @@ class Maker:
         fmt = ImageFormat(draft.output_format)
         shape = by_key(variant.destination_key) if variant.destination_key else None
         request = GenerationRequest(
-            prompt=variant.prompt or draft.prompt,  # a later round may have edited it
+            # a later round may have edited it; the channel's brand notes go with every image
+            prompt=with_brand_notes(variant.prompt or draft.prompt, draft.brand_notes),
             ratio=ratio,
             tier=tier,
             seed=variant.seed,
@@ -201,6 +203,7 @@ class Maker:
                     **({"source": f"{source.tier} #{source.number}"} if source is not None else {}),
                     request_id=output.request_id,
                     notes=notes,
+                    **({"brand_notes": draft.brand_notes} if draft.brand_notes else {}),
                 )
         return None
 

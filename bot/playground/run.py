@@ -44,13 +44,20 @@ def workspace_file(settings: Settings) -> Path:
     return settings.data_dir / "playground" / "workspace.json"
 
 
+def fresh_workspace() -> Workspace:
+    """A new playground's workspace: alice is its admin, so `/draft settings` can be tried."""
+    state = Workspace()
+    state.set_admin("U0ALICE")
+    return state
+
+
 @contextlib.asynccontextmanager
 async def running_playground(
     settings: Settings, *, host: str = "127.0.0.1", port: int = 3000
 ) -> AsyncIterator[Playground]:
     sock = bind(host, port)  # first: a port that is taken is one line, with nothing started
     saved = workspace_file(settings)
-    state = Workspace.load(saved) or Workspace()
+    state = Workspace.load(saved) or fresh_workspace()
     signing_secret = secrets.token_hex(16)  # new each start: only this process signs and verifies
     async with serve_fake_slack(sock=sock, state=state) as fake:
         if fake.base_url is None or fake.origin is None:

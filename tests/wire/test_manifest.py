@@ -27,6 +27,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "reactions.add": "reactions:write",
     "conversations.replies": "channels:history",
     "conversations.history": "channels:history",
+    "users.info": "users:read",  # is the person a workspace admin (channel settings)
+    "usergroups.list": "usergroups:read",
+    "usergroups.users.list": "usergroups:read",
     "views.open": None,  # needs only the trigger_id of an interaction
     "views.publish": None,  # the App Home
     "chat.getPermalink": None,

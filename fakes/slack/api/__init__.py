@@ -7,7 +7,7 @@ tests against real Slack behaviour. Anything else answers ``unknown_method``.
 
 from __future__ import annotations
 
-from fakes.slack.api import auth, chat, conversations, files, reactions, views
+from fakes.slack.api import auth, chat, conversations, files, reactions, users, views
 from fakes.slack.api.params import Method
 
 METHODS: dict[str, Method] = {
@@ -17,6 +17,7 @@ METHODS: dict[str, Method] = {
     **files.METHODS,
     **conversations.METHODS,
     **views.METHODS,
+    **users.METHODS,
 }
 
 __all__ = ["METHODS", "Method"]

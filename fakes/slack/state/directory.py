@@ -9,7 +9,16 @@ import time
 from collections.abc import Iterable
 
 from fakes.slack.state.changes import ChangeFeed
-from fakes.slack.state.records import JSON, Channel, Clock, SlackError, Team, User, format_ts
+from fakes.slack.state.records import (
+    JSON,
+    Channel,
+    Clock,
+    SlackError,
+    Team,
+    User,
+    UserGroup,
+    format_ts,
+)
 
 
 class Directory:
@@ -34,6 +43,7 @@ class Directory:
         self.app_id = app_id
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
+        self.usergroups: dict[str, UserGroup] = {}
         self.counters: dict[str, int] = {}
         self.last_ts = 0
         self.bot = User(
@@ -87,6 +97,52 @@ class Directory:
         self.channels[channel_id] = channel
         self.feed.changed("channel_added", channel=channel_id)
         return channel
+
+    def set_admin(self, user_id: str, *, admin: bool = True, owner: bool = False) -> User:
+        """Make ``user_id`` a workspace admin (or owner), or take it back."""
+        user = self.get_user(user_id)
+        user.is_admin, user.is_owner = admin, owner
+        self.feed.changed("user_changed", user=user_id)
+        return user
+
+    def add_usergroup(self, handle: str, members: Iterable[str], *, name: str = "") -> UserGroup:
+        group = UserGroup(
+            id=self.new_id("S"),
+            handle=handle.lstrip("@"),
+            name=name or handle.lstrip("@"),
+            users=list(members),
+        )
+        self.usergroups[group.id] = group
+        self.feed.changed("usergroup_added", usergroup=group.id)
+        return group
+
+    def set_usergroup_members(self, group_id: str, members: Iterable[str]) -> UserGroup:
+        """What an admin does in Slack's user group settings: the group now has exactly ``members``."""
+        group = self.get_usergroup(group_id)
+        group.users = list(members)
+        self.feed.changed("usergroup_changed", usergroup=group_id)
+        return group
+
+    def get_usergroup(self, group_id: str) -> UserGroup:
+        try:
+            return self.usergroups[group_id]
+        except KeyError:
+            raise SlackError("no_such_subteam") from None
+
+    def usergroup_json(self, group: UserGroup, *, include_users: bool = False) -> JSON:
+        shape: JSON = {
+            "id": group.id,
+            "team_id": self.team.id,
+            "is_usergroup": True,
+            "name": group.name,
+            "handle": group.handle,
+            "description": "",
+            "date_delete": 0,
+            "user_count": len(group.users),
+        }
+        if include_users:
+            shape["users"] = list(group.users)
+        return shape
 
     def get_user(self, user_id: str) -> User:
         try:
@@ -152,8 +208,8 @@ class Directory:
             "deleted": False,
             "is_bot": user.is_bot,
             "is_app_user": False,
-            "is_admin": False,
-            "is_owner": False,
+            "is_admin": user.is_admin or user.is_owner,
+            "is_owner": user.is_owner,
             "tz": "UTC",
             "tz_offset": 0,
             "profile": profile,

@@ -59,6 +59,18 @@ class User:
     is_bot: bool = False
     bot_id: str | None = None
     app_id: str | None = None
+    is_admin: bool = False  # a workspace admin (users.info)
+    is_owner: bool = False  # a workspace owner
+
+
+@dataclass
+class UserGroup:
+    """A Slack user group (`@design-leads`): its id (``S…``), handle and members."""
+
+    id: str
+    handle: str
+    name: str
+    users: list[str] = field(default_factory=list)
 
 
 @dataclass

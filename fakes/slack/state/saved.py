@@ -35,6 +35,7 @@ from fakes.slack.state.records import (
     Message,
     Team,
     User,
+    UserGroup,
     ViewRecord,
 )
 
@@ -77,6 +78,7 @@ def dump(workspace: Workspace) -> tuple[JSON, dict[str, bytes]]:
         "app_id": directory.app_id,
         "bot": directory.bot.id,
         "users": [_record(u) for u in directory.users.values()],
+        "usergroups": [_record(g) for g in directory.usergroups.values()],
         "channels": [_channel(c) for c in directory.channels.values()],
         "counters": dict(directory.counters),
         "last_ts": directory.last_ts,
@@ -98,6 +100,7 @@ def restore(workspace: Workspace, document: JSON, blob: Callable[[str], bytes]) 
     directory.team = Team(**document["team"])
     directory.app_id = document["app_id"]
     directory.users = {u["id"]: User(**u) for u in document["users"]}
+    directory.usergroups = {g["id"]: UserGroup(**g) for g in document.get("usergroups", [])}
     directory.bot = directory.users[document["bot"]]
     channels = [
         Channel(**{**c, "members": None if c["members"] is None else set(c["members"])})

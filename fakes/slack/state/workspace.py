@@ -33,6 +33,7 @@ from fakes.slack.state.records import (
     Team,
     Trigger,
     User,
+    UserGroup,
     ViewRecord,
 )
 from fakes.slack.state.views import Views
@@ -99,6 +100,11 @@ class Workspace:
         self.add_user = directory.add_user
         self.add_channel = directory.add_channel
         self.get_user = directory.get_user
+        self.set_admin = directory.set_admin
+        self.add_usergroup = directory.add_usergroup
+        self.set_usergroup_members = directory.set_usergroup_members
+        self.get_usergroup = directory.get_usergroup
+        self.usergroup_json = directory.usergroup_json
         self.get_channel = directory.get_channel
         self.resolve_channel = directory.resolve_channel
         self.open_im = directory.open_im
@@ -179,6 +185,10 @@ class Workspace:
     @property
     def users(self) -> dict[str, User]:
         return self.directory.users
+
+    @property
+    def usergroups(self) -> dict[str, UserGroup]:
+        return self.directory.usergroups
 
     @property
     def channels(self) -> dict[str, Channel]:
