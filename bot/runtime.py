@@ -27,12 +27,13 @@ from bot.generation.timers import Timers
 from bot.imaging import ImagingPool
 from bot.jobs import SCHEDULED, Doorbell, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
-from bot.providers import build_provider
+from bot.providers import Providers, build_provider, build_providers
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
 from bot.slack_app import build_bolt_app
 from bot.slack_client import build_client
 from bot.slack_publisher import SlackPublisher
+from bot.spending import Budgets
 from bot.workflow import Policy
 from handlers import register_all
 from storage import db, jobqueue
@@ -56,6 +57,8 @@ class Runtime:
     drafts: DraftService
     runner: JobRunner
     slack: AsyncApp | None  # the Bolt app, with every listener; None when the runtime has no Slack
+    providers: Providers  # ``provider`` and every other one configured, for the channels that choose
+    budgets: Budgets
 
     def slack_app(self) -> AsyncApp:
         """The Bolt app, for the entry points that serve Slack requests."""
@@ -79,7 +82,7 @@ class Runtime:
         raise RuntimeError("jobs are still unfinished after draining")
 
     async def aclose(self) -> None:
-        await self.provider.aclose()
+        await self.providers.aclose()
         self.imaging.close()
         await self.engine.dispose()
 
@@ -122,6 +125,8 @@ async def build_runtime(
     sessions = db.session_factory(engine)
     pool = ImagingPool(settings.imaging_threads)
     image_provider = provider(settings, pool)
+    providers = build_providers(settings, image_provider, pool)
+    budgets = Budgets(providers, settings.monthly_budget_usd)
     blobs = FileBlobStore(settings.blob_dir)
     doorbell = Doorbell()  # rung by whatever enqueues jobs, waited on by the runner
     policy = Policy(
@@ -135,7 +140,7 @@ async def build_runtime(
     )
     generator = Generator(
         sessions,
-        image_provider,
+        providers,
         blobs,
         pool,
         publisher,
@@ -149,7 +154,13 @@ async def build_runtime(
         review_reminder=settings.review_reminder,
     )
     desk = Desk(
-        sessions, doorbell, publisher, policy, max_attempts=settings.job_max_attempts, clock=clock or utcnow
+        sessions,
+        doorbell,
+        publisher,
+        policy,
+        max_attempts=settings.job_max_attempts,
+        clock=clock or utcnow,
+        budgets=budgets,
     )
     uploads = Uploads(blobs, max_pixels=settings.max_reference_pixels)
     drafts = DraftService.over(
@@ -177,7 +188,19 @@ async def build_runtime(
         slack = build_bolt_app(settings, slack_client)
         register_all(slack, drafts, default_variants=settings.default_variants)
     return Runtime(
-        settings, engine, sessions, blobs, image_provider, pool, publisher, generator, drafts, runner, slack
+        settings,
+        engine,
+        sessions,
+        blobs,
+        image_provider,
+        pool,
+        publisher,
+        generator,
+        drafts,
+        runner,
+        slack,
+        providers,
+        budgets,
     )
 
 

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import AuditKind, record, record_for
 from bot.cards import draft_card, draft_view, review_facts
-from bot.destinations import Destination, by_key
+from bot.destinations import by_key
 from bot.drafts.desk import LOST_RACE, Desk
 from bot.drafts.results import ActionResult, Done
+from bot.drafts.shapes import shape_refusal
 from bot.errors import UnknownDraft
 from bot.jobs import JobKind, enqueue_many
 from bot.publisher import DraftCard
@@ -128,6 +129,8 @@ class Decisions:
         winner = await queries.get_variant(session, draft.team_id, draft.id, Tier.EXPLORE, upgrade.winner)
         if winner is None:
             raise LookupError(f"draft {draft.id} has no variant {upgrade.winner}")
+        if over := await desk.over_budget(session, draft, Tier.REVIEW):
+            return desk.refuse(session, draft, user, "upgrade", over)
         if not await desk.advance(
             session,
             draft,
@@ -194,6 +197,8 @@ class Decisions:
             count = f"{len(decision.approvers)} of {decision.needed} approvals"
             if decision.again:
                 return Done(f"You approved review v{latest.version} already ({count}).", draft_id)
+            if decision.complete and (over := await desk.over_budget(session, draft, Tier.FINAL)):
+                return desk.refuse(session, draft, user, "approve", over)  # not counted: nothing is made
             await queries.add_approval(session, latest, user)
             record_for(
                 session,
@@ -235,7 +240,7 @@ class Decisions:
             review = await review_facts(session, draft)
             refusal = may_request_changes(
                 draft_view(draft, review=review), user, desk.policy, pressed=pressed
-            )
+            ) or await desk.over_budget(session, draft, Tier.REVIEW)
             if refusal or review is None:
                 return desk.refuse(session, draft, user, "request_changes", refusal or _NO_REVIEW)
             latest = review.latest
@@ -346,7 +351,9 @@ class Decisions:
             if refusal is None and (shape is None or final is None):
                 refusal = Refusal("I don't know that shape; pick one from the list.", "unknown_shape")
             if refusal is None and shape is not None:
-                refusal = _shape_refusal(draft, finals, shape)
+                refusal = shape_refusal(draft, finals, shape) or await desk.over_budget(
+                    session, draft, Tier.FINAL, ratio=str(shape.ratio)
+                )
             if refusal or shape is None or final is None:
                 return desk.refuse(session, draft, user, "also_as", refusal or _NO_REVIEW)
             made = await desk.regenerate(session, draft, final, Tier.FINAL, shape=shape)
@@ -489,17 +496,3 @@ async def eligible_numbers(session: AsyncSession, draft: Draft) -> list[int]:
 
 def _refusal_or(decision: object, fallback: Refusal) -> Refusal:
     return decision if isinstance(decision, Refusal) else fallback
-
-
-def _shape_refusal(draft: Draft, finals: list[Variant], shape: Destination) -> Refusal | None:
-    """Refused when the final is in that shape already, or it is on its way."""
-    ratio = str(shape.ratio)
-    if ratio == draft.ratio:
-        return Refusal(f"The final is {ratio} already; it is in the thread.", "shape_made")
-    for made in finals:
-        if made.ratio == ratio and made.status not in (VariantState.FAILED, VariantState.REFUSED):
-            where = "in the thread" if made.status == VariantState.POSTED else "on its way"
-            return Refusal(
-                f"The final as {ratio} ({made.destination_name}) is {where} already.", "shape_made"
-            )
-    return None

@@ -69,7 +69,9 @@ class Rounds:
             rounds = await _rounds_of(session, draft)
             latest = rounds[-1]
             size = size or latest.size
-            refusal = decide_round(draft_view(draft), user, desk.policy, rounds=len(rounds), size=size)
+            refusal = decide_round(
+                draft_view(draft), user, desk.policy, rounds=len(rounds), size=size
+            ) or await desk.over_budget(session, draft, Tier.EXPLORE, size)
             if refusal:
                 return desk.refuse(session, draft, user, str(reason), refusal)
             origin = None

@@ -21,7 +21,7 @@ from bot.generation.posting import Poster
 from bot.generation.sheets import Sheets
 from bot.imaging import ImagingPool
 from bot.jobs import Doorbell, Handler, JobKind
-from bot.providers.base import ImageProvider
+from bot.providers import Providers
 from bot.publisher import Publisher
 from bot.tiers import Tier
 from bot.workflow import DraftStatus, Policy, VariantState
@@ -34,7 +34,7 @@ class Generator:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        provider: ImageProvider,
+        providers: Providers,
         blobs: BlobStore,
         pool: ImagingPool,
         publisher: Publisher,
@@ -51,7 +51,7 @@ class Generator:
         self.sessions = sessions
         self.making = Maker(
             sessions,
-            provider,
+            providers,
             blobs,
             pool,
             provider_concurrency=provider_concurrency,
