@@ -240,3 +240,41 @@ async def test_spend_is_the_sum_of_the_audit_trails_cost_estimates(
         async with rt.sessions() as session:
             empty = await rt.budgets.report(session, TEAM, Month(2026, 1))
         assert empty.total.usd == 0 and not empty.by_channel
+
+
+async def test_a_channel_draws_with_its_own_provider_and_quality_chosen_when_it_was_drafted(
+    settings: Settings, openai: tuple[FakeOpenAI, str], publisher: RecordingPublisher, clock: FakeClock
+) -> None:
+    api, _ = openai
+    async with drawing(settings, openai, publisher, clock) as rt:
+        assert set(rt.providers.by_name) == {"openai", "local"} and rt.providers.default == "openai"
+        async with rt.sessions.begin() as session:
+            session.add(ChannelSettings(team_id=TEAM, channel_id="CBRAIN", provider="local"))
+            session.add(ChannelSettings(team_id=TEAM, channel_id="CCHEAP", quality="low"))
+        brainstorm = await rt.drafts.intake.create_draft(
+            team_id=TEAM,
+            channel_id="CBRAIN",
+            requester=REQ,
+            request=request("ideas for feed post --n 2"),
+            command_text="",
+        )
+        cheap = await rt.drafts.intake.create_draft(
+            team_id=TEAM,
+            channel_id="CCHEAP",
+            requester=REQ,
+            request=request("a mug for feed post --n 1"),
+            command_text="",
+        )
+        async with rt.sessions.begin() as session:  # a later change of the settings is not this draft's
+            row = await session.scalar(select(ChannelSettings).where(ChannelSettings.channel_id == "CCHEAP"))
+            assert row is not None
+            row.quality = "high"
+        await drain(rt, clock)
+        assert await status(rt, brainstorm) == "voting" and await status(rt, cheap) == "voting"
+        assert [r.fields["quality"] for r in api.requests] == ["low"]  # the local renderer drew the others
+        made = [row async for row in audit.events(rt.sessions, team_id=TEAM) if row["kind"] == "generation"]
+        by_draft = {
+            (row["draft_id"], row["details"]["provider"], round(row["details"]["cost_estimate_usd"], 4))
+            for row in made
+        }
+        assert by_draft == {(brainstorm, "local", 0.0), (cheap, "openai", 0.006)}
