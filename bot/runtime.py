@@ -33,7 +33,7 @@ from bot.publisher import Publisher
 from bot.slack_app import build_bolt_app
 from bot.slack_client import build_client
 from bot.slack_publisher import SlackPublisher
-from bot.spending import Budgets
+from bot.spending import Budgets, Spend
 from bot.workflow import Policy
 from handlers import register_all
 from storage import db, jobqueue
@@ -59,6 +59,7 @@ class Runtime:
     slack: AsyncApp | None  # the Bolt app, with every listener; None when the runtime has no Slack
     providers: Providers  # ``provider`` and every other one configured, for the channels that choose
     budgets: Budgets
+    spend: Spend
 
     def slack_app(self) -> AsyncApp:
         """The Bolt app, for the entry points that serve Slack requests."""
@@ -127,6 +128,7 @@ async def build_runtime(
     image_provider = provider(settings, pool)
     providers = build_providers(settings, image_provider, pool)
     budgets = Budgets(providers, settings.monthly_budget_usd)
+    spend = Spend(sessions, settings.monthly_budget_usd)
     blobs = FileBlobStore(settings.blob_dir)
     doorbell = Doorbell()  # rung by whatever enqueues jobs, waited on by the runner
     policy = Policy(
@@ -186,7 +188,7 @@ async def build_runtime(
     slack = None
     if slack_client is not None:
         slack = build_bolt_app(settings, slack_client)
-        register_all(slack, drafts, default_variants=settings.default_variants)
+        register_all(slack, drafts, default_variants=settings.default_variants, spend=spend)
     return Runtime(
         settings,
         engine,
@@ -201,6 +203,7 @@ async def build_runtime(
         slack,
         providers,
         budgets,
+        spend,
     )
 
 

@@ -5,11 +5,13 @@ transaction before anything is queued, and the month's spend report. The arithme
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import budgets
 from bot.budgets import Month, SpendReport, SpendRow
@@ -63,15 +65,50 @@ class Budgets:
         )
         return budgets.over_budget(cost, found, what=budgets.what_costs(str(tier), count))
 
-    async def report(self, session: AsyncSession, team_id: str, month: Month | None = None) -> SpendReport:
-        month = month or Month.of(self.now())
-        return budgets.spend_report(
-            month,
-            await self.rows(session, team_id, month),
-            workspace_usd=self.workspace_usd,
-            channel_budgets=await spend.channel_budgets(session, team_id),
-        )
 
-    async def rows(self, session: AsyncSession, team_id: str, month: Month) -> list[SpendRow]:
-        found = await spend.spend_rows(session, team_id, since=month.start, until=month.end)
-        return [SpendRow(r.channel_id, r.user_id, r.tier, r.images, r.usd) for r in found]
+@dataclass(frozen=True)
+class Spend:
+    """The month's spend for `/draft spend` and `draftbot spend`: one read of the audit trail."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    workspace_usd: float | None  # DRAFTBOT_MONTHLY_BUDGET_USD, shown against the total
+    now: Callable[[], datetime] = utcnow
+
+    async def report(self, team_id: str, month: Month | None = None) -> SpendReport:
+        month = month or Month.of(self.now())
+        async with self.sessions() as session:
+            return budgets.spend_report(
+                month,
+                await _rows(session, team_id, month),
+                workspace_usd=self.workspace_usd,
+                channel_budgets=await spend.channel_budgets(session, team_id),
+            )
+
+    async def teams(self, month: Month | None = None) -> list[str]:
+        """The teams that generated something in ``month`` (this one by default)."""
+        month = month or Month.of(self.now())
+        async with self.sessions() as session:
+            return await spend.teams_with_spend(session, since=month.start, until=month.end)
+
+    async def csv(self, month: Month | None = None, *, team_id: str | None = None) -> str:
+        """Every team's (or ``team_id``'s) spend in ``month`` as CSV for finance: one line per team,
+        channel, person and tier (:data:`bot.budgets.CSV_FIELDS` after ``team_id``)."""
+        month = month or Month.of(self.now())
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=("team_id", *budgets.CSV_FIELDS), lineterminator="\n")
+        writer.writeheader()
+        async with self.sessions() as session:
+            teams = (
+                [team_id]
+                if team_id
+                else await spend.teams_with_spend(session, since=month.start, until=month.end)
+            )
+            for team in teams:
+                for record in budgets.csv_records(await _rows(session, team, month), month):
+                    writer.writerow({"team_id": team, **record})
+        return out.getvalue()
+
+
+async def _rows(session: AsyncSession, team_id: str, month: Month) -> list[SpendRow]:
+    found = await spend.spend_rows(session, team_id, since=month.start, until=month.end)
+    return [SpendRow(r.channel_id, r.user_id, r.tier, r.images, r.usd) for r in found]

@@ -228,8 +228,7 @@ async def test_spend_is_the_sum_of_the_audit_trails_cost_estimates(
 
         made = [row async for row in audit.events(rt.sessions, team_id=TEAM)]
         costs = [row["details"]["cost_estimate_usd"] for row in made if row["kind"] == "generation"]
-        async with rt.sessions() as session:
-            report = await rt.budgets.report(session, TEAM)
+        report = await rt.spend.report(TEAM)
         assert report.month == Month.of(utcnow())
         assert report.total.usd == pytest.approx(sum(costs)) and len(costs) == 7
         assert report.total.images == {"1K": 5, "2K": 1, "4K": 1}
@@ -237,8 +236,7 @@ async def test_spend_is_the_sum_of_the_audit_trails_cost_estimates(
         assert report.by_channel["C2"].images == {"1K": 2}
         assert report.by_person[REQ].usd + report.by_person["UANN"].usd == pytest.approx(sum(costs))
         assert report.workspace_usd == 50.0 and report.channel_budgets == {CHANNEL: 5.0}
-        async with rt.sessions() as session:
-            empty = await rt.budgets.report(session, TEAM, Month(2026, 1))
+        empty = await rt.spend.report(TEAM, Month(2026, 1))
         assert empty.total.usd == 0 and not empty.by_channel
 
 
