@@ -172,7 +172,9 @@ async def build_runtime(
         approve_emoji=settings.approve_emoji,
         vote_window=settings.vote_window,
     )
-    timers = Timers(sessions, publisher, drafts.deadlines, policy, clock=clock or utcnow)
+    timers = Timers(
+        sessions, publisher, drafts.deadlines, policy, clock=clock or utcnow, prices=providers.estimate_usd
+    )
     runner = JobRunner(
         sessions,
         generator.handlers | timers.handlers,

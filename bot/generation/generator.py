@@ -70,6 +70,7 @@ class Generator:
             clock=clock,
             policy=policy,
             review_reminder=review_reminder,
+            prices=providers.estimate_usd,
         )
         self.failures = Failures(sessions, doorbell, max_attempts=max_attempts)
         self.sheets = Sheets(

@@ -19,10 +19,12 @@ from pydantic import SecretStr
 from bot import blocks
 from bot.budgets import Month
 from bot.cli import main as cli_main
+from bot.tiers import Ratio, Tier
 from fakes.asgi import serve_asgi
 from fakes.openai import FakeOpenAI
 from storage.models import utcnow
 from tests.slack_harness import ALICE, BOB, CHANNEL, Wire, running_bot, start_draft, wait_for
+from tests.wire.test_studio_review import reviewed
 
 
 @asynccontextmanager
@@ -96,3 +98,25 @@ async def test_draft_spend_answers_privately_and_the_cli_gives_finance_the_same_
     costs = [json.loads(e["details"])["cost_estimate_usd"] for e in events]
     assert len(costs) == 3 and {e["kind"] for e in events} == {"generation"}
     assert sum(float(r["cost_estimate_usd"]) for r in lines) == pytest.approx(sum(costs), abs=1e-4)
+
+
+async def test_the_approve_button_shows_what_the_4k_costs_and_the_local_renderer_says_nothing(
+    tmp_path: Path,
+) -> None:
+    def approve_labels(message: Any) -> list[str]:
+        return [
+            e["text"]["text"]
+            for b in message.blocks or []
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == blocks.APPROVE
+        ]
+
+    async with openai_bot(tmp_path / "openai") as (wire, _):
+        _, review = await reviewed(wire, "a matte black water bottle for feed post")
+        estimate = wire.runtime.providers.estimate_usd(None, None, Ratio(1, 1), Tier.FINAL)
+        assert round(estimate, 2) == 0.42
+        assert approve_labels(review) == ["Approve for 4K · ~$0.42"]
+    async with running_bot(tmp_path / "local") as wire:
+        _, review = await reviewed(wire, "a matte black water bottle for feed post")
+        assert approve_labels(review) == ["Approve for 4K"]
