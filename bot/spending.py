@@ -49,21 +49,33 @@ class Budgets:
             return None
         cost = self.providers.estimate_usd(provider, quality, ratio, tier) * count
         month = Month.of(self.now())
-        since, until = month.start, month.end
         found = budgets.limits(
             workspace_usd=self.workspace_usd,
-            workspace_spent=await spend.spent_usd(session, team_id, since=since, until=until)
+            workspace_spent=await self._spent(session, team_id, month)
             if self.workspace_usd is not None
             else 0.0,
             channel=channel_id,
             channel_usd=channel_usd,
-            channel_spent=await spend.spent_usd(
-                session, team_id, since=since, until=until, channel_id=channel_id
-            )
+            channel_spent=await self._spent(session, team_id, month, channel_id)
             if channel_usd is not None
             else 0.0,
         )
         return budgets.over_budget(cost, found, what=budgets.what_costs(str(tier), count))
+
+    async def _spent(
+        self, session: AsyncSession, team_id: str, month: Month, channel_id: str | None = None
+    ) -> float:
+        """Spent this month, and what is on its way (asked for, not made yet) at its own estimate."""
+        spent = await spend.spent_usd(
+            session, team_id, since=month.start, until=month.end, channel_id=channel_id
+        )
+        for pending in await spend.pending_images(session, team_id, channel_id=channel_id):
+            tier = Tier(pending.tier)
+            estimate = self.providers.estimate_usd(
+                pending.provider, pending.quality, Ratio.parse(pending.ratio), tier
+            )
+            spent += estimate * pending.images
+        return spent
 
 
 @dataclass(frozen=True)

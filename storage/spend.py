@@ -14,9 +14,12 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Float, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEvent, ChannelSettings, Draft
+from storage.models import AuditEvent, ChannelSettings, Draft, Variant
 
 GENERATION = "generation"  # bot.audit.AuditKind.GENERATION (storage does not import the bot)
+PENDING = "pending"  # bot.workflow.VariantState.PENDING
+# Drafts whose pending images will not be made (their jobs were dropped or gave up).
+_ENDED = ("cancelled", "failed", "rejected")
 
 
 def _cost() -> ColumnElement[float]:
@@ -70,6 +73,38 @@ async def spend_rows(
     return [
         SpentRow(channel or "", user or "", str(tier_of or "?"), int(count), float(cost))
         for channel, user, tier_of, count, cost in (await session.execute(query)).all()
+    ]
+
+
+@dataclass(frozen=True)
+class PendingImages:
+    """Images asked for and not made yet, of one provider, quality, ratio and tier."""
+
+    provider: str | None
+    quality: str | None
+    ratio: str
+    tier: str
+    images: int
+
+
+async def pending_images(
+    session: AsyncSession, team_id: str, *, channel_id: str | None = None
+) -> list[PendingImages]:
+    """What is on its way (queued, not yet in the trail), so two requests close together can't both take
+    what is left of a budget."""
+    ratio = func.coalesce(Variant.ratio, Draft.ratio)
+    query = (
+        select(Draft.provider, Draft.quality, ratio, Variant.tier, func.count())
+        .select_from(Variant)
+        .join(Draft, and_(Draft.id == Variant.draft_id, Draft.team_id == Variant.team_id))
+        .where(Variant.team_id == team_id, Variant.status == PENDING, Draft.status.not_in(_ENDED))
+        .group_by(Draft.provider, Draft.quality, ratio, Variant.tier)
+    )
+    if channel_id is not None:
+        query = query.where(Draft.channel_id == channel_id)
+    return [
+        PendingImages(provider, quality, str(shape), str(tier), int(count))
+        for provider, quality, shape, tier, count in (await session.execute(query)).all()
     ]
 
 

@@ -276,3 +276,28 @@ async def test_a_channel_draws_with_its_own_provider_and_quality_chosen_when_it_
             for row in made
         }
         assert by_draft == {(brainstorm, "local", 0.0), (cheap, "openai", 0.006)}
+
+
+async def test_what_is_on_its_way_counts_against_the_budget_before_it_is_made(
+    settings: Settings, openai: tuple[FakeOpenAI, str], publisher: RecordingPublisher, clock: FakeClock
+) -> None:
+    api, _ = openai
+    async with drawing(settings, openai, publisher, clock, monthly_budget_usd=0.10) as rt:
+        await new_draft(rt, "a glass teapot for feed post --n 1")  # $0.053, queued, nothing spent yet
+        with pytest.raises(OverBudget, match=r"^This variant costs about \$0.05; \$0.05 of the workspace's"):
+            await new_draft(rt, "a glass teapot for feed post --n 1")
+        await drain(rt, clock)
+        assert len(api.requests) == 1
+        assert isinstance(await new_round(rt, 1, 1), Refusal)  # spent $0.053: another $0.053 is too much
+
+
+async def test_a_cancelled_drafts_queued_images_are_not_counted(
+    settings: Settings, openai: tuple[FakeOpenAI, str], publisher: RecordingPublisher, clock: FakeClock
+) -> None:
+    api, _ = openai
+    async with drawing(settings, openai, publisher, clock, monthly_budget_usd=0.10) as rt:
+        first = await new_draft(rt, "a glass teapot for feed post --n 1")
+        assert isinstance(await rt.drafts.decisions.cancel(team_id=TEAM, draft_id=first, user=REQ), Done)
+        second = await new_draft(rt, "a glass teapot for feed post --n 1")
+        await drain(rt, clock)
+        assert await status(rt, second) == "voting" and len(api.requests) == 1
