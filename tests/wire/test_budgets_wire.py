@@ -85,9 +85,19 @@ async def test_draft_spend_answers_privately_and_the_cli_gives_finance_the_same_
         )
 
         monkeypatch.setenv("DRAFTBOT_DATA_DIR", str(wire.runtime.settings.data_dir))
+        monkeypatch.setenv("DRAFTBOT_MONTHLY_BUDGET_USD", "25")
         spend_csv, audit_csv = tmp_path / "spend.csv", tmp_path / "audit.csv"
         args = ["spend", "--format", "csv", "--month", str(month), "-o", str(spend_csv)]
         assert await asyncio.to_thread(cli_main, args) == 0
+        text_out = tmp_path / "spend.txt"
+        assert await asyncio.to_thread(cli_main, ["spend", "-o", str(text_out)]) == 0
+        team = wire.fake.state.team.id
+        assert text_out.read_text().splitlines()[:3] == [
+            f"team {team}",
+            f"  Spend in {month} (estimated): $0.16 of $25 — 3 × 1K",
+            "  By channel",
+        ]
+        assert f"  • #{CHANNEL}: $0.16 — 3 × 1K" in text_out.read_text().splitlines()
         args = ["audit", "export", "--kind", "generation", "--month", str(month), "--format", "csv"]
         assert await asyncio.to_thread(cli_main, [*args, "-o", str(audit_csv)]) == 0
 
