@@ -66,8 +66,12 @@ def build_providers(settings: Settings, chosen: ImageProvider, pool: ImagingPool
     Gemini when their key is set; a channel's settings pick among them."""
     found: dict[str, ImageProvider] = {chosen.name: chosen}
     for name in PROVIDERS:
-        if name not in found and provider_status(settings, name).ready:
+        if name in found or not provider_status(settings, name).ready:
+            continue
+        try:
             found[name] = build_provider(settings.model_copy(update={"provider": name}), pool)
+        except ConfigurationError as err:  # not the workspace's: a channel can't choose it, nothing stops
+            log.warning("provider %s is not available to channels: %s", name, err)
     return Providers(found, chosen.name)
 
 

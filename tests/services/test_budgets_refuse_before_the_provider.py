@@ -301,3 +301,12 @@ async def test_a_cancelled_drafts_queued_images_are_not_counted(
         second = await new_draft(rt, "a glass teapot for feed post --n 1")
         await drain(rt, clock)
         assert await status(rt, second) == "voting" and len(api.requests) == 1
+
+
+async def test_a_misconfigured_provider_nobody_chose_does_not_stop_the_bot(settings: Settings) -> None:
+    keyed = settings.model_copy(update={"openai_api_key": SecretStr("sk-x"), "openai_model": " "})
+    rt = await build_runtime(keyed, publisher=RecordingPublisher())
+    try:
+        assert set(rt.providers.by_name) == {"local"} and rt.providers.default == "local"
+    finally:
+        await rt.aclose()
