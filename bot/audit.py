@@ -88,10 +88,23 @@ EXPORT_FIELDS = ("id", "at", "team_id", "draft_id", "kind", "actor", "details")
 
 
 async def events(
-    sessions: async_sessionmaker[AsyncSession], *, team_id: str | None = None, draft_id: int | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    team_id: str | None = None,
+    draft_id: int | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Events in the order they happened, as plain dicts; filtered by team and draft when given."""
+    """Events in the order they happened, as plain dicts; filtered by team, draft, kind and time (from
+    ``since``, before ``until``) when given."""
     query = select(AuditEvent).order_by(AuditEvent.id)
+    if kind is not None:
+        query = query.where(AuditEvent.kind == kind)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
     if team_id is not None:
         query = query.where(AuditEvent.team_id == team_id)
     if draft_id is not None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import SYSTEM
 from bot.publisher import DraftCard, ImageCard, MessageRef, RoundCard, ThreadMessage
-from bot.tiers import Size, Tier
+from bot.tiers import Ratio, Size, Tier
 from bot.workflow import REJECTED, DraftStatus, DraftView, Policy, VariantState, tally
 from storage import queries
 from storage.models import Draft, Variant
+
+# What an image costs by provider, quality, ratio and tier (bot.providers.Providers.estimate_usd).
+Pricing = Callable[[str | None, str | None, Ratio, Tier], float]
 
 
 def draft_view(draft: Draft, *, review: ReviewFacts | None = None) -> DraftView:
@@ -45,9 +49,12 @@ async def review_facts(session: AsyncSession, draft: Draft) -> ReviewFacts | Non
     return ReviewFacts(latest, len(reviews), await queries.approvers_of(session, latest.id))
 
 
-async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | None = None) -> DraftCard:
+async def draft_card(
+    session: AsyncSession, draft: Draft, *, policy: Policy | None = None, prices: Pricing | None = None
+) -> DraftCard:
     """The draft as publishers show it. With ``policy``, whether another round still fits (its limits);
-    without, the card is for words only and offers rounds as if it did."""
+    without, the card is for words only and offers rounds as if it did. With ``prices``, what the 4K
+    would cost, for the Approve button."""
     images = await queries.variants_of(session, draft.team_id, draft.id)
     explore = [v for v in images if v.tier == Tier.EXPLORE]
     reviews = sorted((v for v in images if v.tier == Tier.REVIEW), key=lambda v: v.id)
@@ -72,6 +79,11 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         MessageRef(draft.parent_channel, draft.parent_ts)
         if draft.parent_channel and draft.parent_ts
         else None
+    )
+    final_usd = (
+        prices(draft.provider, draft.quality, Ratio.parse(draft.ratio), Tier.FINAL)
+        if prices is not None and latest is not None
+        else 0.0
     )
     return DraftCard(
         draft_id=draft.id,
@@ -127,6 +139,7 @@ async def draft_card(session: AsyncSession, draft: Draft, *, policy: Policy | No
         destination_key=draft.destination_key,
         vote_deadline=draft.vote_deadline,
         closed_by_deadline=draft.upgraded_by == SYSTEM,
+        final_estimate_usd=final_usd,
     )
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot import audit
+from bot.budgets import Month
 from bot.command import EXAMPLE
 from bot.config import Settings
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, UserInputError
 from storage import db
 
 log = logging.getLogger("draftbot")
@@ -79,6 +81,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return 0
     if command == "audit":
         return asyncio.run(_audit_export(settings, args))
+    if command == "spend":
+        return asyncio.run(_spend(settings, args))
     if command == "demo":
         from bot.demo import run_demo
 
@@ -114,7 +118,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--draft", type=int, help="only this draft")
     export.add_argument("--team", help="only this Slack team id")
+    export.add_argument("--kind", help="only events of this kind, e.g. generation (each has its cost)")
+    export.add_argument("--month", type=_month, help="only this calendar month (UTC), e.g. 2026-11")
     export.add_argument("--output", "-o", type=Path, help="write to a file instead of standard output")
+
+    spend = sub.add_parser("spend", help="the month's estimated spend by channel, person and tier")
+    spend.add_argument(
+        "--month", type=_month, help="a calendar month (UTC), e.g. 2026-11 (default: this one)"
+    )
+    spend.add_argument("--format", choices=("text", "csv"), default="text")
+    spend.add_argument("--team", help="only this Slack team id")
+    spend.add_argument("--output", "-o", type=Path, help="write to a file instead of standard output")
 
     demo = sub.add_parser("demo", help="run one draft through the whole loop offline, in the terminal")
     demo.add_argument(
@@ -131,19 +145,70 @@ async def _audit_export(settings: Settings, args: argparse.Namespace) -> int:
     engine = db.create_engine(settings.resolved_database_url)
     try:
         await db.upgrade(engine)
+        month: Month | None = args.month
         rows = [
             row
-            async for row in audit.events(db.session_factory(engine), team_id=args.team, draft_id=args.draft)
+            async for row in audit.events(
+                db.session_factory(engine),
+                team_id=args.team,
+                draft_id=args.draft,
+                kind=args.kind,
+                since=month.start if month else None,
+                until=month.end if month else None,
+            )
         ]
     finally:
         await engine.dispose()
     text = audit.to_jsonl(rows) if args.format == "jsonl" else audit.to_csv(rows)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {len(rows)} events to {args.output}", file=sys.stderr)
+    _write(args.output, text, f"{len(rows)} events")
+    return 0
+
+
+async def _spend(settings: Settings, args: argparse.Namespace) -> int:
+    """The figures of `/draft spend`, for every workspace (or ``--team``), from the same audit trail."""
+    from bot.budgets import spend_lines
+    from bot.spending import Spend
+
+    engine = db.create_engine(settings.resolved_database_url)
+    try:
+        await db.upgrade(engine)
+        spend = Spend(db.session_factory(engine), settings.monthly_budget_usd)
+        if args.format == "csv":
+            text = await spend.csv(args.month, team_id=args.team)
+        else:
+            teams = [args.team] if args.team else await spend.teams(args.month)
+            reports = [(team, await spend.report(team, args.month)) for team in teams]
+            text = (
+                "".join(
+                    f"team {team}\n" + "".join(f"  {_plain(line)}\n" for line in spend_lines(report))
+                    for team, report in reports
+                )
+                or f"nothing was generated in {args.month or 'this month'}\n"
+            )
+    finally:
+        await engine.dispose()
+    _write(args.output, text, "the spend report")
+    return 0
+
+
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except UserInputError as err:
+        raise argparse.ArgumentTypeError(err.message.replace("`", "")) from None
+
+
+def _plain(line: str) -> str:
+    """A line of Slack mrkdwn for a terminal: ``<#C1>`` as #C1, ``<@U1>`` as @U1, no bold."""
+    return re.sub(r"<([#@][A-Z0-9]+)>", r"\1", line).replace("*", "")
+
+
+def _write(output: Path | None, text: str, what: str) -> None:
+    if output:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {what} to {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return 0
 
 
 def _safe_url(url: str) -> str:

@@ -83,6 +83,15 @@ class UserInputError(DraftbotError):
         self.field = field  # which form field it is about, where there is a form
 
 
+class OverBudget(UserInputError):
+    """A `/draft` whose estimated cost would pass a monthly budget: nothing was drafted. ``channel`` is
+    the one whose settings can raise it."""
+
+    def __init__(self, message: str, *, channel: str) -> None:
+        super().__init__(message)
+        self.channel = channel
+
+
 class UnknownDestinationError(UserInputError):
     """The text after ``for`` names no destination in the catalog."""
 

@@ -71,6 +71,7 @@ class DraftCard:
     brand_notes: str | None = None  # the channel's, added to every prompt of the draft
     vote_deadline: datetime | None = None  # when voting closes by itself (`--vote`), if it does
     closed_by_deadline: bool = False  # the deadline, not a person, sent the winner to 2K
+    final_estimate_usd: float = 0.0  # what the 4K would cost (on the Approve button when it costs anything)
 
     def round_of(self, number: int) -> RoundCard | None:
         return next((r for r in self.rounds if r.first <= number < r.first + r.size), None)

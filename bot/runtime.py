@@ -30,7 +30,7 @@ from bot.generation.timers import Timers
 from bot.imaging import ImagingPool
 from bot.jobs import SCHEDULED, Doorbell, JobKind, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
-from bot.providers import build_provider
+from bot.providers import Providers, build_provider, build_providers
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
 from bot.slack_app import build_bolt_app
@@ -38,6 +38,7 @@ from bot.slack_client import build_client
 from bot.slack_directory import SlackDirectory
 from bot.slack_home import SlackHome
 from bot.slack_publisher import SlackPublisher
+from bot.spending import Budgets, Spend
 from bot.workflow import Policy
 from handlers import register_all
 from storage import db, jobqueue
@@ -61,6 +62,9 @@ class Runtime:
     drafts: DraftService
     runner: JobRunner
     slack: AsyncApp | None  # the Bolt app, with every listener; None when the runtime has no Slack
+    providers: Providers  # ``provider`` and every other one configured, for the channels that choose
+    budgets: Budgets
+    spend: Spend
     homes: Homes | None = None  # the App Homes (with Slack only)
 
     def slack_app(self) -> AsyncApp:
@@ -85,7 +89,7 @@ class Runtime:
         raise RuntimeError("jobs are still unfinished after draining")
 
     async def aclose(self) -> None:
-        await self.provider.aclose()
+        await self.providers.aclose()
         self.imaging.close()
         await self.engine.dispose()
 
@@ -128,6 +132,9 @@ async def build_runtime(
     sessions = db.session_factory(engine)
     pool = ImagingPool(settings.imaging_threads)
     image_provider = provider(settings, pool)
+    providers = build_providers(settings, image_provider, pool)
+    budgets = Budgets(providers, settings.monthly_budget_usd)
+    spend = Spend(sessions, settings.monthly_budget_usd)
     blobs = FileBlobStore(settings.blob_dir)
     doorbell = Doorbell()  # rung by whatever enqueues jobs, waited on by the runner
     policy = Policy(
@@ -152,7 +159,7 @@ async def build_runtime(
     )
     generator = Generator(
         sessions,
-        image_provider,
+        providers,
         blobs,
         pool,
         publisher,
@@ -176,6 +183,7 @@ async def build_runtime(
         max_attempts=settings.job_max_attempts,
         clock=clock,
         policies=Policies(policy, directory),
+        budgets=budgets,
     )
     channel_settings = ChannelSettingsService(sessions, directory, providers=configured_providers(settings))
     uploads = Uploads(blobs, max_pixels=settings.max_reference_pixels)
@@ -186,9 +194,16 @@ async def build_runtime(
         approve_emoji=settings.approve_emoji,
         vote_window=settings.vote_window,
     )
-    timers = Timers(sessions, publisher, drafts.deadlines, policy, clock=clock)
+    timers = Timers(sessions, publisher, drafts.deadlines, policy, clock=clock, prices=providers.estimate_usd)
     homes = (
-        Homes(sessions, SlackHome(slack_client), policy, clock=clock, channel_policy=desk.policy_for)
+        Homes(
+            sessions,
+            SlackHome(slack_client),
+            policy,
+            clock=clock,
+            channel_policy=desk.policy_for,
+            spend=spend,
+        )
         if slack_client
         else None
     )
@@ -216,6 +231,7 @@ async def build_runtime(
             homes=homes,
             reports=reports,
             channel_settings=channel_settings,
+            spend=spend,
         )
     return Runtime(
         settings,
@@ -229,6 +245,9 @@ async def build_runtime(
         drafts,
         runner,
         slack,
+        providers,
+        budgets,
+        spend,
         homes,
     )
 

@@ -14,7 +14,19 @@ from bot.drafts import DraftService
 from bot.drafts.home import Homes
 from bot.drafts.reports import Reports
 from bot.drafts.settings import ChannelSettingsService
-from handlers import actions, commands, home, reactions, reviews, rounds, settings, shortcuts, views
+from bot.spending import Spend
+from handlers import (
+    actions,
+    commands,
+    home,
+    reactions,
+    reviews,
+    rounds,
+    settings,
+    shortcuts,
+    spend_report,
+    views,
+)
 from handlers import reports as reports_module
 
 SLASH_COMMANDS = commands.COMMANDS
@@ -30,10 +42,13 @@ def register_all(
     homes: Homes | None = None,
     reports: Reports | None = None,
     channel_settings: ChannelSettingsService | None = None,
+    spend: Spend | None = None,
 ) -> None:
     subcommands: dict[str, commands.SubcommandListener] = (
         dict(reports_module.subcommands(reports)) if reports else {}
     )
+    if spend is not None:
+        subcommands["spend"] = spend_report.listener(spend)
     if channel_settings is not None:
         subcommands["settings"] = settings.subcommand(channel_settings)
         settings.register(app, channel_settings)

@@ -30,7 +30,7 @@ from bot.command import (
 )
 from bot.destinations import Destination
 from bot.drafts import Intake
-from bot.errors import UserInputError
+from bot.errors import OverBudget, UserInputError
 from handlers.shared import NOTHING_DRAFTED, Answer, acknowledge_once, clean_text, slack_id
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,9 @@ async def _draft(
         draft_id = await intake.create_draft(
             team_id=team, channel_id=channel, requester=user, request=request, command_text=text
         )
+    except OverBudget as err:  # audited by the intake; an approver can raise it from here
+        await ack(text=err.message, blocks=blocks.over_budget_blocks(err.message, err.channel))
+        return
     except Exception:
         log.exception("could not store a /draft from %s in %s", user, team)
         await ack(text=NOTHING_DRAFTED)

@@ -78,6 +78,9 @@ async def _submit(intake: Intake, ack: Answer, *, body: dict[str, Any]) -> None:
             command_text=text,
             reference=reference,
         )
+    except UserInputError as err:  # over a budget: said beside the prompt, and audited
+        await ack(response_action="errors", errors={"prompt": err.message[:ERROR_LIMIT]})
+        return
     except Exception:
         log.exception("could not store a /draft form from %s in %s", user, team)
         await ack(response_action="errors", errors={"prompt": NOTHING_DRAFTED[:ERROR_LIMIT]})

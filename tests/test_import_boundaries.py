@@ -38,6 +38,11 @@ RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ("storage", "sqlalchemy", "slack_sdk", "slack_bolt", "httpx", "aiohttp"),
         "decisions about time are pure too: tested with plain values",
     ),
+    (
+        "bot.budgets",
+        ("storage", "sqlalchemy", "slack_sdk", "slack_bolt", "httpx", "aiohttp"),
+        "budget arithmetic is pure too: tested with plain values",
+    ),
 )
 ALLOWED = {("bot.runtime", "handlers"), ("bot.playground", "fakes")}
 

@@ -50,6 +50,7 @@ from bot.blocks.parent import (
     tie_text,
     vote_summary,
 )
+from bot.blocks.spend import RAISE_BUDGET, over_budget_blocks, spend_blocks
 from bot.blocks.thread import (
     image_blocks,
     image_metadata,
@@ -79,6 +80,7 @@ __all__ = [
     "LOSS_EVENT",
     "MORE_LIKE_THIS",
     "NEW_ROUND",
+    "RAISE_BUDGET",
     "REJECT",
     "REJECT_MODAL",
     "REMINDER_EVENT",
@@ -102,6 +104,7 @@ __all__ = [
     "loss_metadata",
     "loss_text",
     "offered_tie",
+    "over_budget_blocks",
     "parent_blocks",
     "parent_text",
     "plain",
@@ -109,6 +112,7 @@ __all__ = [
     "reminder_metadata",
     "reminder_text",
     "slack_date",
+    "spend_blocks",
     "text_blocks",
     "tie_text",
     "vote_summary",

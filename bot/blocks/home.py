@@ -22,6 +22,7 @@ from bot.blocks.kit import (
     escape,
     section,
 )
+from bot.budgets import usd
 
 HOME_PAGE = "draft_home_page"  # Older / Newer drafts on the Home (value: the page to show)
 MAX_BLOCKS = 100  # Slack's limit for a Home tab
@@ -69,6 +70,16 @@ class FinalLine:
 
 
 @dataclass(frozen=True)
+class SpendLine:
+    """This month's spend in one channel the person drafts in, against the channel's budget."""
+
+    channel: str
+    usd: float
+    budget_usd: float | None
+    tiers: str  # "8 × 1K, 1 × 2K"
+
+
+@dataclass(frozen=True)
 class HomeItems:
     user: str
     waiting: tuple[WaitingItem, ...] = ()
@@ -77,6 +88,7 @@ class HomeItems:
     page: int = 0
     finals: tuple[FinalLine, ...] = ()
     finals_total: int = 0
+    spend: tuple[SpendLine, ...] | None = None  # None: spend is not tracked here (no budgets service)
 
 
 _STATUS = {
@@ -99,8 +111,29 @@ def home_view(items: HomeItems) -> dict[str, object]:
         *_drafts(items),
         {"type": "divider"},
         *_finals(items.finals, items.finals_total),
+        *(_spend(items.spend) if items.spend is not None else []),
     ]
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+SPEND_SHOWN = 10  # channels; `/draft spend` has them all
+
+
+def _spend(lines: tuple[SpendLine, ...]) -> list[Block]:
+    blocks: list[Block] = [{"type": "divider"}, section("*Spend this month in your channels*")]
+    if not lines:
+        return [*blocks, context("Nothing spent yet this month in the channels you draft in.")]
+    shown = [
+        f"• <#{line.channel}>: {usd(line.usd)}"
+        + (f" of {usd(line.budget_usd)}" if line.budget_usd is not None else "")
+        + f" · {line.tiers}"
+        for line in lines[:SPEND_SHOWN]
+    ]
+    blocks.append(section("\n".join(shown)))
+    blocks.append(
+        context("Estimated from the audit trail; `/draft spend` has the month by channel and person.")
+    )
+    return blocks
 
 
 def _title(draft_id: int, prompt: str, link: str | None) -> str:

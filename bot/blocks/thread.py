@@ -28,6 +28,7 @@ from bot.blocks.kit import (
     quoted,
     section,
 )
+from bot.budgets import usd
 from bot.deadlines import mentionable
 from bot.destinations import by_key
 from bot.faces import Face, Offer, shapes_left
@@ -171,6 +172,12 @@ def _newer_words(detail: str) -> str:
     return f"{newer} is being made"
 
 
+def _approve_label(draft: DraftCard) -> str:
+    """ "Approve for 4K", with the 4K's estimated cost when it costs anything: "Approve for 4K · ~$0.42"."""
+    cost = draft.final_estimate_usd
+    return f"Approve for 4K · ~{usd(cost)}" if cost > 0 else "Approve for 4K"
+
+
 def _review_controls(draft: DraftCard, image: ImageCard, approve_emoji: str, notes: list[str]) -> list[Block]:
     react = f" (or react with :{approve_emoji}:)" if approve_emoji else ""
     needed = draft.required_approvals
@@ -186,7 +193,7 @@ def _review_controls(draft: DraftCard, image: ImageCard, approve_emoji: str, not
         context(f"Approvers: approve this review to make the 4K final{react}.{count}{last}", *notes),
         actions(
             f"draft-{draft.draft_id}-review-{image.number}-{image.version}",
-            button("Approve for 4K", APPROVE, value, "primary"),
+            button(_approve_label(draft), APPROVE, value, "primary"),
             *changes,
             button("Reject", REJECT, value, "danger"),
         ),

@@ -125,6 +125,8 @@ class Decisions:
         winner = await queries.get_variant(session, draft.team_id, draft.id, Tier.EXPLORE, upgrade.winner)
         if winner is None:
             raise LookupError(f"draft {draft.id} has no variant {upgrade.winner}")
+        if over := await desk.over_budget(session, draft, Tier.REVIEW):
+            return desk.refuse(session, draft, user, "upgrade", over)
         if not await desk.advance(
             session,
             draft,
@@ -192,6 +194,8 @@ class Decisions:
             count = f"{len(decision.approvers)} of {decision.needed} approvals"
             if decision.again:
                 return Done(f"You approved review v{latest.version} already ({count}).", draft_id)
+            if decision.complete and (over := await desk.over_budget(session, draft, Tier.FINAL)):
+                return desk.refuse(session, draft, user, "approve", over)  # not counted: nothing is made
             await queries.add_approval(session, latest, user)
             record_for(
                 session,
@@ -233,7 +237,7 @@ class Decisions:
             review = await review_facts(session, draft)
             refusal = may_request_changes(
                 draft_view(draft, review=review), user, await desk.policy_for(session, draft), pressed=pressed
-            )
+            ) or await desk.over_budget(session, draft, Tier.REVIEW)
             if refusal or review is None:
                 return desk.refuse(session, draft, user, "request_changes", refusal or _NO_REVIEW)
             latest = review.latest
@@ -346,7 +350,9 @@ class Decisions:
             if refusal is None and (shape is None or final is None):
                 refusal = Refusal("I don't know that shape; pick one from the list.", "unknown_shape")
             if refusal is None and shape is not None:
-                refusal = shape_refusal(draft, finals, shape)
+                refusal = shape_refusal(draft, finals, shape) or await desk.over_budget(
+                    session, draft, Tier.FINAL, ratio=str(shape.ratio)
+                )
             if refusal or shape is None or final is None:
                 return desk.refuse(session, draft, user, "also_as", refusal or _NO_REVIEW)
             made = await desk.regenerate(session, draft, final, Tier.FINAL, shape=shape)

@@ -19,7 +19,8 @@ from bot.drafts.settings import Policies
 from bot.errors import UnknownDraft
 from bot.jobs import Doorbell, JobKind, enqueue
 from bot.publisher import Publisher
-from bot.tiers import Tier
+from bot.spending import Budgets
+from bot.tiers import Ratio, Tier
 from bot.workflow import DraftStatus, Policy, Refusal, VariantState
 from storage import queries
 from storage.models import Draft, Variant
@@ -40,12 +41,31 @@ class Desk:
     max_attempts: int
     clock: Callable[[], datetime]
     policies: Policies | None = None  # each channel's own; None: ``policy`` everywhere
+    budgets: Budgets | None = None  # None: nothing is ever refused for its cost
 
     async def policy_for(self, session: AsyncSession, draft: Draft) -> Policy:
         """The policy the draft's channel decides by: the workspace's, as the channel's settings change it."""
         if self.policies is None:
             return self.policy
         return await self.policies.for_channel(session, draft.team_id, draft.channel_id)
+
+    async def over_budget(
+        self, session: AsyncSession, draft: Draft, tier: Tier, count: int = 1, *, ratio: str | None = None
+    ) -> Refusal | None:
+        """Refused when ``count`` images of the draft at ``tier`` (in another ``ratio``: Also as…) would
+        pass a monthly budget; checked in the transaction that would queue them."""
+        if self.budgets is None:
+            return None
+        return await self.budgets.refusal(
+            session,
+            team_id=draft.team_id,
+            channel_id=draft.channel_id,
+            provider=draft.provider,
+            quality=draft.quality,
+            ratio=Ratio.parse(ratio or draft.ratio),
+            tier=tier,
+            count=count,
+        )
 
     async def draft(self, session: AsyncSession, team_id: str, draft_id: int) -> Draft:
         draft = await queries.get_draft(session, team_id, draft_id)

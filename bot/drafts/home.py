@@ -23,6 +23,7 @@ from bot.blocks.home import (
     DraftLine,
     FinalLine,
     HomeItems,
+    SpendLine,
     WaitingItem,
     home_view,
 )
@@ -30,6 +31,7 @@ from bot.cards import draft_view, review_facts
 from bot.drafts.facts import eligible_numbers
 from bot.jobs import JobKind
 from bot.reviews import may_approve
+from bot.spending import Spend
 from bot.workflow import DraftStatus, Policy, Tie, pick_winner, tally
 from storage import home as stored
 from storage import jobqueue, queries
@@ -114,7 +116,9 @@ class Homes:
         *,
         clock: Callable[[], datetime],
         channel_policy: Callable[[AsyncSession, Draft], Awaitable[Policy]] | None = None,
+        spend: Spend | None = None,
     ) -> None:
+        self.spend = spend  # this month's spend in the person's channels (None: no Spend section)
         self.sessions = sessions
         self.slack = slack
         self.policy = policy
@@ -181,7 +185,13 @@ class Homes:
             ]
         )
         linked = tuple([_with_link(item, await self._link_of(item)) for item in waiting])
-        return HomeItems(user, linked, lines, total, page, shown, finals_total)
+        spent = None
+        if self.spend is not None:
+            spent = tuple(
+                SpendLine(channel, total.usd, budget, total.tiers())
+                for channel, total, budget in await self.spend.of_person(team_id, user)
+            )
+        return HomeItems(user, linked, lines, total, page, shown, finals_total, spent)
 
     async def _waiting(
         self, session: AsyncSession, team_id: str, user: str

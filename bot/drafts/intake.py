@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit import AuditKind, record, record_for
 from bot.channel_settings import ChannelValues
@@ -18,10 +19,11 @@ from bot.drafts.closing import schedule_close
 from bot.drafts.desk import Desk
 from bot.drafts.settings import channel_values
 from bot.drafts.uploads import StoredReference
+from bot.errors import OverBudget
 from bot.jobs import JobKind, enqueue_many
 from bot.providers.base import reference_note
 from bot.tiers import Tier
-from bot.workflow import DraftStatus, RoundReason, VariantState
+from bot.workflow import DraftStatus, Refusal, RoundReason, VariantState
 from storage.models import Draft, Round, Variant
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,12 @@ class Intake:
         reference: StoredReference | None = None,
     ) -> int:
         """Store the draft, its variants and every job they need, in one transaction. With ``reference``
-        (Draft from this image) the first round's variants are made from that image."""
+        (Draft from this image) the first round's variants are made from that image. Raises
+        :class:`OverBudget` (and audits it) when the variants would pass a monthly budget."""
         hints = list(request.hints)
         if reference is not None and (note := reference_note(reference.size, request.ratio)):
             hints.append(f"{note[0].upper()}{note[1:]} (the destination decides the ratio).")
+        refusal: Refusal | None = None
         async with self.desk.sessions.begin() as session:
             channel = await channel_values(session, team_id, channel_id) or ChannelValues()
             request = with_channel_defaults(request, channel)
@@ -95,65 +99,93 @@ class Intake:
                 reference_file=reference.file_id if reference else None,
                 vote_deadline=self.desk.clock() + window if window else None,
                 brand_notes=channel.brand_notes,  # kept: a later change of the settings does not change it
-                provider=channel.provider,
+                provider=channel.provider,  # None: the workspace's
                 quality=channel.quality,
             )
-            session.add(draft)
-            await session.flush()
-            session.add(
-                Round(
+            refusal = await self.desk.over_budget(session, draft, Tier.EXPLORE, request.n_variants)
+            if refusal is None:
+                await self._store(session, draft, request, command_text, reference)
+            else:  # nothing drafted; the trail keeps what was asked and why not
+                record(
+                    session,
                     team_id=team_id,
-                    draft_id=draft.id,
-                    number=1,
-                    reason=RoundReason.DRAFT,
-                    prompt=request.prompt,
-                    started_by=requester,
-                    first_number=1,
-                    size=request.n_variants,
+                    kind=AuditKind.INPUT_REJECTED,
+                    actor=requester,
+                    text=command_text,
+                    channel=channel_id,
+                    code=refusal.code,
+                    reason=refusal.reason,
                 )
-            )
-            numbers = range(1, request.n_variants + 1)
-            variants = [
-                {
-                    "team_id": team_id,
-                    "draft_id": draft.id,
-                    "tier": Tier.EXPLORE,
-                    "number": number,
-                    "seed": base_seed + number - 1,
-                    "status": VariantState.PENDING,
-                }
-                for number in numbers
-            ]
-            await session.execute(insert(Variant), variants)  # one statement: the ack waits for this commit
-            record_for(
-                session,
-                draft,
-                AuditKind.COMMAND,
-                requester,
-                text=command_text,
-                channel=channel_id,
-                prompt=request.prompt,
-                destination=request.destination_name,
-                ratio=str(request.ratio),
-                n=request.n_variants,
-                seed=base_seed,
-                format=request.format,
-                hints=hints,
-                vote_deadline=draft.vote_deadline.isoformat() if draft.vote_deadline else None,
-                brand_notes=channel.brand_notes,
-                reference=(
-                    {"file": reference.file_id, "name": reference.name, "size": str(reference.size)}
-                    if reference
-                    else None
-                ),
-            )
-            generate = [(JobKind.GENERATE, {"tier": str(Tier.EXPLORE), "number": n}) for n in numbers]
-            await enqueue_many(
-                session, draft, [(JobKind.ANNOUNCE, {}), *generate], max_attempts=self.desk.max_attempts
-            )
-            await schedule_close(session, draft, self.desk.max_attempts)
+        if refusal is not None:
+            raise OverBudget(refusal.reason, channel=channel_id)
         self.desk.doorbell.ring()
         return draft.id
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        draft: Draft,
+        request: DraftRequest,
+        command_text: str,
+        reference: StoredReference | None,
+    ) -> None:
+        """In the caller's transaction: the draft, its first round, its variants, its audit and jobs."""
+        team_id, requester, base_seed, hints = draft.team_id, draft.requester_id, draft.base_seed, draft.hints
+        channel_id = draft.channel_id
+        session.add(draft)
+        await session.flush()
+        session.add(
+            Round(
+                team_id=team_id,
+                draft_id=draft.id,
+                number=1,
+                reason=RoundReason.DRAFT,
+                prompt=request.prompt,
+                started_by=requester,
+                first_number=1,
+                size=request.n_variants,
+            )
+        )
+        numbers = range(1, request.n_variants + 1)
+        variants = [
+            {
+                "team_id": team_id,
+                "draft_id": draft.id,
+                "tier": Tier.EXPLORE,
+                "number": number,
+                "seed": base_seed + number - 1,
+                "status": VariantState.PENDING,
+            }
+            for number in numbers
+        ]
+        await session.execute(insert(Variant), variants)  # one statement: the ack waits for this commit
+        record_for(
+            session,
+            draft,
+            AuditKind.COMMAND,
+            requester,
+            text=command_text,
+            channel=channel_id,
+            prompt=request.prompt,
+            destination=request.destination_name,
+            ratio=str(request.ratio),
+            n=request.n_variants,
+            seed=base_seed,
+            format=request.format,
+            hints=hints,
+            vote_deadline=draft.vote_deadline.isoformat() if draft.vote_deadline else None,
+            brand_notes=draft.brand_notes,
+            reference=(
+                {"file": reference.file_id, "name": reference.name, "size": str(reference.size)}
+                if reference
+                else None
+            ),
+        )
+        generate = [(JobKind.GENERATE, {"tier": str(Tier.EXPLORE), "number": n}) for n in numbers]
+        await enqueue_many(
+            session, draft, [(JobKind.ANNOUNCE, {}), *generate], max_attempts=self.desk.max_attempts
+        )
+        await schedule_close(session, draft, self.desk.max_attempts)
 
     async def reject_input(self, *, team_id: str, user: str, text: str, reason: str) -> None:
         """A command we could not parse: the person is told, the trail keeps it."""

@@ -73,9 +73,11 @@ class Retries:
         )
         if isinstance(plan, Refusal):
             return desk.refuse(session, draft, user, "retry", plan)
+        again = [v for v in images if v.tier == plan.tier and v.status in _RETRIABLE[Tier(plan.tier)]]
+        if costly := await desk.over_budget(session, draft, Tier(plan.tier), len(again)):
+            return desk.refuse(session, draft, user, "retry", costly)
         if not await desk.advance(session, draft, DraftStatus.FAILED, plan.status, failure_reason=None):
             return desk.refuse(session, draft, user, "retry", LOST_RACE)
-        again = [v for v in images if v.tier == plan.tier and v.status in _RETRIABLE[Tier(plan.tier)]]
         for image in again:
             if image.status != VariantState.PENDING:
                 await queries.set_variant(
@@ -100,6 +102,7 @@ class Retries:
         refusal = decide_image_retry(
             draft_view(draft), user, await desk.policy_for(session, draft), state=VariantState(variant.status)
         )
+        refusal = refusal or await desk.over_budget(session, draft, Tier.EXPLORE)
         if refusal:
             return desk.refuse(session, draft, user, "retry", refusal)
         if not await queries.set_variant(

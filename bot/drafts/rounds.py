@@ -77,7 +77,7 @@ class Rounds:
             size = size or latest.size
             refusal = decide_round(
                 draft_view(draft), user, await desk.policy_for(session, draft), rounds=len(rounds), size=size
-            )
+            ) or await desk.over_budget(session, draft, Tier.EXPLORE, size)
             if refusal:
                 return desk.refuse(session, draft, user, str(reason), refusal)
             origin = None

@@ -22,7 +22,7 @@ from bot.generation.posting import Poster
 from bot.generation.sheets import Sheets
 from bot.imaging import ImagingPool
 from bot.jobs import Doorbell, Handler, JobKind
-from bot.providers.base import ImageProvider
+from bot.providers import Providers
 from bot.publisher import Publisher
 from bot.tiers import Tier
 from bot.workflow import DraftStatus, Policy, VariantState
@@ -35,7 +35,7 @@ class Generator:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        provider: ImageProvider,
+        providers: Providers,
         blobs: BlobStore,
         pool: ImagingPool,
         publisher: Publisher,
@@ -53,7 +53,7 @@ class Generator:
         self.sessions = sessions
         self.making = Maker(
             sessions,
-            provider,
+            providers,
             blobs,
             pool,
             provider_concurrency=provider_concurrency,
@@ -73,6 +73,7 @@ class Generator:
             policy=policy,
             review_reminder=review_reminder,
             homes=homes,
+            prices=providers.estimate_usd,
         )
         self.failures = Failures(sessions, doorbell, max_attempts=max_attempts)
         self.sheets = Sheets(

@@ -19,8 +19,9 @@ from bot.channel_settings import with_brand_notes
 from bot.destinations import SCREEN_DPI, ImageFormat, SafeZone, by_key, dpi_for
 from bot.errors import PermanentFailure
 from bot.generation.lineage import Lineage
+from bot.providers import Providers
 from bot.providers.base import BadOutput as ProviderBadOutput
-from bot.providers.base import GenerationRequest, ImageProvider, Reference, ReferenceUse, Refused
+from bot.providers.base import GenerationRequest, Reference, ReferenceUse, Refused
 from bot.providers.limits import PerMinute
 from bot.tiers import Ratio, Size, Tier
 from bot.workflow import VariantState
@@ -72,7 +73,7 @@ class Maker:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        provider: ImageProvider,
+        providers: Providers,
         blobs: BlobStore,
         pool: imaging.ImagingPool,
         *,
@@ -83,7 +84,7 @@ class Maker:
     ) -> None:
         self.sessions = sessions
         self.drift_threshold = drift_threshold
-        self.provider = provider
+        self.providers = providers
         self.blobs = blobs
         self.pool = pool
         self.max_pixels = max_pixels
@@ -98,6 +99,7 @@ class Maker:
         another shape: the final). ``origin``: for an upgrade of a winner that was itself made from an
         image, that image (so a renderer that draws rather than edits can draw the winner again)."""
         tier = Tier(variant.tier)
+        provider = self.providers.named(draft.provider)  # the channel's choice when it was drafted
         source, origin, feedback = lineage.source, lineage.origin, lineage.feedback
         use = reference_use(variant, source)
         starts = _STARTS[use]
@@ -116,19 +118,20 @@ class Maker:
             ratio=ratio,
             tier=tier,
             seed=variant.seed,
-            size=self.provider.target_size(ratio, tier),
+            size=provider.target_size(ratio, tier),
             references=references,
             reference_use=use,
             upgrade_source=upgrade_source,
             transparent=fmt is ImageFormat.PNG,
             safe_zone=shape.safe_zone if shape else SafeZone(draft.safe_zone),
             feedback=feedback,
+            quality=draft.quality,
         )
         try:
             async with self._provider_slots:
                 await self._pace.wait_turn()
                 started = time.monotonic()  # the provider's time, not the wait for a slot
-                output = await self.provider.generate(request)
+                output = await provider.generate(request)
                 latency_ms = round((time.monotonic() - started) * 1000)
         except Refused as refusal:
             return refusal

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import imaging
 from bot.audit import SYSTEM, AuditKind, record_for
-from bot.cards import draft_card, image_card, lost_image
+from bot.cards import Pricing, draft_card, image_card, lost_image
 from bot.drafts.closing import schedule_close
 from bot.drafts.home import HomeRefresh
 from bot.drafts.moves import move_draft
@@ -63,9 +63,11 @@ class Poster:
         policy: Policy | None = None,
         review_reminder: timedelta | None = None,
         homes: HomeRefresh | None = None,
+        prices: Pricing | None = None,
     ) -> None:
         self.sessions = sessions
         self.homes = homes  # the App Homes to refresh when a draft changes (None: no Slack, no Homes)
+        self.prices = prices  # what the Approve button says the 4K costs
         self.review_reminder = review_reminder  # DRAFTBOT_REVIEW_REMINDER: a 2K review's one reminder
         self.policy = policy  # what the cards it publishes offer (another round, while one fits)
         self.blobs = blobs
@@ -85,7 +87,7 @@ class Poster:
             claim = await self._claim(session, Draft, draft.id, job, parent_ts=None)
             if claim in (Claim.HELD, Claim.FENCED):
                 return
-            card = await draft_card(session, draft, policy=self.policy)
+            card = await draft_card(session, draft, policy=self.policy, prices=self.prices)
         ref = await self.publisher.post_parent(card, retry=claim is Claim.TAKEN_OVER)
         async with self.sessions.begin() as session:
             draft = await draft_of(session, job)
@@ -129,7 +131,7 @@ class Poster:
                 draft = await draft_of(session, job)
                 if not draft.parent_ts:
                     return  # announce posts the newest state and queues a refresh of its own
-                card = await draft_card(session, draft, policy=self.policy)
+                card = await draft_card(session, draft, policy=self.policy, prices=self.prices)
             await self.publisher.update_parent(card)
             raced = False
             for message in card.messages:
@@ -147,7 +149,10 @@ class Poster:
             async with self.sessions() as session:
                 if (
                     not raced
-                    and await draft_card(session, await draft_of(session, job), policy=self.policy) == card
+                    and await draft_card(
+                        session, await draft_of(session, job), policy=self.policy, prices=self.prices
+                    )
+                    == card
                 ):
                     return
         async with self.sessions.begin() as session:  # still changing: leave the rest to a new refresh
@@ -180,7 +185,7 @@ class Poster:
             claim = await self._claim(session, Variant, variant.id, job, **still)
             if claim in (Claim.HELD, Claim.FENCED):
                 return
-            card = await draft_card(session, draft, policy=self.policy)
+            card = await draft_card(session, draft, policy=self.policy, prices=self.prices)
             beside = (
                 (await lineage_of(session, variant)).compared_with
                 if variant.compare_label and not variant.compare_file

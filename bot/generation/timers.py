@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import SYSTEM, AuditKind, record_for
-from bot.cards import draft_card
+from bot.cards import Pricing, draft_card
 from bot.deadlines import needs_reminder, reminder_mentions
 from bot.drafts import Deadlines
 from bot.durations import words
@@ -66,8 +66,10 @@ class Timers:
         policy: Policy,
         *,
         clock: Callable[[], datetime],
+        prices: Pricing | None = None,
     ) -> None:
         self.sessions = sessions
+        self.prices = prices  # what the Approve button says the 4K costs
         self.publisher = publisher
         self.deadlines = deadlines
         self.policy = policy
@@ -122,7 +124,7 @@ class Timers:
             # Until now the row's claim was the review image's post: only an earlier attempt of this very job
             # can have posted a reminder, so only then look for it before posting.
             retry = claim is Claim.TAKEN_OVER and await _kind_of(session, previous) == JobKind.REMIND_REVIEW
-            card = await draft_card(session, draft, policy=self.policy)
+            card = await draft_card(session, draft, policy=self.policy, prices=self.prices)
             mention, anyone = reminder_mentions(self.policy, draft.requester_id)
             reminder = ReminderCard(
                 number=review.number,

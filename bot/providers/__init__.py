@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.config import Settings
@@ -9,6 +11,9 @@ from bot.errors import ConfigurationError
 from bot.imaging import ImagingPool
 from bot.providers.base import ImageProvider
 from bot.providers.local import LocalProvider
+from bot.tiers import Ratio, Tier
+
+log = logging.getLogger(__name__)
 
 PROVIDERS = ("local", "openai", "gemini")
 
@@ -30,6 +35,44 @@ def build_provider(settings: Settings, pool: ImagingPool | None = None) -> Image
 
         return GeminiProvider(settings)
     return LocalProvider(pool)
+
+
+@dataclass(frozen=True)
+class Providers:
+    """Every configured provider by name, and the workspace's choice (``DRAFTBOT_PROVIDER``)."""
+
+    by_name: Mapping[str, ImageProvider]
+    default: str
+
+    def named(self, name: str | None) -> ImageProvider:
+        """The provider a draft is made with: its snapshot's, else the workspace's. A channel's choice
+        that is no longer configured (its key removed) falls back to the workspace's, said in the log."""
+        if name and name in self.by_name:
+            return self.by_name[name]
+        if name:
+            log.warning("provider %r is not configured any more: using %r", name, self.default)
+        return self.by_name[self.default]
+
+    async def aclose(self) -> None:
+        for provider in self.by_name.values():
+            await provider.aclose()
+
+    def estimate_usd(self, name: str | None, quality: str | None, ratio: Ratio, tier: Tier) -> float:
+        return self.named(name).estimate_usd(ratio, tier, quality)
+
+
+def build_providers(settings: Settings, chosen: ImageProvider, pool: ImagingPool | None = None) -> Providers:
+    """``chosen`` (the workspace's) and every other provider that can run: local always, OpenAI and
+    Gemini when their key is set; a channel's settings pick among them."""
+    found: dict[str, ImageProvider] = {chosen.name: chosen}
+    for name in PROVIDERS:
+        if name in found or not provider_status(settings, name).ready:
+            continue
+        try:
+            found[name] = build_provider(settings.model_copy(update={"provider": name}), pool)
+        except ConfigurationError as err:  # not the workspace's: a channel can't choose it, nothing stops
+            log.warning("provider %s is not available to channels: %s", name, err)
+    return Providers(found, chosen.name)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ class GenerationRequest:
     # The change requests the image answers, oldest first. With "revise" the last is this edit's instruction;
     # otherwise they are already in the reference. Renderers that draw rather than edit apply them all.
     feedback: tuple[str, ...] = ()
+    # The draft's quality (its channel's setting); None: the provider's configured one. Only OpenAI has it.
+    quality: str | None = None
 
     def __post_init__(self) -> None:
         # A caller's mistake, caught before a provider silently drafts something unrelated instead.
@@ -244,6 +246,10 @@ class ImageProvider(Protocol):
 
     def target_size(self, ratio: Ratio, tier: Tier) -> Size:
         """The exact pixel size this provider delivers (after our fitting) for ``ratio`` at ``tier``."""
+        ...
+
+    def estimate_usd(self, ratio: Ratio, tier: Tier, quality: str | None = None) -> float:
+        """The approximate cost of one image of ``ratio`` at ``tier`` (before any call: budgets use it)."""
         ...
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:

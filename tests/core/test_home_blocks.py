@@ -15,6 +15,7 @@ from bot.blocks.home import (
     DraftLine,
     FinalLine,
     HomeItems,
+    SpendLine,
     WaitingItem,
     home_view,
 )
@@ -106,3 +107,12 @@ def test_an_empty_home_says_so() -> None:
     assert view_problems(view) == []
     shown = texts(view)
     assert "Nothing waits for you" in shown and "no drafts yet" in shown and "No finals yet" in shown
+
+
+def test_the_spend_section_shows_each_channel_against_its_budget_or_is_left_out() -> None:
+    lines = (SpendLine("C1", 0.42, 50.0, "8 × 1K, 1 × 2K"), SpendLine("C2", 1.5, None, "2 × 4K"))
+    shown = str(home_view(HomeItems("U1", spend=lines))["blocks"])
+    assert "<#C1>: $0.42 of $50" in shown and "8 × 1K, 1 × 2K" in shown and "<#C2>: $1.50 · 2 × 4K" in shown
+    assert "Spend this month" not in str(home_view(HomeItems("U1"))["blocks"])
+    assert "Nothing spent yet" in str(home_view(HomeItems("U1", spend=()))["blocks"])
+    assert not view_problems(home_view(HomeItems("U1", spend=lines)))

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -909,3 +910,28 @@ async def test_fake_rejects_input_fidelity_for_gpt_image_2(fake_openai: tuple[Fa
         )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_input_fidelity_model"
+
+
+@respx.mock(base_url=BASE)
+async def test_the_estimate_before_a_call_is_what_the_call_says_it_cost(
+    respx_mock: respx.MockRouter, make_provider: Callable[..., OpenAIProvider]
+) -> None:
+    """Budgets refuse on the estimate; the audit records the call's figure: they must agree."""
+    respx_mock.post("/images/generations").respond(200, json=images_response())
+    provider = make_provider()
+    for ratio in (WIDE, TALL, SQUARE):
+        for tier in Tier:
+            out = await provider.generate(request(ratio, tier))
+            assert provider.estimate_usd(ratio, tier) == out.cost_estimate_usd > 0, (ratio, tier)
+
+
+@respx.mock(base_url=BASE)
+async def test_a_drafts_own_quality_is_asked_for_and_priced(
+    respx_mock: respx.MockRouter, make_provider: Callable[..., OpenAIProvider]
+) -> None:
+    route = respx_mock.post("/images/generations").respond(200, json=images_response())
+    provider = make_provider(openai_quality="medium")
+    out = await provider.generate(replace(request(SQUARE), quality="low"))
+    assert json.loads(route.calls.last.request.content)["quality"] == "low"
+    assert out.cost_estimate_usd == pytest.approx(0.006) == provider.estimate_usd(SQUARE, Tier.EXPLORE, "low")
+    assert provider.estimate_usd(SQUARE, Tier.EXPLORE) == pytest.approx(0.053)

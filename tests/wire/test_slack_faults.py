@@ -47,6 +47,9 @@ class GatedProvider:
     def target_size(self, ratio: Ratio, tier: Tier) -> Size:
         return self._inner.target_size(ratio, tier)
 
+    def estimate_usd(self, ratio: Ratio, tier: Tier, quality: str | None = None) -> float:
+        return self._inner.estimate_usd(ratio, tier, quality)
+
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
         number = request.seed - SEED + 1
         self.calls.append(number)

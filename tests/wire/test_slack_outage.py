@@ -133,6 +133,9 @@ class HeldProvider:
     def target_size(self, ratio: Ratio, tier: Tier) -> Size:
         return self._inner.target_size(ratio, tier)
 
+    def estimate_usd(self, ratio: Ratio, tier: Tier, quality: str | None = None) -> float:
+        return self._inner.estimate_usd(ratio, tier, quality)
+
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
         await self._gate.wait()
         return await self._inner.generate(request)

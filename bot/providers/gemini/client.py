@@ -160,6 +160,10 @@ class GeminiProvider:
             return self._prices[tier.value]
         return self.capabilities.price_usd.get(self.image_size_for(tier), 0.0)
 
+    def estimate_usd(self, ratio: Ratio, tier: Tier, quality: str | None = None) -> float:
+        """:meth:`cost_estimate_usd`: Gemini prices by image size alone (there is no quality to choose)."""
+        return self.cost_estimate_usd(tier)
+
     def image_size_for(self, tier: Tier) -> str:
         """The ``imageSize`` requested for ``tier``: the tier itself, or the model's largest size."""
         return plan_size(self.capabilities, Ratio(1, 1), tier).image_size

@@ -39,6 +39,9 @@ class LocalProvider:
     def target_size(self, ratio: Ratio, tier: Tier) -> Size:
         return local_size(ratio, tier)
 
+    def estimate_usd(self, ratio: Ratio, tier: Tier, quality: str | None = None) -> float:
+        return 0.0  # drawn here, on this machine
+
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
         try:
             data, changes = await self._draw(request)

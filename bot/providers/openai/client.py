@@ -104,12 +104,16 @@ class OpenAIProvider:
         """What we will ask this model for to deliver ``target``, and the note that explains it."""
         return plan_size(self.spec, ratio, target)
 
-    def estimate_usd(self, tier: Tier, size: Size) -> float:
+    def cost_of(self, tier: Tier, size: Size, quality: str | None = None) -> float:
         """``DRAFTBOT_PRICES`` for ``tier`` when set, else the model table's rough estimate for ``size``."""
         configured = self._prices.get(str(tier))
         if configured is not None:
             return configured
-        return self.spec.estimate_usd(self.quality, size)
+        return self.spec.estimate_usd(quality or self.quality, size)
+
+    def estimate_usd(self, ratio: Ratio, tier: Tier, quality: str | None = None) -> float:
+        """What :meth:`generate` will say it cost: priced at the size it will ask the model for."""
+        return self.cost_of(tier, self.size_plan(ratio, self.target_size(ratio, tier)).request, quality)
 
     # --- generation --------------------------------------------------------------------------------
 
@@ -132,7 +136,7 @@ class OpenAIProvider:
             data=image,
             provider=self.name,
             model=self.model,
-            cost_estimate_usd=self.estimate_usd(request.tier, plan.request),
+            cost_estimate_usd=self.cost_of(request.tier, plan.request, request.quality),
             request_id=response.headers.get("x-request-id"),
             notes=tuple(notes),
             usage=_flatten_usage(body.get("usage")),
@@ -145,7 +149,7 @@ class OpenAIProvider:
             "prompt": request.prompt,
             "n": 1,
             "size": plan.wire,
-            "quality": self.quality,
+            "quality": request.quality or self.quality,
             "output_format": _output_format(request),
             "moderation": "auto",
         }
@@ -166,7 +170,7 @@ class OpenAIProvider:
             "prompt": prompt,
             "n": "1",
             "size": plan.wire,
-            "quality": self.quality,
+            "quality": request.quality or self.quality,
             "output_format": _output_format(request),
         }
         if request.transparent:

@@ -1566,21 +1566,22 @@ async function toggleReaction(ref, name, on, button) {
 // ------------------------------------------------------------------------------------------- buttons
 
 async function clickButton(ref, element, block, button) {
-  const key = `${ref.ts}|${element.action_id}`;
-  if (app.busy.has(key)) return;
   if (element.url && safeUrl(element.url)) window.open(safeUrl(element.url), "_blank", "noopener");
+  await press(`${ref.ts}|${element.action_id}`, element, button, "/playground/act/button", {
+    channel: ref.channel,
+    ts: ref.ts,
+    block_id: block.block_id ?? null,
+  });
+}
+
+// One press (a button or a menu in a message or a view): busy while it is sent, any failure a toast.
+async function press(key, element, button, path, where) {
+  if (app.busy.has(key)) return;
   app.busy.add(key);
   button.disabled = true;
   if (button.tagName !== "SELECT") button.prepend(h("span", { class: "spinner", "aria-hidden": "true" })); // a menu can't hold one
   try {
-    const result = await api("/playground/act/button", {
-      user: app.user,
-      channel: ref.channel,
-      ts: ref.ts,
-      action_id: element.action_id,
-      value: element.value ?? null,
-      block_id: block.block_id ?? null,
-    });
+    const result = await api(path, { user: app.user, action_id: element.action_id, value: element.value ?? null, ...where });
     if (!result.ok) toast(`${app.snap.bot.name} answered HTTP ${result.status} to “${plainString(element.text)}”`, "error");
   } catch (error) {
     toast(`“${plainString(element.text)}” failed: ${error.message}`, "error");
@@ -1626,24 +1627,7 @@ function renderHome(ctx) {
 
 async function clickHomeButton(ref, element, block, button) {
   const key = `${ref.ts}|${element.action_id}|${element.value ?? ""}`;
-  if (app.busy.has(key)) return;
-  app.busy.add(key);
-  button.disabled = true;
-  button.prepend(h("span", { class: "spinner", "aria-hidden": "true" }));
-  try {
-    const result = await api("/playground/act/home_button", {
-      user: app.user,
-      view_id: ref.view,
-      action_id: element.action_id,
-      value: element.value ?? null,
-    });
-    if (!result.ok) toast(`${app.snap.bot.name} answered HTTP ${result.status} to “${plainString(element.text)}”`, "error");
-  } catch (error) {
-    toast(`“${plainString(element.text)}” failed: ${error.message}`, "error");
-  } finally {
-    app.busy.delete(key);
-    render();
-  }
+  await press(key, element, button, "/playground/act/home_button", { view_id: ref.view });
 }
 
 // -------------------------------------------------------------------------------------------- modals
