@@ -323,7 +323,10 @@ def help_text() -> str:
         "light, empty title area for mobile cover`",
         "• `/draft <destination>: <prompt>` — e.g. `/draft poster: a jazz night in a rainy city`",
         "• `/draft` alone opens a form.",
-        "• `/draft settings` the channel's approvers, defaults and brand notes (admins and owners)",
+        "• `/draft status [#12]` where a draft is and whom it waits on; "
+        "`/draft history [@person | #channel] [--since 7d]` the latest drafts",
+        "• `/draft spend [--month 2026-11]` this month's spend by channel and person, against the budgets",
+        "• `/draft settings` the channel's approvers, defaults, brand notes and budget (admins and owners)",
         "",
         "*Options*",
         f"• `--n N` number of variants ({MIN_VARIANTS}–{MAX_VARIANTS}, default {DEFAULT_VARIANTS})",
@@ -332,7 +335,9 @@ def help_text() -> str:
         "• `--vote 2h` voting closes by itself then and the winner goes to 2K (`90m`, `1d`; `off` for none)",
         "",
         "*Then* vote with :+1: on your favourite variant. The requester (or an approver) presses "
-        "*Upgrade winner to 2K*; an approver approves the 2K review to get the 4K final.",
+        "*Upgrade winner to 2K*. On the 2K review, *Request changes* makes the next version, *Reject* says "
+        "why (or goes back to voting), and an approver's *Approve for 4K* makes the final; *Also as…* on "
+        "the final makes it in other shapes. The bot's Home tab lists what waits for you.",
         "",
         "*Destinations*",
     ]
