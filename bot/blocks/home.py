@@ -131,7 +131,7 @@ def _spend(lines: tuple[SpendLine, ...]) -> list[Block]:
     ]
     blocks.append(section("\n".join(shown)))
     blocks.append(
-        context("Estimated from the audit trail; `/draft spend` has the month by channel and person.")
+        context("Estimates from the audit trail; `/draft spend` has them by channel and by person.")
     )
     return blocks
 

@@ -714,6 +714,24 @@ function renderInputBlock(block, ctx, opts) {
       control.value = previous && previous.value != null ? previous.value : el.initial_value ?? "";
       break;
     }
+    case "users_select":
+    case "multi_users_select": {
+      // the workspace's people, as Slack's user pickers offer them
+      const multiple = el.type === "multi_users_select";
+      control = h("select", { ...common, multiple });
+      const chosen = new Set(
+        previous
+          ? multiple ? previous.selected_users || [] : [previous.selected_user].filter(Boolean)
+          : multiple ? el.initial_users || [] : [el.initial_user].filter(Boolean),
+      );
+      if (!multiple) control.appendChild(h("option", { value: "" }, plainString(el.placeholder) || "Choose someone"));
+      for (const person of people(app.snap)) {
+        const node = h("option", { value: person.id }, person.real_name || person.name);
+        node.selected = chosen.has(person.id);
+        control.appendChild(node);
+      }
+      break;
+    }
     case "static_select":
     case "multi_static_select": {
       const multiple = el.type === "multi_static_select";
@@ -783,6 +801,10 @@ export function collectValues(container) {
     } else if (type === "static_select") {
       const option = (control._options || []).find((o) => o.value === control.value);
       value = { type, selected_option: optionOf(option) };
+    } else if (type === "multi_users_select") {
+      value = { type, selected_users: [...control.selectedOptions].map((o) => o.value) };
+    } else if (type === "users_select") {
+      value = { type, selected_user: control.value || null };
     } else if (type === "multi_static_select") {
       const chosen = new Set([...control.selectedOptions].map((o) => o.value));
       value = { type, selected_options: (control._options || []).filter((o) => chosen.has(o.value)).map(optionOf) };
