@@ -194,7 +194,15 @@ async def build_runtime(
         approve_emoji=settings.approve_emoji,
         vote_window=settings.vote_window,
     )
-    timers = Timers(sessions, publisher, drafts.deadlines, policy, clock=clock, prices=providers.estimate_usd)
+    timers = Timers(
+        sessions,
+        publisher,
+        drafts.deadlines,
+        policy,
+        clock=clock,
+        prices=providers.estimate_usd,
+        channel_policy=desk.policy_for,
+    )
     homes = (
         Homes(
             sessions,

@@ -8,7 +8,7 @@ the reminder's post is claimed (:mod:`storage.claims`) and found again by its me
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -67,8 +67,10 @@ class Timers:
         *,
         clock: Callable[[], datetime],
         prices: Pricing | None = None,
+        channel_policy: Callable[[AsyncSession, Draft], Awaitable[Policy]] | None = None,
     ) -> None:
         self.sessions = sessions
+        self._channel_policy = channel_policy  # the draft's channel's approvers (None: the workspace's)
         self.prices = prices  # what the Approve button says the 4K costs
         self.publisher = publisher
         self.deadlines = deadlines
@@ -124,8 +126,9 @@ class Timers:
             # Until now the row's claim was the review image's post: only an earlier attempt of this very job
             # can have posted a reminder, so only then look for it before posting.
             retry = claim is Claim.TAKEN_OVER and await _kind_of(session, previous) == JobKind.REMIND_REVIEW
-            card = await draft_card(session, draft, policy=self.policy, prices=self.prices)
-            mention, anyone = reminder_mentions(self.policy, draft.requester_id)
+            policy = await self._channel_policy(session, draft) if self._channel_policy else self.policy
+            card = await draft_card(session, draft, policy=policy, prices=self.prices)
+            mention, anyone = reminder_mentions(policy, draft.requester_id)
             reminder = ReminderCard(
                 number=review.number,
                 version=review.version,

@@ -18,9 +18,9 @@ from bot.publisher import DraftCard, MessageRef, RecordingPublisher, ReminderCar
 from bot.runtime import Runtime, build_runtime
 from bot.tiers import Tier
 from storage import queries
-from storage.models import Approval, Job, Variant
+from storage.models import Approval, ChannelSettings, Job, Variant
 from tests.conftest import FakeClock, drain
-from tests.services.test_service_flow import REQ, TEAM, new_draft, status, variant_ts, vote
+from tests.services.test_service_flow import CHANNEL, REQ, TEAM, new_draft, status, variant_ts, vote
 
 HOURS = 3600
 
@@ -225,6 +225,20 @@ async def test_the_reminder_mentions_the_approvers(
     await drain(timed, clock)
     assert [(r.detail["mention"], r.detail["anyone"]) for r in publisher.of_kind("reminder")] == [
         (("U0KIM", "U0LEE"), False)
+    ]
+
+
+@pytest.mark.parametrize("extra", [REMIND | {"approvers": frozenset({"U0KIM"})}])
+async def test_the_reminder_mentions_the_channels_own_approvers(
+    timed: Runtime, publisher: RecordingPublisher, clock: FakeClock
+) -> None:
+    async with timed.sessions.begin() as session:  # what the channel settings form writes
+        session.add(ChannelSettings(team_id=TEAM, channel_id=CHANNEL, approvers=["U0ANN"]))
+    await reviewing_draft(timed, clock)
+    clock.advance(24 * HOURS + 1)
+    await drain(timed, clock)
+    assert [(r.detail["mention"], r.detail["anyone"]) for r in publisher.of_kind("reminder")] == [
+        (("U0ANN",), False)
     ]
 
 
