@@ -13,7 +13,17 @@ from bot import blocks
 from bot.blocks.home import HOME_PAGE
 from fakes.slack.state.records import ViewRecord
 from storage.models import AuditEvent
-from tests.slack_harness import ALICE, BOB, CAROL, DAVE, Wire, running_bot, start_draft, wait_for
+from tests.slack_harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    Wire,
+    running_bot,
+    shown_tally,
+    start_draft,
+    wait_for,
+)
 from tests.wire.test_status_and_history import old_drafts
 
 
@@ -57,6 +67,8 @@ async def open_home(wire: Wire, user: str) -> Any:
 async def reviewing(wire: Wire) -> int:
     draft_id = await start_draft(wire, "a brass lamp on oak for product board --n 2", n=2)
     await wire.react(BOB, wire.images(draft_id)[2])
+    # the vote counted before the upgrade is pressed (else it is a tie of no votes, for the requester)
+    await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {2: 1}, what="Bob's vote")
     await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE, str(draft_id))
     await wait_for(lambda: wire.images(draft_id, "2K").get(2), what="the 2K review")
     return draft_id

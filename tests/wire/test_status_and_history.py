@@ -10,7 +10,18 @@ from pathlib import Path
 from bot import blocks
 from bot.reports import HISTORY_PAGE
 from storage.models import Draft, utcnow
-from tests.slack_harness import ALICE, BOB, CAROL, CHANNEL, DAVE, Wire, running_bot, start_draft, wait_for
+from tests.slack_harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    CHANNEL,
+    DAVE,
+    Wire,
+    running_bot,
+    shown_tally,
+    start_draft,
+    wait_for,
+)
 
 TEAM = "T0PLAYGRND"
 
@@ -52,7 +63,7 @@ async def test_status_tells_state_votes_versions_and_who_it_waits_on(tmp_path: P
         for voter in (BOB, CAROL):
             await wire.react(voter, wire.images(first)[2])
         await wire.react(DAVE, wire.images(first)[3])
-        await wait_for(lambda: "2 votes" in str(wire.parent(first).blocks), what="the votes")
+        await wait_for(lambda: shown_tally(wire.parent(first)) == {2: 2, 3: 1}, what="the votes")
 
         answer = await ask(wire, ALICE, "status")  # the latest in the channel
         assert f"Draft #{first}" in answer and "*Status:* voting" in answer
