@@ -19,7 +19,17 @@ from fakes.asgi import serve_asgi
 from fakes.gemini import FAKE_GEMINI_KEY, FakeGemini
 from fakes.openai import FakeOpenAI
 from storage import queries
-from tests.slack_harness import ALICE, BOB, CAROL, DAVE, Wire, running_bot, start_draft, wait_for
+from tests.slack_harness import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    Wire,
+    running_bot,
+    shown_tally,
+    start_draft,
+    wait_for,
+)
 from tests.wire.test_slack_wire import offered_controls
 
 TEAM = "T0PLAYGRND"
@@ -109,6 +119,7 @@ async def test_reject_back_to_voting_then_the_runner_up_goes_to_2k(tmp_path: Pat
         for voter in (BOB, CAROL):
             await wire.react(voter, variants[1])
         await wire.react(DAVE, variants[2])
+        await wait_for(lambda: shown_tally(wire.parent(draft_id)) == {1: 2, 2: 1}, what="the votes")
         await wire.press(ALICE, wire.parent(draft_id), blocks.UPGRADE)
         review = await wait_for(lambda: wire.versions(draft_id).get((1, 1)), within=60, what="the 2K of #1")
         answer = await wire.submit_form(DAVE, review, blocks.REJECT, {"reason": "  ", "next": "vote"})
