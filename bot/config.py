@@ -32,11 +32,50 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
     slack_timeout_seconds: float = Field(30.0, gt=0, validation_alias=_env("DRAFTBOT_SLACK_TIMEOUT"))
+    # Installs for many workspaces (HTTP mode): with both set, `draftbot serve` runs Bolt's OAuth flow and
+    # every request and job uses its own team's token from the installation store (SLACK_BOT_TOKEN unused).
+    slack_client_id: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_CLIENT_SECRET"))
+    # The bot scopes the Add to Slack link asks for (manifest.yml's), comma-separated.
+    slack_scopes: Annotated[tuple[str, ...], NoDecode] = Field(
+        (
+            "channels:history",
+            "chat:write",
+            "commands",
+            "files:read",
+            "files:write",
+            "groups:history",
+            "reactions:read",
+            "reactions:write",
+            "usergroups:read",
+            "users:read",
+        ),
+        validation_alias=_env("SLACK_SCOPES"),
+    )
+    # Where Slack sends the installer back (the app's Redirect URL); unset: the one in the app's settings.
+    slack_redirect_uri: str | None = Field(None, validation_alias=_env("SLACK_REDIRECT_URI"))
+    # The page that asks the installer to allow the app (GovSlack and tests point it elsewhere).
+    slack_authorize_url: str = Field(
+        "https://slack.com/oauth/v2/authorize", validation_alias=_env("SLACK_AUTHORIZE_URL")
+    )
 
     # Storage
     data_dir: Path = Field(default_factory=_default_data_dir, validation_alias=_env("DRAFTBOT_DATA_DIR"))
     # Secret: a PostgreSQL URL carries its password.
     database_url: SecretStr | None = Field(None, validation_alias=_env("DRAFTBOT_DATABASE_URL"))
+    # Where images are kept: unset, files under DRAFTBOT_DATA_DIR/blobs (one machine); `s3://bucket/prefix`,
+    # an S3-compatible bucket shared by every machine (endpoint, region and credentials from the usual AWS
+    # variables: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+    blob_url: str | None = Field(None, validation_alias=_env("DRAFTBOT_BLOB_URL"))
+    # 1K variants of drafts finished this many days ago are deleted (finals and the audit stay); None: never.
+    image_retention_days: int | None = Field(
+        None, ge=1, validation_alias=_env("DRAFTBOT_IMAGE_RETENTION_DAYS")
+    )
+
+    # Operators
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("DRAFTBOT_LOG_FORMAT"))
+    # /metrics on a port of its own (any process, workers included); unset: on `draftbot serve`'s port only.
+    metrics_port: int | None = Field(None, ge=1, le=65535, validation_alias=_env("DRAFTBOT_METRICS_PORT"))
 
     # Images
     provider: Literal["local", "openai", "gemini"] = Field(
@@ -111,6 +150,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
         return value
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def oauth_installs(self) -> bool:
+        """Many workspaces: installs through Bolt's OAuth flow, tokens from the installation store."""
+        secret = self.slack_client_secret
+        return bool(self.slack_client_id and secret is not None and secret.get_secret_value())
 
     @field_validator("vote_window", "review_reminder", mode="before")
     @classmethod

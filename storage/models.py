@@ -358,3 +358,15 @@ class AcceptedRequest(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OrgTeam(Base):
+    """A workspace of an Enterprise Grid organisation, as its requests name it: a job has only its draft's
+    team, and finds the token of an org-wide (or an org's workspace) installation through this. The
+    installations themselves are slack_sdk's tables (``slack_installations``, ``slack_bots``)."""
+
+    __tablename__ = "slack_org_teams"
+
+    team_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(64))
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean)
