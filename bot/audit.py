@@ -45,6 +45,8 @@ class AuditKind(StrEnum):
     ACTION_REFUSED = "action_refused"  # someone pressed what they may not
     INPUT_REJECTED = "input_rejected"  # a command we could not parse
     SETTINGS_CHANGED = "settings_changed"  # a channel's settings: who, the channel, before and after
+    WORKSPACE_LEFT = "workspace_left"  # app_uninstalled / tokens_revoked: the installation and jobs stopped
+    TEAM_DELETED = "team_deleted"  # `draftbot team delete`: the team's data erased (who, what, how much)
 
 
 def record(

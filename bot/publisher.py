@@ -205,7 +205,7 @@ class Publisher(Protocol):
         """Upload the side-by-side shown with ``image`` (JPEG) privately, for its message; its file id."""
         ...
 
-    async def invite_votes(self, image: MessageRef) -> None:
+    async def invite_votes(self, draft: DraftCard, image: MessageRef) -> None:
         """Make voting on a posted 1K variant one click (in Slack: the bot's own vote emoji on it).
         Called once the variant's message is recorded, so a reaction always finds its variant."""
         ...
@@ -302,7 +302,7 @@ class RecordingPublisher:
         self.records.append(Recorded("compare", draft.draft_id, detail))
         return f"FCMP{draft.draft_id}{image.tier}V{image.version}"
 
-    async def invite_votes(self, image: MessageRef) -> None:
+    async def invite_votes(self, draft: DraftCard, image: MessageRef) -> None:
         self.records.append(Recorded("invite_votes", 0, {"ts": image.ts}))
 
     async def ask_tie_break(self, draft: DraftCard, tied: tuple[int, ...], votes: int) -> None:

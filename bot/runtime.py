@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -28,22 +33,26 @@ from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
 from bot.generation.timers import Timers
 from bot.imaging import ImagingPool
+from bot.installs import Installations
 from bot.jobs import SCHEDULED, Doorbell, JobKind, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
 from bot.providers import Providers, build_provider, build_providers
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
 from bot.slack_app import build_bolt_app
-from bot.slack_client import build_client
+from bot.slack_client import SlackClient, build_client
 from bot.slack_directory import SlackDirectory
 from bot.slack_home import SlackHome
 from bot.slack_publisher import SlackPublisher
+from bot.slack_workspaces import InstalledWorkspaces, OneWorkspace, Workspaces
 from bot.spending import Budgets, Spend
 from bot.workflow import Policy
 from handlers import register_all
 from storage import db, jobqueue
 from storage.blobs import BlobStore, FileBlobStore
 from storage.models import utcnow
+
+OAUTH_STATE_SECONDS = 600  # how long an Add to Slack link stays good (Bolt's default)
 
 # How an entry point that brings its own provider makes it, on the runtime's imaging pool.
 ProviderFactory = Callable[[Settings, ImagingPool], ImageProvider]
@@ -108,28 +117,19 @@ async def build_runtime(
     the Bolt app shares its client. Without it there is no Slack: give a ``publisher`` (the demo and the
     service tests record what would have been posted).
     """
-    token = settings.slack_bot_token
     outages = OutageWatch()  # the runner waits on it; only a call Slack answered says Slack is back
-    slack_client = (
-        build_client(
-            token.get_secret_value(),
-            settings.slack_api_url,
-            timeout=settings.slack_timeout_seconds,
-            on_answer=functools.partial(outages.came_back, SLACK),
-        )
-        if token is not None
-        else None
-    )
-    if publisher is None:
-        if slack_client is None:
-            raise MissingSetting("SLACK_BOT_TOKEN", "to talk to Slack")
-        publisher = SlackPublisher(
-            slack_client, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
-        )
     engine = db.create_engine(settings.resolved_database_url)
     if migrate:
         await migrate_when_reachable(engine, budget=settings.outage_budget_seconds)
     sessions = db.session_factory(engine)
+    slack = _slack_clients(settings, engine, sessions, functools.partial(outages.came_back, SLACK))
+    slack_client = slack.client if slack else None
+    if publisher is None:
+        if slack is None:
+            raise MissingSetting("SLACK_BOT_TOKEN", "to talk to Slack")
+        publisher = SlackPublisher(
+            slack.workspaces, vote_emoji=settings.vote_emoji, approve_emoji=settings.approve_emoji
+        )
     pool = ImagingPool(settings.imaging_threads)
     image_provider = provider(settings, pool)
     providers = build_providers(settings, image_provider, pool)
@@ -174,7 +174,7 @@ async def build_runtime(
         homes=refresh_homes,
     )
     # Without Slack, no admins and no group members; on the runtime's clock, tests step past its cache.
-    directory = SlackDirectory(slack_client, clock=lambda: clock().timestamp())
+    directory = SlackDirectory(slack.workspaces if slack else None, clock=lambda: clock().timestamp())
     desk = Desk(
         sessions,
         doorbell,
@@ -206,13 +206,13 @@ async def build_runtime(
     homes = (
         Homes(
             sessions,
-            SlackHome(slack_client),
+            SlackHome(slack.workspaces),
             policy,
             clock=clock,
             channel_policy=desk.policy_for,
             spend=spend,
         )
-        if slack_client
+        if slack
         else None
     )
     home_jobs = {JobKind.HOME: homes.publish_job} if homes else {}
@@ -228,18 +228,19 @@ async def build_runtime(
         doorbell=doorbell,
         outages=outages,
     )
-    slack = None
-    if slack_client is not None:
-        slack = build_bolt_app(settings, slack_client)
+    bolt = None
+    if slack is not None:
+        bolt = build_bolt_app(settings, slack.client, installations=slack.store, states=slack.states)
         reports = Reports(sessions, homes.slack if homes else None, policy, clock=clock)
         register_all(
-            slack,
+            bolt,
             drafts,
             default_variants=settings.default_variants,
             homes=homes,
             reports=reports,
             channel_settings=channel_settings,
             spend=spend,
+            installations=Installations(sessions, slack.workspaces, slack.store, clock=clock),
         )
     return Runtime(
         settings,
@@ -252,12 +253,56 @@ async def build_runtime(
         generator,
         drafts,
         runner,
-        slack,
+        bolt,
         providers,
         budgets,
         spend,
         homes,
     )
+
+
+@dataclass(frozen=True)
+class SlackClients:
+    """How the runtime talks to Slack: the app's client (Bolt's, with the one token or, for installs in many
+    workspaces, none) and each workspace's client for the jobs."""
+
+    client: SlackClient
+    workspaces: Workspaces
+    store: AsyncInstallationStore | None = None  # installs for many workspaces
+    states: AsyncOAuthStateStore | None = None
+
+
+def _slack_clients(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    on_answer: Callable[[], None],
+) -> SlackClients | None:
+    """One workspace from ``SLACK_BOT_TOKEN``, many from the installation store (``SLACK_CLIENT_ID`` and
+    ``SLACK_CLIENT_SECRET``), or None: no Slack."""
+
+    def client_for(token: str | None) -> SlackClient:
+        return build_client(
+            token, settings.slack_api_url, timeout=settings.slack_timeout_seconds, on_answer=on_answer
+        )
+
+    if settings.oauth_installs:
+        client_id, secret = str(settings.slack_client_id), settings.slack_client_secret
+        app_client = client_for(None)
+        store = AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+        rotator = AsyncTokenRotator(
+            client_id=client_id,
+            client_secret=secret.get_secret_value() if secret else "",
+            client=app_client,
+        )
+        workspaces = InstalledWorkspaces(store, sessions, client_for, rotator=rotator)
+        states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=OAUTH_STATE_SECONDS, engine=engine)
+        return SlackClients(app_client, workspaces, store, states)
+    token = settings.slack_bot_token
+    if token is None:
+        return None
+    app_client = client_for(token.get_secret_value())
+    return SlackClients(app_client, OneWorkspace(app_client))
 
 
 def configured_providers(settings: Settings) -> tuple[str, ...]:

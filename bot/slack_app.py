@@ -13,6 +13,9 @@ from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -30,8 +33,19 @@ class _OurClientFromThatToken(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
-    """A Bolt app that answers through ``client`` (the publisher's, so both share one connection pool)."""
+def build_bolt_app(
+    settings: Settings,
+    client: AsyncWebClient,
+    *,
+    installations: AsyncInstallationStore | None = None,
+    states: AsyncOAuthStateStore | None = None,
+) -> AsyncApp:
+    """A Bolt app that answers through ``client`` (the publisher's, so both share one connection pool).
+
+    With an installation store (installs for many workspaces), ``client`` has no token: Bolt runs the OAuth
+    flow (``/slack/install``, ``/slack/oauth_redirect``, the state checked against ``states``) and gives
+    each request a client with its own team's token; a team with no installation gets Bolt's "not
+    installed" answer, and nothing happens."""
     secret = settings.slack_signing_secret
     bolt_log = get_bolt_logger(AsyncApp)
     if not any(isinstance(f, _OurClientFromThatToken) for f in bolt_log.filters):
@@ -43,9 +57,27 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
         request_verification_enabled=secret is not None,
         ignoring_self_events_enabled=True,
         process_before_response=False,
+        oauth_settings=_oauth_settings(settings, installations, states) if installations else None,
     )
     app.error(on_error)
     return app
+
+
+def _oauth_settings(
+    settings: Settings, installations: AsyncInstallationStore, states: AsyncOAuthStateStore | None
+) -> AsyncOAuthSettings:
+    secret = settings.slack_client_secret
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=secret.get_secret_value() if secret else None,
+        scopes=list(settings.slack_scopes),
+        redirect_uri=settings.slack_redirect_uri,
+        authorization_url=settings.slack_authorize_url,
+        installation_store=installations,
+        # Bot tokens only (draftbot asks for no user scopes), rotated when the app has token rotation on.
+        installation_store_bot_only=True,
+        state_store=states,
+    )
 
 
 async def on_error(error: Exception, body: Any, response: BoltResponse | None) -> BoltResponse | None:

@@ -85,7 +85,7 @@ class SlackClient(AsyncWebClient):
 
 
 def build_client(
-    token: str, base_url: str, *, timeout: float = 30.0, on_answer: Callable[[], None] | None = None
+    token: str | None, base_url: str, *, timeout: float = 30.0, on_answer: Callable[[], None] | None = None
 ) -> SlackClient:
     """An AsyncWebClient that waits out 429s (Retry-After) and retries 5xx and dropped connections of the
     calls that are safe to repeat."""

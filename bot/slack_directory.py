@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack_workspaces import WorkspaceGone, Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -25,25 +26,25 @@ GROUP_TTL_SECONDS = 60.0
 class SlackDirectory:
     def __init__(
         self,
-        client: AsyncWebClient | None,
+        workspaces: Workspaces | None,
         *,
         ttl: float = GROUP_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client = client  # None: a runtime without Slack, where no one is an admin or in a group
+        self.workspaces = workspaces  # None: a runtime without Slack, where no one is an admin or in a group
         self.ttl = ttl
         self.clock = clock
         self._members: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
 
-    async def is_admin(self, user: str) -> bool:
+    async def is_admin(self, team: str, user: str) -> bool:
         """A workspace admin or owner."""
-        info = await self._call("users_info", user=user)
+        info = await self._call(team, "users_info", user=user)
         person = info.get("user") if info else None
         return isinstance(person, dict) and bool(person.get("is_admin") or person.get("is_owner"))
 
-    async def group_ids(self) -> dict[str, str] | None:
+    async def group_ids(self, team: str) -> dict[str, str] | None:
         """The workspace's user groups, handle -> id; None when Slack could not say."""
-        answer = await self._call("usergroups_list")
+        answer = await self._call(team, "usergroups_list")
         if answer is None:
             return None
         groups = answer.get("usergroups")
@@ -65,7 +66,7 @@ class SlackDirectory:
         cached = self._members.get((team, group))
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
-        answer = await self._call("usergroups_users_list", usergroup=group)
+        answer = await self._call(team, "usergroups_users_list", usergroup=group)
         if answer is None:
             return frozenset()
         users = answer.get("users")
@@ -73,12 +74,13 @@ class SlackDirectory:
         self._members[(team, group)] = (now, members)
         return members
 
-    async def _call(self, method: str, **args: Any) -> dict[str, Any] | None:
-        if self.client is None:
+    async def _call(self, team: str, method: str, **args: Any) -> dict[str, Any] | None:
+        if self.workspaces is None:
             return None
         try:
-            response = await getattr(self.client, method)(**args)
-        except (SlackApiError, SlackClientError, OSError):
+            client = await self.workspaces.client(team)
+            response = await getattr(client, method)(**args)
+        except (SlackApiError, SlackClientError, OSError, WorkspaceGone):
             log.warning("Slack's %s did not answer; treating it as nobody", method, exc_info=True)
             return None
         data = response.data

@@ -6,25 +6,26 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
+from bot.slack_workspaces import Workspaces
 
 PERMALINKS_KEPT = 5000
 
 
 class SlackHome:
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-        self._permalinks: OrderedDict[tuple[str, str], str] = OrderedDict()
+    def __init__(self, workspaces: Workspaces) -> None:
+        self.workspaces = workspaces
+        self._permalinks: OrderedDict[tuple[str, str, str], str] = OrderedDict()
 
-    async def publish(self, user: str, view: dict[str, Any]) -> None:
-        await self.client.views_publish(user_id=user, view=view)
+    async def publish(self, team: str, user: str, view: dict[str, Any]) -> None:
+        await (await self.workspaces.client(team)).views_publish(user_id=user, view=view)
 
-    async def permalink(self, channel: str, ts: str) -> str | None:
-        key = (channel, ts)
+    async def permalink(self, team: str, channel: str, ts: str) -> str | None:
+        key = (team, channel, ts)
         if key in self._permalinks:
             self._permalinks.move_to_end(key)
             return self._permalinks[key]
-        response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        client = await self.workspaces.client(team)
+        response = await client.chat_getPermalink(channel=channel, message_ts=ts)
         link = response.get("permalink")
         if not isinstance(link, str):
             return None

@@ -20,6 +20,7 @@ from bot import blocks
 from bot.errors import SLACK, Outage, SlackError, Transient
 from bot.faces import Face
 from bot.publisher import DraftCard, ImageCard, MessageRef, ReminderCard, ThreadMessage
+from bot.slack_workspaces import OneWorkspace, Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +49,29 @@ UNKNOWN_OUTCOME_WAIT = 5.0
 class SlackPublisher:
     def __init__(
         self,
-        client: AsyncWebClient,
+        workspaces: Workspaces | AsyncWebClient,
         *,
         vote_emoji: str = "+1",
         approve_emoji: str = "white_check_mark",
         file_ready_timeout: float = 20.0,
     ) -> None:
-        self.client = client
+        # A bare client: one workspace (the tests and benchmarks that build a publisher by hand).
+        self.workspaces = OneWorkspace(workspaces) if isinstance(workspaces, AsyncWebClient) else workspaces
         self.vote_emoji = vote_emoji
         self.approve_emoji = approve_emoji
         self.file_ready_timeout = file_ready_timeout
 
     # --- the parent --------------------------------------------------------------------------------
 
+    async def _client(self, draft: DraftCard) -> AsyncWebClient:
+        return await self.workspaces.client(draft.team_id)
+
     async def post_parent(self, card: DraftCard, *, retry: bool = False) -> MessageRef:
-        if retry and (found := await self._find_parent(card)):
+        client = await self._client(card)
+        if retry and (found := await self._find_parent(client, card)):
             return found
         response = await self._post_new(
+            client,
             channel=card.channel_id,
             text=blocks.parent_text(card),
             blocks=blocks.parent_blocks(card, vote_emoji=self.vote_emoji),
@@ -76,15 +83,15 @@ class SlackPublisher:
 
     async def update_parent(self, card: DraftCard) -> None:
         parent = _parent(card)
-        await self.client.chat_update(
+        await (await self._client(card)).chat_update(
             channel=parent.channel,
             ts=parent.ts,
             text=blocks.parent_text(card),
             blocks=blocks.parent_blocks(card, vote_emoji=self.vote_emoji),
         )
 
-    async def _find_parent(self, card: DraftCard) -> MessageRef | None:
-        response = await self.client.conversations_history(
+    async def _find_parent(self, client: AsyncWebClient, card: DraftCard) -> MessageRef | None:
+        response = await client.conversations_history(
             channel=card.channel_id, limit=50, include_all_metadata=True
         )
         messages: list[dict[str, Any]] = response.get("messages", [])
@@ -99,9 +106,10 @@ class SlackPublisher:
         self, draft: DraftCard, image: ImageCard, data: bytes, face: Face, *, retry: bool = False
     ) -> MessageRef:
         parent = _parent(draft)
-        if retry and (found := await self._find_in_thread(parent, blocks.image_metadata(image))):
+        client = await self._client(draft)
+        if retry and (found := await self._find_in_thread(client, parent, blocks.image_metadata(image))):
             return found
-        upload = await self.client.files_upload_v2(
+        upload = await client.files_upload_v2(
             content=data,
             filename=image.filename,
             title=blocks.image_title(image),
@@ -109,8 +117,9 @@ class SlackPublisher:
             request_file_info=False,
         )
         file_id = str(upload["file"]["id"])
-        await self._wait_until_processed(file_id)
+        await self._wait_until_processed(client, file_id)
         response = await self._post_image_message(
+            client,
             channel=parent.channel,
             thread_ts=parent.ts,
             text=f"{blocks.image_title(image)} ({image.tier}, {image.size})",
@@ -122,28 +131,28 @@ class SlackPublisher:
     async def upload_sheet(self, draft: DraftCard, round_number: int, data: bytes) -> str:
         title = f"Draft {draft.draft_id}, round {round_number} at a glance"
         filename = f"draft-{draft.draft_id}-round-{round_number}-sheet.jpg"
-        return await self._upload_private(data, filename, title)
+        return await self._upload_private(await self._client(draft), data, filename, title)
 
     async def upload_compare(self, draft: DraftCard, image: ImageCard, data: bytes) -> str:
         title = f"{blocks.image_title(image)}, side by side"
         stem = image.filename.rsplit(".", 1)[0]
-        return await self._upload_private(data, f"{stem}-side-by-side.jpg", title)
+        return await self._upload_private(await self._client(draft), data, f"{stem}-side-by-side.jpg", title)
 
-    async def _upload_private(self, data: bytes, filename: str, title: str) -> str:
+    async def _upload_private(self, client: AsyncWebClient, data: bytes, filename: str, title: str) -> str:
         """A file shown in our messages' image blocks, shared nowhere by itself."""
-        upload = await self.client.files_upload_v2(
+        upload = await client.files_upload_v2(
             content=data, filename=filename, title=title, alt_txt=title, request_file_info=False
         )
         file_id = str(upload["file"]["id"])
-        await self._wait_until_processed(file_id)
+        await self._wait_until_processed(client, file_id)
         return file_id
 
-    async def _wait_until_processed(self, file_id: str) -> None:
+    async def _wait_until_processed(self, client: AsyncWebClient, file_id: str) -> None:
         """Slack scans uploads before they can be shown; an image block that is too early is refused.
         It documents no "ready" flag, so wait until files.info reports a mimetype."""
         delay, waited = 0.05, 0.0
         while waited < self.file_ready_timeout:
-            info = await self.client.files_info(file=file_id)
+            info = await client.files_info(file=file_id)
             if info["file"].get("mimetype"):
                 return
             await asyncio.sleep(delay)
@@ -151,10 +160,10 @@ class SlackPublisher:
             delay = min(delay * 2, 1.0)
         raise FileNotReady(f"Slack was still processing file {file_id} after {self.file_ready_timeout:.0f}s")
 
-    async def _post_image_message(self, **kwargs: Any) -> Any:
+    async def _post_image_message(self, client: AsyncWebClient, **kwargs: Any) -> Any:
         for attempt in range(4):
             try:
-                return await self._post_new(**kwargs)
+                return await self._post_new(client, **kwargs)
             except SlackApiError as err:
                 # The file can still be settling right after files.info says it is ready.
                 if err.response.get("error") != "invalid_blocks" or attempt == 3:
@@ -162,16 +171,16 @@ class SlackPublisher:
                 await asyncio.sleep(0.5 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _post_new(self, **kwargs: Any) -> Any:
+    async def _post_new(self, client: AsyncWebClient, **kwargs: Any) -> Any:
         """chat.postMessage for a message a retry finds by its metadata (there is no idempotency key).
 
         The client never retries this call itself (:mod:`bot.slack_client`): after a dropped connection, a
         timeout or a 5xx the message may exist, so the job's retry looks for it before posting again."""
         try:
-            return await self.client.chat_postMessage(**kwargs)
+            return await client.chat_postMessage(**kwargs)
         except TimeoutError as err:  # the request may still be on its way: wait as long as we waited
             raise self._unknown_outcome(
-                "no answer in time", max(UNKNOWN_OUTCOME_WAIT, self.client.timeout)
+                "no answer in time", max(UNKNOWN_OUTCOME_WAIT, client.timeout)
             ) from err
         except aiohttp.ClientError as err:
             raise self._unknown_outcome(type(err).__name__, UNKNOWN_OUTCOME_WAIT) from err
@@ -188,10 +197,11 @@ class SlackPublisher:
             retry_after=wait,
         )
 
-    async def invite_votes(self, ref: MessageRef) -> None:
+    async def invite_votes(self, draft: DraftCard, ref: MessageRef) -> None:
         """The bot's own :+1: makes voting one click; it never counts as a vote."""
+        client = await self._client(draft)
         try:
-            await self.client.reactions_add(channel=ref.channel, timestamp=ref.ts, name=self.vote_emoji)
+            await client.reactions_add(channel=ref.channel, timestamp=ref.ts, name=self.vote_emoji)
         except SlackApiError as err:
             if err.response.get("error") != "already_reacted":
                 log.warning("could not add the vote reaction to %s: %s", ref.ts, err.response.get("error"))
@@ -201,11 +211,13 @@ class SlackPublisher:
             draft, image, file_id, face, vote_emoji=self.vote_emoji, approve_emoji=self.approve_emoji
         )
 
-    async def _find_in_thread(self, parent: MessageRef, metadata: dict[str, Any]) -> MessageRef | None:
+    async def _find_in_thread(
+        self, client: AsyncWebClient, parent: MessageRef, metadata: dict[str, Any]
+    ) -> MessageRef | None:
         """Our message in the thread that carries ``metadata`` (a post whose answer was lost)."""
         cursor: str | None = None
         while True:
-            response = await self.client.conversations_replies(
+            response = await client.conversations_replies(
                 channel=parent.channel, ts=parent.ts, include_all_metadata=True, limit=200, cursor=cursor
             )
             messages: list[dict[str, Any]] = response.get("messages", [])
@@ -223,9 +235,11 @@ class SlackPublisher:
     ) -> MessageRef:
         parent = _parent(draft)
         metadata = blocks.loss_metadata(message, draft.draft_id)
-        if retry and (found := await self._find_in_thread(parent, metadata)):
+        client = await self._client(draft)
+        if retry and (found := await self._find_in_thread(client, parent, metadata)):
             return found
         response = await self._post_new(
+            client,
             channel=parent.channel,
             thread_ts=parent.ts,
             text=blocks.loss_text(message, face),
@@ -247,7 +261,7 @@ class SlackPublisher:
         else:
             return  # an image message without its file: nothing we could show again
         try:
-            await self.client.chat_update(
+            await (await self._client(draft)).chat_update(
                 channel=message.ref.channel, ts=message.ref.ts, text=text, blocks=shown
             )
         except SlackApiError as err:
@@ -257,7 +271,7 @@ class SlackPublisher:
 
     async def ask_tie_break(self, draft: DraftCard, tied: tuple[int, ...], votes: int) -> None:
         parent = _parent(draft)
-        await self.client.chat_postMessage(
+        await (await self._client(draft)).chat_postMessage(
             channel=parent.channel, thread_ts=parent.ts, text=blocks.tie_text(draft, tied, votes)
         )
 
@@ -266,9 +280,11 @@ class SlackPublisher:
     ) -> MessageRef:
         parent = _parent(draft)
         metadata = blocks.reminder_metadata(draft.draft_id, reminder)
-        if retry and (found := await self._find_in_thread(parent, metadata)):
+        client = await self._client(draft)
+        if retry and (found := await self._find_in_thread(client, parent, metadata)):
             return found
         response = await self._post_new(
+            client,
             channel=parent.channel,
             thread_ts=parent.ts,
             text=blocks.reminder_text(draft, reminder),
@@ -281,7 +297,7 @@ class SlackPublisher:
 
     async def tell_user(self, draft: DraftCard, user: str, text: str) -> None:
         """``text`` is mrkdwn we composed (it may mention people by id); it is not escaped here."""
-        await self.client.chat_postEphemeral(
+        await (await self._client(draft)).chat_postEphemeral(
             channel=draft.channel_id,
             user=user,
             text=text,

@@ -35,7 +35,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.async_handler import (
+    AsyncSlackRequestHandler,
+    to_async_bolt_request,
+    to_starlette_response,
+)
 from slack_bolt.async_app import AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.payload_utils import (
@@ -85,6 +89,7 @@ def build_web_app(
     slack = runtime.slack_app()
     secret = runtime.settings.slack_signing_secret  # the one the Bolt app verifies with, too
     signing_key = secret.get_secret_value().encode() if secret else None
+    oauth = slack.oauth_flow  # installs for many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)
     replays = Replays(runtime.sessions)
     outages = OutageWatch(effect="requests get 503 until it is back")  # said once, not per request
 
@@ -158,7 +163,8 @@ def build_web_app(
         cached = slack_cache.get("slack")
         if cached is not None and monotonic() - cached[0] < SLACK_CHECK_SECONDS:
             return cached[1]
-        status = await _status(slack.client.auth_test())
+        # Installs for many workspaces: no token of its own, so only whether Slack's Web API answers.
+        status = await _status(slack.client.api_test() if oauth is not None else slack.client.auth_test())
         slack_cache["slack"] = (monotonic(), status)
         return status
 
@@ -178,8 +184,21 @@ def build_web_app(
         async with running_worker(runtime):
             yield
 
+    oauth_routes = []
+    if oauth is not None:  # the Add to Slack page and Slack's redirect back: Bolt's own OAuth flow
+        bolt_handler = AsyncSlackRequestHandler(slack)
+
+        async def oauth_endpoint(request: Request) -> Response:
+            return await bolt_handler.handle(request)
+
+        oauth_routes = [
+            Route(oauth.install_path, oauth_endpoint, methods=["GET"]),
+            Route(oauth.redirect_uri_path, oauth_endpoint, methods=["GET"]),
+        ]
+
     return Starlette(
         routes=[
+            *oauth_routes,
             Route("/slack/events", events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

@@ -14,11 +14,13 @@ from bot.drafts import DraftService
 from bot.drafts.home import Homes
 from bot.drafts.reports import Reports
 from bot.drafts.settings import ChannelSettingsService
+from bot.installs import Installations
 from bot.spending import Spend
 from handlers import (
     actions,
     commands,
     home,
+    installs,
     reactions,
     reviews,
     rounds,
@@ -31,7 +33,7 @@ from handlers import reports as reports_module
 
 SLASH_COMMANDS = commands.COMMANDS
 MESSAGE_SHORTCUTS = (blocks.DRAFT_FROM_IMAGE,)
-BOT_EVENTS = reactions.EVENTS + home.EVENTS
+BOT_EVENTS = reactions.EVENTS + home.EVENTS + installs.EVENTS
 
 
 def register_all(
@@ -43,6 +45,7 @@ def register_all(
     reports: Reports | None = None,
     channel_settings: ChannelSettingsService | None = None,
     spend: Spend | None = None,
+    installations: Installations | None = None,
 ) -> None:
     subcommands: dict[str, commands.SubcommandListener] = (
         dict(reports_module.subcommands(reports)) if reports else {}
@@ -60,3 +63,5 @@ def register_all(
     reviews.register(app, drafts.decisions)
     rounds.register(app, drafts.rounds)
     shortcuts.register(app, drafts.uploads, default_variants=default_variants)
+    if installations is not None:
+        installs.register(app, installations)

@@ -91,7 +91,7 @@ async def open_form(
     values = await service.values(team, channel)
     handles = {}
     if values is not None and values.approver_groups:
-        handles = {gid: handle for handle, gid in (await service.directory.group_ids() or {}).items()}
+        handles = {gid: handle for handle, gid in (await service.directory.group_ids(team) or {}).items()}
     view = settings_modal(channel, values, providers=service.providers, group_handles=handles)
     try:
         await client.views_open(trigger_id=trigger, view=view)

@@ -244,6 +244,30 @@ async def drop_queued(
     return int(result.rowcount)
 
 
+async def stop_team(session: AsyncSession, *, team_id: str, now: datetime, why: str) -> int:
+    """In the caller's transaction: fail every unfinished job of ``team_id`` now, without running it (the
+    workspace uninstalled the app). A running job loses its lease, so its worker stops it before its next
+    side effect (see ``JobRunner._keep_lease``)."""
+    result = cast(
+        "CursorResult[Any]",
+        await session.execute(
+            update(Job)
+            .where(Job.team_id == team_id, Job.status.in_((QUEUED, RUNNING)))
+            .values(
+                status=FAILED,
+                finished_at=now,
+                updated_at=now,
+                last_error=why,
+                lease_owner=None,
+                lease_expires_at=None,
+                dedupe_key=None,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return int(result.rowcount)
+
+
 async def complete(
     session_factory: async_sessionmaker[AsyncSession],
     job_id: int,

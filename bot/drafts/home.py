@@ -46,9 +46,9 @@ REVIEWS_LOOKED_AT = 200  # reviews under way, newest first, checked for whether 
 class HomeSlack(Protocol):
     """What the Home needs from Slack: publish a person's Home, and a link to a draft's thread."""
 
-    async def publish(self, user: str, view: dict[str, Any]) -> None: ...
+    async def publish(self, team: str, user: str, view: dict[str, Any]) -> None: ...
 
-    async def permalink(self, channel: str, ts: str) -> str | None: ...
+    async def permalink(self, team: str, channel: str, ts: str) -> str | None: ...
 
 
 def may_approve_now(draft: Draft, user: str, policy: Policy, facts: Any) -> bool:
@@ -152,7 +152,7 @@ class Homes:
 
     async def publish(self, team_id: str, user: str, page: int = 0) -> None:
         items = await self.items(team_id, user, page)
-        await self.slack.publish(user, home_view(items))
+        await self.slack.publish(team_id, user, home_view(items))
 
     async def items(self, team_id: str, user: str, page: int = 0) -> HomeItems:
         async with self.sessions() as session:
@@ -223,7 +223,7 @@ class Homes:
         if not (draft.parent_channel and draft.parent_ts):
             return None
         try:
-            return await self.slack.permalink(draft.parent_channel, draft.parent_ts)
+            return await self.slack.permalink(draft.team_id, draft.parent_channel, draft.parent_ts)
         except Exception:  # a link is a courtesy: the Home is shown without it
             log.warning("no permalink for draft %s", draft.id, exc_info=True)
             return None

@@ -106,7 +106,7 @@ class Reports:
         if self.slack is None or not (draft.parent_channel and draft.parent_ts):
             return None
         try:
-            return await self.slack.permalink(draft.parent_channel, draft.parent_ts)
+            return await self.slack.permalink(draft.team_id, draft.parent_channel, draft.parent_ts)
         except Exception:  # the answer stands without the link
             log.warning("no permalink for draft %s", draft.id, exc_info=True)
             return None

@@ -89,7 +89,7 @@ class ChannelSettingsService:
     async def may_change(self, team: str, channel: str, user: str) -> Refusal | None:
         """None if ``user`` may change the channel's settings; otherwise the refusal, audited."""
         values = await self.values(team, channel)
-        refusal = may_change(user, is_admin=await self.directory.is_admin(user), values=values)
+        refusal = may_change(user, is_admin=await self.directory.is_admin(team, user), values=values)
         if refusal is not None:
             async with self.sessions.begin() as session:
                 self._refused(session, team, channel, user, refusal)
@@ -97,8 +97,8 @@ class ChannelSettingsService:
 
     async def save(self, team: str, channel: str, user: str, form: FormInput) -> Saved | Invalid | Refusal:
         """Check and store the form's values, with a ``settings_changed`` event (before and after)."""
-        groups = await self.directory.group_ids() if form.approver_groups.strip() else {}
-        is_admin = await self.directory.is_admin(user)
+        groups = await self.directory.group_ids(team) if form.approver_groups.strip() else {}
+        is_admin = await self.directory.is_admin(team, user)
         checked = validate(form, providers=self.providers, groups=groups or {})
         if groups is None and isinstance(checked, dict) and "approver_groups" in checked:
             checked["approver_groups"] = GROUPS_UNAVAILABLE

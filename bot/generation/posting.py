@@ -250,7 +250,7 @@ class Poster:
             await enqueue(session, draft, JobKind.REFRESH, max_attempts=self.max_attempts)
         if tier is Tier.EXPLORE:
             try:
-                await self.publisher.invite_votes(ref)
+                await self.publisher.invite_votes(card, ref)
             except Exception:  # a convenience: people can still add the reaction themselves
                 log.warning("could not add the vote emoji to variant %s of draft %s", number, job.payload)
         self.doorbell.ring()

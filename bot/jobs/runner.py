@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import DATABASE, DraftbotError, PermanentFailure, RetryLater, Transient
 from bot.jobs.doorbell import Doorbell
 from bot.jobs.outages import OutageWatch, dependency_of, describe
+from bot.slack_workspaces import WorkspaceGone, dead_token
 from storage import jobqueue
 from storage.jobqueue import ClaimedJob
 from storage.models import utcnow
@@ -68,6 +69,7 @@ class _Failure:
     retry_after: float | None = None
     outage: str | None = None  # the dependency that was away (bot.jobs.outages), if that was the cause
     detail: str | None = None  # for the job's last_error (operators), never for the thread
+    tell: bool = True  # whether the draft's thread hears of it (not when the workspace is out of reach)
 
     @property
     def last_error(self) -> str:
@@ -81,6 +83,10 @@ def _classify(exc: Exception) -> _Failure:
 
     The reason is said in words, since people may read it in the thread; the log keeps the details."""
     retry_after = exc.retry_after if isinstance(exc, Transient) else None
+    if isinstance(exc, WorkspaceGone) or dead_token(exc):
+        # Uninstalled or revoked: trying again only knocks with a dead token, and nobody there can be told.
+        reason = "the app is no longer installed in this workspace"
+        return _Failure(reason, retryable=False, detail=repr(exc)[:200], tell=False)
     if (dependency := dependency_of(exc)) is not None:
         reason = f"{dependency} was unreachable ({type(exc).__name__})"
         return _Failure(reason, True, retry_after, outage=dependency, detail=repr(exc)[:500])
@@ -307,7 +313,7 @@ class JobRunner:
                     job.attempts,
                     job.max_attempts,
                     failure.reason,
-                    exc_info=not isinstance(exc, DraftbotError),
+                    exc_info=failure.tell and not isinstance(exc, DraftbotError),
                 )
         else:
             # The job reached the database; whether Slack is back, only Slack's answers say (a job may
@@ -350,7 +356,8 @@ class JobRunner:
             )
             if held:
                 log.error("job %s (%s) failed for good: %s", job.id, job.kind, failure.last_error)
-                await self._call_on_give_up(job, failure.reason)
+                if failure.tell:
+                    await self._call_on_give_up(job, failure.reason)
         if not held:
             self._log_lost(job)
 
@@ -377,7 +384,8 @@ class JobRunner:
     @staticmethod
     def _log_lost(job: ClaimedJob) -> None:
         log.warning(
-            "job %s (%s) attempt %d had lost its lease to another worker; outcome not recorded",
+            "job %s (%s) attempt %d had lost its lease (another worker took it over, or it was stopped); "
+            "outcome not recorded",
             job.id,
             job.kind,
             job.attempts,
@@ -415,5 +423,5 @@ class JobRunner:
                     )
                 continue
             if not held:
-                return "another worker took the job over (its lease had run out)"
+                return "the job is no longer ours (another worker took it over, or it was stopped)"
             renewed = time.monotonic()

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from bot import blocks
+from bot.config import Settings
 from handlers import BOT_EVENTS, MESSAGE_SHORTCUTS, SLASH_COMMANDS
 from tests.slack_harness import ALICE, BOB, CHANNEL, DAVE, running_bot, shown_tally, wait_for
 
@@ -38,6 +39,8 @@ EVENT_SCOPES = {
     "reaction_added": "reactions:read",
     "reaction_removed": "reactions:read",
     "app_home_opened": None,
+    "app_uninstalled": None,
+    "tokens_revoked": None,
 }
 NOT_API_CALLS = {"upload", "response_url", "url_private"}  # routes of the fake, not Web API methods
 
@@ -67,6 +70,14 @@ def test_commands_and_events_match_the_listeners() -> None:
         scope = EVENT_SCOPES[event]
         assert scope is None or scope in bot_scopes()
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_add_to_slack_link_asks_for_the_manifests_scopes() -> None:
+    """Installs for many workspaces ask for exactly the scopes the manifest declares, and Slack is told
+    where to send the installer back."""
+    assert set(Settings().slack_scopes) == bot_scopes()
+    redirects = MANIFEST["oauth_config"]["redirect_urls"]
+    assert [url.endswith("/slack/oauth_redirect") for url in redirects] == [True]
 
 
 async def test_listeners_are_registered_for_every_manifest_entry(tmp_path: Path) -> None:
