@@ -19,8 +19,11 @@ EVENTS = (UNINSTALLED, REVOKED)  # what manifest.yml subscribes to (tests/wire/t
 
 def register(app: AsyncApp, installations: Installations) -> None:
     @app.middleware
-    async def remember_org(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
-        team, enterprise = slack_id(context.team_id), slack_id(context.enterprise_id)
+    async def remember_org(
+        body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        # The workspace the request comes from (an org-wide installation's context has no team of its own).
+        team, enterprise = slack_id(context.team_id) or _workspace_of(body), slack_id(context.enterprise_id)
         if team and enterprise:  # a workspace of an Enterprise Grid organisation
             try:
                 await installations.arrived_from(
@@ -39,6 +42,15 @@ def register(app: AsyncApp, installations: Installations) -> None:
         bots = as_dict(event.get("tokens")).get("bot")
         if isinstance(bots, list) and bots:
             await _leave(installations, _leaving(body, context, REVOKED))
+
+
+def _workspace_of(body: dict[str, Any]) -> str | None:
+    """The team of an event's envelope, a command, or an interaction's person."""
+    return (
+        slack_id(body.get("team_id"))
+        or slack_id(as_dict(body.get("team")).get("id"))
+        or slack_id(as_dict(body.get("user")).get("team_id"))
+    )
 
 
 def _leaving(body: dict[str, Any], context: AsyncBoltContext, reason: str) -> Leaving:

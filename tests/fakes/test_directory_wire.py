@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.playground.run import fresh_workspace
 from bot.slack_directory import SlackDirectory
+from bot.slack_workspaces import OneWorkspace
 from fakes.slack import FakeSlack, serve_fake_slack
 
 
@@ -45,7 +46,7 @@ async def test_users_info_and_usergroups_answer_in_slacks_shapes(fake: FakeSlack
 
 async def test_group_members_are_cached_for_their_time_then_read_again(fake: FakeSlack) -> None:
     now = [1000.0]
-    directory = SlackDirectory(client(fake), ttl=60, clock=lambda: now[0])
+    directory = SlackDirectory(OneWorkspace(client(fake)), ttl=60, clock=lambda: now[0])
     group = fake.state.add_usergroup("design-leads", ["U0ALICE"])
     assert await directory.members("T1", [group.id]) == {"U0ALICE"}
     fake.state.set_usergroup_members(group.id, ["U0BOB"])
@@ -53,17 +54,17 @@ async def test_group_members_are_cached_for_their_time_then_read_again(fake: Fak
     assert await directory.members("T1", [group.id]) == {"U0ALICE"}  # still within the cache time
     now[0] += 2
     assert await directory.members("T1", [group.id]) == {"U0BOB"}
-    assert await directory.group_ids() == {"design-leads": group.id}
-    assert await directory.is_admin("U0BOB") is False
+    assert await directory.group_ids("T1") == {"design-leads": group.id}
+    assert await directory.is_admin("T1", "U0BOB") is False
 
 
 async def test_a_slack_that_errs_or_is_absent_means_nobody(fake: FakeSlack) -> None:
-    directory = SlackDirectory(client(fake))
+    directory = SlackDirectory(OneWorkspace(client(fake)))
     assert await directory.members("T1", ["S0NOSUCH"]) == frozenset()
-    assert await directory.is_admin("U0NOBODY") is False
+    assert await directory.is_admin("T1", "U0NOBODY") is False
     absent = SlackDirectory(None)
     assert await absent.members("T1", ["S0ANY"]) == frozenset()
-    assert await absent.is_admin("U0ALICE") is False and await absent.group_ids() is None
+    assert await absent.is_admin("T1", "U0ALICE") is False and await absent.group_ids("T1") is None
 
 
 def test_a_new_playground_has_alice_as_its_admin_and_nobody_else() -> None:
