@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -83,6 +84,12 @@ def _run(argv: Sequence[str] | None) -> int:
         return asyncio.run(_audit_export(settings, args))
     if command == "spend":
         return asyncio.run(_spend(settings, args))
+    if command == "team":
+        from bot.teams import confirmed, delete_team_command
+
+        if not (args.yes or confirmed(args.team_id)):
+            return 1
+        return asyncio.run(delete_team_command(settings, args.team_id, by=args.by))
     if command == "demo":
         from bot.demo import run_demo
 
@@ -129,6 +136,17 @@ def _parser() -> argparse.ArgumentParser:
     spend.add_argument("--format", choices=("text", "csv"), default="text")
     spend.add_argument("--team", help="only this Slack team id")
     spend.add_argument("--output", "-o", type=Path, help="write to a file instead of standard output")
+
+    team_cmd = sub.add_parser("team", help="a workspace's data")
+    team_sub = team_cmd.add_subparsers(dest="team_command", required=True)
+    delete = team_sub.add_parser(
+        "delete", help="erase everything draftbot keeps of a workspace (on its request): rows, images, audit"
+    )
+    delete.add_argument("team_id", type=_team_id, help="the Slack team id, T…")
+    delete.add_argument(
+        "--by", default=os.environ.get("USER") or "operator", help="who asked, for the record"
+    )
+    delete.add_argument("--yes", action="store_true", help="do not ask to confirm")
 
     demo = sub.add_parser("demo", help="run one draft through the whole loop offline, in the terminal")
     demo.add_argument(
@@ -196,6 +214,12 @@ def _month(text: str) -> Month:
         return Month.parse(text)
     except UserInputError as err:
         raise argparse.ArgumentTypeError(err.message.replace("`", "")) from None
+
+
+def _team_id(text: str) -> str:
+    if not re.fullmatch(r"[TE][A-Z0-9]{2,30}", text):
+        raise argparse.ArgumentTypeError(f"not a Slack team id: {text[:40]!r} (they look like T0123ABCD)")
+    return text
 
 
 def _plain(line: str) -> str:

@@ -38,6 +38,10 @@ class BlobStore(Protocol):
 
     async def exists(self, key: str) -> bool: ...
 
+    async def delete(self, key: str) -> None:
+        """Remove the blob under ``key``; nothing stored there is fine."""
+        ...
+
     def local_path(self, key: str) -> Path | None:
         """The file holding the blob, when it is on this machine's disk; else None."""
         ...
@@ -81,6 +85,9 @@ class FileBlobStore:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)

@@ -370,3 +370,14 @@ class OrgTeam(Base):
     team_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     enterprise_id: Mapped[str] = mapped_column(String(64))
     is_enterprise_install: Mapped[bool] = mapped_column(Boolean)
+
+
+class TeamErasure(Base):
+    """A team whose data is being erased, only for as long as the erasing transaction runs: while its row
+    is here, the audit trail lets that team's events be deleted (see migration 0013)."""
+
+    __tablename__ = "team_erasures"
+
+    team_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
