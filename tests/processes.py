@@ -35,19 +35,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def command_for(name: str) -> tuple[list[str], int | None]:
-    """The CLI arguments of a process named ``serve…`` (on a free port) or ``worker…``, and its port."""
+def command_for(name: str, port: int | None = None) -> tuple[list[str], int | None]:
+    """The CLI arguments of a process named ``serve…`` (on ``port``, else a free one) or ``worker…``, and
+    its port."""
     if name.startswith("serve"):
-        port = free_port()
+        port = port or free_port()
         return ["serve", "--host", "127.0.0.1", "--port", str(port)], port
     return ["worker"], None
 
 
 async def spawn(
-    name: str, tmp_path: Path, env: dict[str, str], *, launcher: tuple[str, ...] = ("-m", "bot.cli")
+    name: str,
+    tmp_path: Path,
+    env: dict[str, str],
+    *,
+    launcher: tuple[str, ...] = ("-m", "bot.cli"),
+    port: int | None = None,
 ) -> Proc:
     """Start ``python <launcher> <command>`` for ``name``, its output in ``tmp_path/<name>.log``."""
-    command, port = command_for(name)
+    command, port = command_for(name, port)
     log = tmp_path / f"{name}.log"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
