@@ -36,6 +36,7 @@ from bot.imaging import ImagingPool
 from bot.installs import Installations
 from bot.jobs import SCHEDULED, Doorbell, JobKind, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
+from bot.jobs.wakeup import woken_by_notifications
 from bot.providers import Providers, build_provider, build_providers
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
@@ -351,9 +352,10 @@ async def open_runtime(
 async def running_worker(runtime: Runtime) -> AsyncIterator[asyncio.Task[None]]:
     """Run the job worker in the background for as long as the block lasts."""
     stop = asyncio.Event()
-    task = asyncio.create_task(runtime.runner.run_forever(stop), name="draftbot-worker")
-    try:
-        yield task
-    finally:
-        stop.set()
-        await task
+    async with woken_by_notifications(runtime.settings.resolved_database_url, runtime.runner.doorbell):
+        task = asyncio.create_task(runtime.runner.run_forever(stop), name="draftbot-worker")
+        try:
+            yield task
+        finally:
+            stop.set()
+            await task

@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from bot.config import Settings
-from bot.errors import MissingSetting
+from bot.errors import ConfigurationError, MissingSetting
 from bot.http_server import bind, serve_until, stop_on_signals
 from bot.runtime import open_runtime, running_worker
 from bot.web import build_web_app
@@ -34,6 +34,11 @@ async def run_socket_mode(settings: Settings) -> None:
 
     if settings.slack_app_token is None:
         raise MissingSetting("SLACK_APP_TOKEN", "for Socket Mode")
+    if settings.oauth_installs:
+        raise ConfigurationError(
+            "installs for many workspaces (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) need HTTP mode: "
+            "run `draftbot serve`; Socket Mode serves the one workspace of SLACK_BOT_TOKEN"
+        )
     stop = asyncio.Event()
     stop_on_signals(stop)
     async with open_runtime(settings) as runtime, running_worker(runtime):
@@ -47,9 +52,11 @@ async def run_socket_mode(settings: Settings) -> None:
 async def run_worker(settings: Settings) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings) as runtime, running_worker(runtime) as worker:
         log.info("draftbot worker %s is running jobs", runtime.runner.worker_id)
-        await runtime.runner.run_forever(stop)
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)  # a signal, or a crash
+        stopping.cancel()
 
 
 def _url_host(host: str) -> str:

@@ -32,6 +32,10 @@ RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
 
+# PostgreSQL: every transaction that queues a due job notifies this channel as it commits (one notification
+# however many jobs), so idle workers in other processes wake at once instead of at their next poll.
+NOTIFY_CHANNEL = "draftbot_jobs"
+
 # The ``run_after`` of a job wanted as soon as possible. Not the wall clock: a worker running on an injected
 # clock (tests, replays) that is behind real time would otherwise never see the job as due.
 ASAP = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,6 +82,8 @@ async def enqueue(
         run_after=run_after or ASAP,
         dedupe_key=dedupe_key,
     )
+    if job.run_after == ASAP:
+        await _announce(session)
     if dedupe_key is None:
         session.add(job)
         return job
@@ -121,6 +127,14 @@ async def enqueue_many(
     ]
     if rows:
         await session.execute(insert(Job), rows)
+        await _announce(session)
+
+
+async def _announce(session: AsyncSession) -> None:
+    """On PostgreSQL, NOTIFY :data:`NOTIFY_CHANNEL` when the caller's transaction commits (not if it rolls
+    back; PostgreSQL folds a transaction's identical notifications into one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
 
 
 def _runnable(now: datetime) -> ColumnElement[bool]:

@@ -27,7 +27,7 @@ ADMIN, OWNER, REQ = "UADMIN", "UOWNER", "UREQ"
 class Admins(SlackDirectory):
     """Slack's answer to "is this person an admin", for a runtime that has no Slack."""
 
-    async def is_admin(self, user: str) -> bool:
+    async def is_admin(self, team: str, user: str) -> bool:
         return user == ADMIN
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy import func, select
 
@@ -145,7 +147,10 @@ async def installed_bot(data_dir: Path, *, rotation: bool = False) -> AsyncItera
             yield Installed(teams, runtime, url, provider)
 
 
-async def test_two_workspaces_install_draft_with_their_own_tokens_and_one_uninstalls(tmp_path: Path) -> None:
+async def test_two_workspaces_install_draft_with_their_own_tokens_and_one_uninstalls(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     async with installed_bot(tmp_path / "data") as bot:
         # Before any install, a workspace's command is refused by Bolt and nothing is drafted.
         refused = await bot.draft(T1, "a lighthouse at dusk for feed post")
@@ -214,6 +219,10 @@ async def test_two_workspaces_install_draft_with_their_own_tokens_and_one_uninst
         # T1 is unaffected: it drafts again and gets its variants.
         await bot.draft(T1, "a second lighthouse for feed post --n 2")
         await wait_for(lambda: len(bot.images(T1)) == 4 or None, what="T1's second draft")
+
+        # Tokens and the client secret never reach the log.
+        secrets = [grant.token for grant in bot.teams.grants] + [bot.teams.client_secret]
+        assert not [s for s in secrets if s in caplog.text]
 
 
 async def _unfinished(bot: Installed, team: str) -> int:

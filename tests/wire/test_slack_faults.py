@@ -222,7 +222,8 @@ async def test_ok_false_errors_after_the_upload(tmp_path: Path) -> None:
 async def test_a_post_that_times_out_but_lands_is_not_posted_again(tmp_path: Path) -> None:
     async with bot(tmp_path, slack_timeout_seconds=1) as (wire, provider):
         publisher = wire.runtime.publisher
-        assert isinstance(publisher, SlackPublisher) and publisher.client.timeout == 1
+        assert isinstance(publisher, SlackPublisher)
+        assert (await publisher.workspaces.client("T0PLAYGRND")).timeout == 1
         draft_id, parent = await start(wire)
         # The fake answers 2.5 s late and still applies the post: the client gave up after 1 s, so the
         # bot cannot know the message exists. Exactly Slack's duplicate risk: no idempotency key.
