@@ -323,3 +323,25 @@ def _workspaces(runtime: Runtime) -> InstalledWorkspaces:
     return InstalledWorkspaces(
         workspaces.store, workspaces.sessions, workspaces.make_client, rotator=workspaces.rotator
     )
+
+
+async def test_tokens_revoked_forgets_the_workspace_only_for_the_bots_token(tmp_path: Path) -> None:
+    async with installed_bot(tmp_path / "data") as bot:
+        assert (await bot.install(T1)).status_code == 200
+        store = bot.runtime.slack_app().installation_store
+        assert store is not None
+        delivery = bot.fake(T1).delivery
+        assert delivery is not None
+        # A person's own token revoked: draftbot uses none, so nothing changes.
+        await delivery.send_event({"type": "tokens_revoked", "tokens": {"oauth": [ALICE]}})
+        await asyncio.sleep(0.3)
+        assert await store.async_find_bot(enterprise_id=None, team_id=T1) is not None
+        # The bot's token revoked: the workspace is forgotten, and the audit trail says why.
+        await delivery.send_event({"type": "tokens_revoked", "tokens": {"bot": ["U0DRAFTBOT"]}})
+        await _until(lambda: bot.count(AuditEvent, AuditEvent.kind == AuditKind.WORKSPACE_LEFT))
+        assert await store.async_find_bot(enterprise_id=None, team_id=T1) is None
+        async with bot.runtime.sessions() as session:
+            left = (
+                await session.scalars(select(AuditEvent).where(AuditEvent.kind == "workspace_left"))
+            ).one()
+        assert left.team_id == T1 and left.details["reason"] == "tokens_revoked"
