@@ -148,9 +148,12 @@ async def build_runtime(
         drift_threshold=settings.drift_threshold,
     )
     clock = clock or utcnow
+    # Without Slack, no admins and no group members; on the runtime's clock, tests step past its cache.
+    directory = SlackDirectory(slack.workspaces if slack else None, clock=lambda: clock().timestamp())
+    policies = Policies(policy, directory)  # every decision's policy: the draft's channel's
     refresh_homes = (
         HomeRefresh(
-            policy,
+            policies.for_draft,
             timedelta(seconds=settings.home_debounce_seconds),
             max_attempts=settings.job_max_attempts,
             clock=clock,
@@ -174,8 +177,6 @@ async def build_runtime(
         review_reminder=settings.review_reminder,
         homes=refresh_homes,
     )
-    # Without Slack, no admins and no group members; on the runtime's clock, tests step past its cache.
-    directory = SlackDirectory(slack.workspaces if slack else None, clock=lambda: clock().timestamp())
     desk = Desk(
         sessions,
         doorbell,
@@ -183,7 +184,7 @@ async def build_runtime(
         policy,
         max_attempts=settings.job_max_attempts,
         clock=clock,
-        policies=Policies(policy, directory),
+        policies=policies,
         budgets=budgets,
     )
     channel_settings = ChannelSettingsService(sessions, directory, providers=configured_providers(settings))
@@ -199,18 +200,16 @@ async def build_runtime(
         sessions,
         publisher,
         drafts.deadlines,
-        policy,
+        policies.for_draft,
         clock=clock,
         prices=providers.estimate_usd,
-        channel_policy=desk.policy_for,
     )
     homes = (
         Homes(
             sessions,
             SlackHome(slack.workspaces),
-            policy,
+            policies.for_draft,
             clock=clock,
-            channel_policy=desk.policy_for,
             spend=spend,
         )
         if slack
@@ -232,7 +231,7 @@ async def build_runtime(
     bolt = None
     if slack is not None:
         bolt = build_bolt_app(settings, slack.client, installations=slack.store, states=slack.states)
-        reports = Reports(sessions, homes.slack if homes else None, policy, clock=clock)
+        reports = Reports(sessions, homes.slack if homes else None, policies.for_draft, clock=clock)
         register_all(
             bolt,
             drafts,

@@ -10,7 +10,7 @@ else's is built fresh when they open it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from bot.blocks.home import (
 )
 from bot.cards import draft_view, review_facts
 from bot.drafts.facts import eligible_numbers
+from bot.drafts.settings import PolicyFor
 from bot.jobs import JobKind
 from bot.reviews import may_approve
 from bot.spending import Spend
@@ -63,13 +64,13 @@ def may_approve_now(draft: Draft, user: str, policy: Policy, facts: Any) -> bool
 class HomeRefresh:
     """Queues Home refreshes when a draft changes (called in the transaction of the parent's refresh)."""
 
-    policy: Policy
+    policy_for: PolicyFor
     debounce: timedelta
     max_attempts: int
     clock: Callable[[], datetime]
 
     async def draft_changed(self, session: AsyncSession, draft: Draft) -> None:
-        for user in await affected_homes(session, draft, self.policy):
+        for user in await affected_homes(session, draft, await self.policy_for(session, draft)):
             await queue_home(
                 session, draft.team_id, user, at=self.clock() + self.debounce, max_attempts=self.max_attempts
             )
@@ -112,24 +113,16 @@ class Homes:
         self,
         sessions: async_sessionmaker[AsyncSession],
         slack: HomeSlack,
-        policy: Policy,
+        policy_for: PolicyFor,
         *,
         clock: Callable[[], datetime],
-        channel_policy: Callable[[AsyncSession, Draft], Awaitable[Policy]] | None = None,
         spend: Spend | None = None,
     ) -> None:
         self.spend = spend  # this month's spend in the person's channels (None: no Spend section)
         self.sessions = sessions
         self.slack = slack
-        self.policy = policy
+        self.policy_for = policy_for  # who approves a draft: its channel's policy
         self.clock = clock
-        self._channel_policy = channel_policy
-
-    async def policy_for(self, session: AsyncSession, draft: Draft) -> Policy:
-        """Who approves ``draft``: its channel's policy (the workspace's as its settings change it)."""
-        if self._channel_policy is None:
-            return self.policy
-        return await self._channel_policy(session, draft)
 
     async def opened(self, team_id: str, user: str) -> None:
         """``app_home_opened``: remember the person has a Home, and publish it."""

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.blocks import text_blocks
 from bot.cards import draft_card
 from bot.drafts.home import HomeSlack
+from bot.drafts.settings import PolicyFor
 from bot.errors import UserInputError
 from bot.reports import (
     HISTORY_PAGE,
@@ -23,7 +24,6 @@ from bot.reports import (
     status_text,
 )
 from bot.tiers import Tier
-from bot.workflow import Policy
 from storage import home as stored
 from storage import queries
 from storage.models import Draft
@@ -36,13 +36,13 @@ class Reports:
         self,
         sessions: async_sessionmaker[AsyncSession],
         slack: HomeSlack | None,
-        policy: Policy,
+        policy_for: PolicyFor,
         *,
         clock: Callable[[], datetime],
     ) -> None:
         self.sessions = sessions
         self.slack = slack
-        self.policy = policy
+        self.policy_for = policy_for  # who the status says a review waits on: the channel's approvers
         self.clock = clock
 
     async def status(self, *, team_id: str, channel_id: str, args: str) -> dict[str, Any]:
@@ -59,13 +59,14 @@ class Reports:
                 draft = await queries.get_draft(session, team_id, wanted)
                 if draft is None:
                     return {"text": f"I can't find draft #{wanted} in this workspace."}
-            card = await draft_card(session, draft, policy=self.policy)
+            policy = await self.policy_for(session, draft)
+            card = await draft_card(session, draft, policy=policy)
             reviews = await queries.variants_of(session, team_id, draft.id, Tier.REVIEW)
         versions = tuple(
             ReviewVersion(v.number, v.version, v.status, v.outcome)
             for v in sorted(reviews, key=lambda v: v.id)
         )
-        text = status_text(card, self.policy, versions, await self._link(draft))
+        text = status_text(card, policy, versions, await self._link(draft))
         return {"text": text, "blocks": text_blocks(text)}
 
     async def history(self, *, team_id: str, args: str) -> dict[str, Any]:

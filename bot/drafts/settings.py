@@ -6,7 +6,7 @@ is in a group through :class:`~bot.slack_directory.SlackDirectory`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,7 +16,19 @@ from bot.channel_settings import ChannelValues, FormInput, channel_policy, may_c
 from bot.slack_directory import SlackDirectory
 from bot.workflow import Policy, Refusal
 from storage import queries
-from storage.models import ChannelSettings
+from storage.models import ChannelSettings, Draft
+
+# Where every decision about a draft reads its policy from: its channel's (Policies.for_draft), or one
+# fixed policy (fixed_policy) where a runtime has no channel settings to read.
+PolicyFor = Callable[[AsyncSession, Draft], Awaitable[Policy]]
+
+
+def fixed_policy(policy: Policy) -> PolicyFor:
+    async def policy_for(_session: AsyncSession, _draft: Draft) -> Policy:
+        return policy
+
+    return policy_for
+
 
 GROUPS_UNAVAILABLE = "Slack did not list the workspace's user groups; name them by id (S0123ABC)."
 
@@ -51,6 +63,10 @@ class Policies:
 
     base: Policy
     directory: SlackDirectory
+
+    async def for_draft(self, session: AsyncSession, draft: Draft) -> Policy:
+        """The policy ``draft`` is decided by: its channel's."""
+        return await self.for_channel(session, draft.team_id, draft.channel_id)
 
     async def for_channel(self, session: AsyncSession, team: str, channel: str) -> Policy:
         values = await channel_values(session, team, channel)

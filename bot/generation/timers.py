@@ -8,7 +8,7 @@ the reminder's post is claimed (:mod:`storage.claims`) and found again by its me
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -18,13 +18,14 @@ from bot.audit import SYSTEM, AuditKind, record_for
 from bot.cards import Pricing, draft_card
 from bot.deadlines import needs_reminder, reminder_mentions
 from bot.drafts import Deadlines
+from bot.drafts.settings import PolicyFor
 from bot.durations import words
 from bot.errors import RetryLater
 from bot.generation.lookup import draft_of
 from bot.jobs import Handler, JobKind, schedule
 from bot.publisher import MessageRef, Publisher, ReminderCard
 from bot.tiers import Tier
-from bot.workflow import DraftStatus, Policy, VariantState
+from bot.workflow import DraftStatus, VariantState
 from storage import claims, queries
 from storage.claims import Claim
 from storage.jobqueue import ClaimedJob
@@ -63,18 +64,16 @@ class Timers:
         sessions: async_sessionmaker[AsyncSession],
         publisher: Publisher,
         deadlines: Deadlines,
-        policy: Policy,
+        policy_for: PolicyFor,
         *,
         clock: Callable[[], datetime],
         prices: Pricing | None = None,
-        channel_policy: Callable[[AsyncSession, Draft], Awaitable[Policy]] | None = None,
     ) -> None:
         self.sessions = sessions
-        self._channel_policy = channel_policy  # the draft's channel's approvers (None: the workspace's)
+        self.policy_for = policy_for  # the draft's channel's approvers
         self.prices = prices  # what the Approve button says the 4K costs
         self.publisher = publisher
         self.deadlines = deadlines
-        self.policy = policy
         self.clock = clock
 
     @property
@@ -126,7 +125,7 @@ class Timers:
             # Until now the row's claim was the review image's post: only an earlier attempt of this very job
             # can have posted a reminder, so only then look for it before posting.
             retry = claim is Claim.TAKEN_OVER and await _kind_of(session, previous) == JobKind.REMIND_REVIEW
-            policy = await self._channel_policy(session, draft) if self._channel_policy else self.policy
+            policy = await self.policy_for(session, draft)
             card = await draft_card(session, draft, policy=policy, prices=self.prices)
             mention, anyone = reminder_mentions(policy, draft.requester_id)
             reminder = ReminderCard(

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.drafts.home import HomeRefresh
+from bot.drafts.settings import fixed_policy
 from bot.jobs import JobKind
 from bot.runtime import Runtime
 from bot.workflow import Policy
@@ -28,7 +29,7 @@ async def test_a_burst_of_changes_queues_one_home_publish_per_person(
         for user in (REQ, APPROVER, BYSTANDER):
             await stored.opened(session, TEAM, user, clock())
     refresh = HomeRefresh(
-        Policy(approvers=frozenset({APPROVER, NEVER_OPENED})),
+        fixed_policy(Policy(approvers=frozenset({APPROVER, NEVER_OPENED}))),
         timedelta(seconds=2),
         max_attempts=3,
         clock=clock,

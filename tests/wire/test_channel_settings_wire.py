@@ -18,6 +18,7 @@ from storage import queries
 from storage.models import AuditEvent
 from tests.conftest import FakeClock
 from tests.slack_harness import ALICE, BOB, CAROL, CHANNEL, DAVE, Wire, running_bot, start_draft, wait_for
+from tests.wire.test_status_and_history import ask
 from tests.wire.test_studio_review import TEAM, bot_drawing_with, reviewed, text_of
 
 OTHER = "C0OTHER"
@@ -140,6 +141,9 @@ async def test_a_user_group_approves_and_a_change_of_its_members_applies_after_t
         assert stored is not None and stored.approver_groups == [group.id]
 
         draft_id, review = await reviewed(wire, "a matte black water bottle for feed post")
+        # /draft status says the review waits on this channel's approvers (the group), not the workspace's.
+        status = await ask(wire, CAROL, f"status #{draft_id}")
+        assert f"*Waits on:* <@{BOB}> (2 more approvals; 0 of 2 approvals)" in status, status
         await wire.press(CAROL, review, blocks.APPROVE)  # not in the group
         await wire.press(DAVE, review, blocks.APPROVE)  # the workspace's approver, not this channel's
         await wait_for(lambda: len(wire.ephemerals(DAVE)) and wire.ephemerals(CAROL), what="the refusals")
