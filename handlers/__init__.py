@@ -59,8 +59,8 @@ def register_all(
     home.register(app, homes)
     views.register(app, drafts.intake)
     reactions.register(app, drafts.reactions)
-    actions.register(app, drafts.decisions, drafts.retries)
-    reviews.register(app, drafts.decisions)
+    actions.register(app, drafts.decisions, drafts.retries, homes=homes)
+    reviews.register(app, drafts.decisions, homes=homes)
     rounds.register(app, drafts.rounds)
     shortcuts.register(app, drafts.uploads, default_variants=default_variants)
     if installations is not None:

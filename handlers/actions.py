@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import blocks
 from bot.drafts import ActionResult, Decisions, Done, Retries
+from bot.drafts.home import Homes
 from bot.errors import UnknownDraft
 from handlers.shared import NOTHING_CHANGED, as_dict, slack_id
 
@@ -36,7 +37,7 @@ ACK_WITHIN = 2.0  # seconds: acknowledge by then even if the decision is still b
 _VALUE = re.compile(r"([0-9]{1,12})(?::([0-9]{1,3}))?")
 
 
-def register(app: AsyncApp, decisions: Decisions, retries: Retries) -> None:
+def register(app: AsyncApp, decisions: Decisions, retries: Retries, *, homes: Homes | None = None) -> None:
     async def upgrade(team: str, draft_id: int, user: str, _: str | None) -> ActionResult:
         return await decisions.request_upgrade(team_id=team, draft_id=draft_id, user=user)
 
@@ -59,12 +60,16 @@ def register(app: AsyncApp, decisions: Decisions, retries: Retries) -> None:
         (blocks.UPGRADE, upgrade),
         (blocks.CHOOSE_TIED, choose),
     ):
-        app.action(action_id)(press_listener(handler))
+        app.action(action_id)(press_listener(handler, homes=homes))
 
 
-def press_listener(handler: Action, parse: Parse | None = None) -> Callable[..., Awaitable[None]]:
+def press_listener(
+    handler: Action, parse: Parse | None = None, *, homes: Homes | None = None
+) -> Callable[..., Awaitable[None]]:
     """A button or menu listener: ``handler`` decides (``parse`` reads the value, by default
-    ``<draft id>[:<variant>]``), and the press is acknowledged once that is committed."""
+    ``<draft id>[:<variant>]``), and the press is acknowledged once that is committed. The answer goes to
+    the person privately: in the channel (the response URL), or for a press on their App Home (which has
+    none), at the top of the Home."""
 
     async def decide(body: dict[str, Any]) -> str:
         try:
@@ -79,11 +84,23 @@ def press_listener(handler: Action, parse: Parse | None = None) -> Callable[...,
         await ack()
         text = await decision
         try:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+            if homes is not None and (on_home := _home_of(body)) is not None:
+                await homes.tell(*on_home, text)
+            else:
+                await respond(text=text, response_type="ephemeral", replace_original=False)
         except Exception as err:  # no response_url in the payload, or it expired: nobody left to tell
             log.warning("could not answer a button press: %s", err)
 
     return listener
+
+
+def _home_of(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(team, user) when the press was on the person's App Home."""
+    if as_dict(body.get("view")).get("type") != "home":
+        return None
+    team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(body.get("team_id"))
+    user = slack_id(as_dict(body.get("user")).get("id"))
+    return (team, user) if team and user else None
 
 
 async def _press(handler: Action, body: dict[str, Any], parse: Parse) -> str:

@@ -19,6 +19,7 @@ from bot import blocks, modals
 from bot.blocks import plain
 from bot.drafts import ActionResult, Decisions, Done
 from bot.drafts.decisions import ReviewAction
+from bot.drafts.home import Homes
 from bot.errors import UnknownDraft
 from bot.publisher import DraftCard
 from bot.reviews import ReviewRef, parse_ref
@@ -44,15 +45,15 @@ def parse_shape(value: str) -> tuple[int, str | None] | None:
     return (int(match[1]), match[2]) if match else None
 
 
-def register(app: AsyncApp, decisions: Decisions) -> None:
+def register(app: AsyncApp, decisions: Decisions, *, homes: Homes | None = None) -> None:
     async def approve(team: str, draft_id: int, user: str, review: str | None) -> ActionResult:
         return await decisions.approve(team_id=team, draft_id=draft_id, user=user, pressed=parse_ref(review))
 
     async def also_as(team: str, draft_id: int, user: str, key: str | None) -> ActionResult:
         return await decisions.also_as(team_id=team, draft_id=draft_id, user=user, destination_key=key or "")
 
-    app.action(blocks.APPROVE)(press_listener(approve, parse_review))
-    app.action(blocks.ALSO_AS)(press_listener(also_as, parse_shape))
+    app.action(blocks.APPROVE)(press_listener(approve, parse_review, homes=homes))
+    app.action(blocks.ALSO_AS)(press_listener(also_as, parse_shape, homes=homes))
 
     forms: tuple[tuple[str, ReviewAction, str, Form], ...] = (
         (blocks.REQUEST_CHANGES, "request_changes", "Request changes", modals.request_changes_modal),

@@ -103,9 +103,12 @@ _STATUS = {
 }
 
 
-def home_view(items: HomeItems) -> dict[str, object]:
+def home_view(items: HomeItems, *, notice: str | None = None) -> dict[str, object]:
+    """The Home; ``notice`` (mrkdwn we composed) answers the person's last press on it, at the top: a
+    press on the Home has no response URL for a private answer."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "draftbot"}},
+        *([section(f":information_source: {notice[:2900]}")] if notice else []),
         *_waiting(items.waiting),
         {"type": "divider"},
         *_drafts(items),

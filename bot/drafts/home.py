@@ -143,9 +143,15 @@ class Homes:
             page = await stored.page_of(session, job.team_id, user)
         await self.publish(job.team_id, user, page or 0)
 
-    async def publish(self, team_id: str, user: str, page: int = 0) -> None:
+    async def publish(self, team_id: str, user: str, page: int = 0, *, notice: str | None = None) -> None:
         items = await self.items(team_id, user, page)
-        await self.slack.publish(team_id, user, home_view(items))
+        await self.slack.publish(team_id, user, home_view(items, notice=notice))
+
+    async def tell(self, team_id: str, user: str, text: str) -> None:
+        """Answer a press on the person's Home on the Home itself (at the top, until it next changes)."""
+        async with self.sessions() as session:
+            page = await stored.page_of(session, team_id, user)
+        await self.publish(team_id, user, page or 0, notice=text)
 
     async def items(self, team_id: str, user: str, page: int = 0) -> HomeItems:
         async with self.sessions() as session:

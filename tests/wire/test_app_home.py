@@ -129,6 +129,18 @@ async def test_a_review_waits_on_the_approvers_home_only_and_approving_there_mak
         )
         assert f"#{draft_id}" in finals and f"<@{DAVE}>" in finals and "slack_file" in finals
 
+        # A press on a Home has no response URL: a refused one (an Approve pressed again on a Home not
+        # yet refreshed) is answered at the top of the person's Home.
+        await wire.delivery.send_view_action(DAVE, dave.id, blocks.APPROVE, approve[1])
+        told = await wait_for(
+            lambda: next(
+                (b for b in home_of(wire, DAVE).view["blocks"] if ":information_source:" in json.dumps(b)),  # type: ignore[union-attr]
+                None,
+            ),
+            what="the answer on Dave's Home",
+        )
+        assert "final" in json.dumps(told).lower() or "approved" in json.dumps(told).lower(), told
+
 
 async def test_the_requester_is_asked_to_upgrade_on_their_home_and_can(tmp_path: Path) -> None:
     async with running_bot(tmp_path / "data", home_debounce_seconds=0.2) as wire:
