@@ -25,6 +25,7 @@ from fakes.asgi import serve_asgi
 from fakes.slack import FakeSlack, Message, SlackDelivery, Workspace, serve_fake_slack
 from storage import db
 from tests.processes import Proc, spawn, stop_all, wait_until_up
+from tests.s3 import Bucket
 from tests.slack_harness import ALICE, CHANNEL, DAVE, SECRET, USERS, shown_tally, wait_for
 from tests.storage.test_database_outage import SlowImages, bot_env, parents
 
@@ -78,7 +79,7 @@ def images(fake: FakeSlack, tier: str) -> Counter[tuple[int, int]]:
 
 
 async def test_two_servers_and_two_workers_on_one_database_and_bucket(
-    tmp_path: Path, postgres_url: str, s3: Any
+    tmp_path: Path, postgres_url: str, s3_bucket: Bucket
 ) -> None:
     images_api = SlowImages(low=0.2, high=1.2)
     async with (
@@ -88,7 +89,8 @@ async def test_two_servers_and_two_workers_on_one_database_and_bucket(
         envs = {}
         for name in ("serve-1", "serve-2", "worker-1", "worker-2"):
             env = bot_env(fake, images_api, images_url, tmp_path / f"machine-{name}", postgres_url)
-            envs[name] = env | s3.env | {"DRAFTBOT_APPROVERS": DAVE, "DRAFTBOT_JOB_LEASE_SECONDS": str(LEASE)}
+            # bot_env keeps the AWS variables s3_bucket set (the endpoint and credentials of the moto server)
+            envs[name] = env | {"DRAFTBOT_BLOB_URL": s3_bucket.url, "DRAFTBOT_APPROVERS": DAVE}
         procs = {name: await spawn(name, tmp_path, env) for name, env in envs.items()}
         machines = Machines(fake, procs, {}, tmp_path, envs)
         try:
@@ -129,7 +131,8 @@ async def test_two_servers_and_two_workers_on_one_database_and_bucket(
         for r in rows
         if r["kind"] == "generation" and r["details"].get("blob_key")
     }
-    assert keys and keys <= await s3.keys()
+    stored = {key.removeprefix(f"{s3_bucket.prefix}/") for key in s3_bucket.objects()}
+    assert keys and keys <= stored
     for name in envs:
         assert not list((tmp_path / f"machine-{name}").rglob("sha256")), name
 
