@@ -85,13 +85,27 @@ def press_listener(
         text = await decision
         try:
             if homes is not None and (on_home := _home_of(body)) is not None:
-                await homes.tell(*on_home, text)
+                draft = _draft_of(body, parse or parse_value)  # a Home lists many drafts: say which
+                await homes.tell(*on_home, f"*Draft #{draft}:* {text}" if draft else text)
             else:
                 await respond(text=text, response_type="ephemeral", replace_original=False)
         except Exception as err:  # no response_url in the payload, or it expired: nobody left to tell
             log.warning("could not answer a button press: %s", err)
 
     return listener
+
+
+def _parsed(body: dict[str, Any], parse: Parse) -> tuple[int, str | None] | None:
+    """The pressed button's (or chosen option's) value, parsed."""
+    actions = body.get("actions")
+    action = as_dict(actions[0]) if isinstance(actions, list) and actions else {}
+    value = action.get("value", as_dict(action.get("selected_option")).get("value"))  # a button, a menu
+    return parse(value) if isinstance(value, str) else None
+
+
+def _draft_of(body: dict[str, Any], parse: Parse) -> int | None:
+    parsed = _parsed(body, parse)
+    return parsed[0] if parsed else None
 
 
 def _home_of(body: dict[str, Any]) -> tuple[str, str] | None:
@@ -104,10 +118,7 @@ def _home_of(body: dict[str, Any]) -> tuple[str, str] | None:
 
 
 async def _press(handler: Action, body: dict[str, Any], parse: Parse) -> str:
-    actions = body.get("actions")
-    action = as_dict(actions[0]) if isinstance(actions, list) and actions else {}
-    value = action.get("value", as_dict(action.get("selected_option")).get("value"))  # a button, a menu
-    parsed = parse(value) if isinstance(value, str) else None
+    parsed = _parsed(body, parse)
     team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(body.get("team_id"))
     user = slack_id(as_dict(body.get("user")).get("id"))
     if parsed is None or not team or not user:
