@@ -13,7 +13,7 @@ import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
@@ -30,6 +30,7 @@ from bot.generation.timers import Timers
 from bot.imaging import ImagingPool
 from bot.jobs import SCHEDULED, Doorbell, JobKind, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
+from bot.metrics import Metrics
 from bot.providers import Providers, build_provider, build_providers
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
@@ -66,6 +67,7 @@ class Runtime:
     budgets: Budgets
     spend: Spend
     homes: Homes | None = None  # the App Homes (with Slack only)
+    metrics: Metrics = field(default_factory=Metrics)  # this runtime's own registry, for /metrics
 
     def slack_app(self) -> AsyncApp:
         """The Bolt app, for the entry points that serve Slack requests."""
@@ -109,6 +111,7 @@ async def build_runtime(
     service tests record what would have been posted).
     """
     token = settings.slack_bot_token
+    metrics = Metrics()  # recorded by the Slack client, the maker and the job runner; read by /metrics
     outages = OutageWatch()  # the runner waits on it; only a call Slack answered says Slack is back
     slack_client = (
         build_client(
@@ -116,6 +119,7 @@ async def build_runtime(
             settings.slack_api_url,
             timeout=settings.slack_timeout_seconds,
             on_answer=functools.partial(outages.came_back, SLACK),
+            on_error=metrics.slack_error,
         )
         if token is not None
         else None
@@ -172,6 +176,7 @@ async def build_runtime(
         policy=policy,
         review_reminder=settings.review_reminder,
         homes=refresh_homes,
+        metrics=metrics,
     )
     # Without Slack, no admins and no group members; on the runtime's clock, tests step past its cache.
     directory = SlackDirectory(slack_client, clock=lambda: clock().timestamp())
@@ -227,6 +232,7 @@ async def build_runtime(
         clock=clock,
         doorbell=doorbell,
         outages=outages,
+        metrics=metrics,
     )
     slack = None
     if slack_client is not None:
@@ -257,6 +263,7 @@ async def build_runtime(
         budgets,
         spend,
         homes,
+        metrics=metrics,
     )
 
 
