@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -48,9 +48,11 @@ _SLACK_METHOD = re.compile(r"[a-zA-Z][a-zA-Z0-9_.]{0,48}")
 
 
 class Metrics:
-    """Every series draftbot exports, in a registry of its own."""
+    """Every series draftbot exports, in a registry of its own. The job gauges show ``job_kinds`` (and any
+    other kind found in the queue) in every state, at 0 when there are none."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, job_kinds: Iterable[str] = ()) -> None:
+        self.job_kinds = tuple(job_kinds)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.jobs = Gauge(
@@ -172,8 +174,9 @@ class Metrics:
         """The text page: the job gauges read now from the shared queue, then every series."""
         counts = await jobqueue.counts(sessions, JOB_STATES)
         self.jobs.clear()
-        for (kind, state), count in counts.items():
-            self.jobs.labels(kind, state).set(count)
+        for kind in {*self.job_kinds, *(kind for kind, _ in counts)}:
+            for state in JOB_STATES:
+                self.jobs.labels(kind, state).set(counts.get((kind, state), 0))
         return generate_latest(self.registry)
 
 

@@ -111,7 +111,7 @@ async def build_runtime(
     service tests record what would have been posted).
     """
     token = settings.slack_bot_token
-    metrics = Metrics()  # recorded by the Slack client, the maker and the job runner; read by /metrics
+    metrics = Metrics(job_kinds=JobKind)  # recorded by the Slack client, the maker and the runner
     outages = OutageWatch()  # the runner waits on it; only a call Slack answered says Slack is back
     slack_client = (
         build_client(

@@ -87,6 +87,7 @@ async def serving_metrics(runtime: Runtime, sock: socket.socket | None) -> Async
     if sock is None:
         yield
         return
+    sock.listen(128)  # at once: a scrape that comes before the server has started waits for it
     stop = asyncio.Event()
     host, port = sock.getsockname()[:2]
     ready = f"draftbot metrics at http://{_url_host(host)}:{port}/metrics"
