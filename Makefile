@@ -10,17 +10,24 @@ PG_CTL   ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/po
 
 .PHONY: run test lint bench clean
 
-# A virtual environment with the project and its dev tools, rebuilt when pyproject.toml changes.
-$(BIN)/.installed: pyproject.toml
+# One virtual environment, two installs, each redone when pyproject.toml changes: what running needs (the
+# project with its PostgreSQL and S3 extras) for `make run`, and that plus the dev tools for the rest.
+$(BIN)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[postgres,s3]'
 	touch $@
 
-run: $(BIN)/.installed
+$(BIN)/.installed-dev: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[postgres,s3,dev]'
+	touch $@
+
+run: $(BIN)/.installed-run
 	$(BIN)/draftbot $(ARGS)
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -51,7 +58,7 @@ $(PG_CTL):
 test: lint $(CHROMIUM) $(EMOJI_FONT) $(PG_CTL)
 	DRAFTBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/bench_render.py
 
 clean:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import audit
+from bot import audit, logs
 from bot.budgets import Month
 from bot.command import EXAMPLE
 from bot.config import Settings
@@ -39,15 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    settings = Settings()
+    logs.configure(settings.log_format, verbose=args.verbose)  # DRAFTBOT_LOG_FORMAT: text or json
     if (
         not args.verbose
     ):  # bot.providers logs each request, with its timing and request id; httpx says it again
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = Settings()
     command = args.command
     if command is None:
         if settings.slack_bot_token and settings.slack_app_token:

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slack_bolt.async_app import AsyncApp
@@ -37,6 +37,7 @@ from bot.installs import Installations
 from bot.jobs import SCHEDULED, Doorbell, JobKind, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
 from bot.jobs.wakeup import woken_by_notifications
+from bot.metrics import Metrics
 from bot.providers import Providers, build_provider, build_providers
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
@@ -76,6 +77,7 @@ class Runtime:
     budgets: Budgets
     spend: Spend
     homes: Homes | None = None  # the App Homes (with Slack only)
+    metrics: Metrics = field(default_factory=Metrics)  # this runtime's own registry, for /metrics
 
     def slack_app(self) -> AsyncApp:
         """The Bolt app, for the entry points that serve Slack requests."""
@@ -118,12 +120,15 @@ async def build_runtime(
     the Bolt app shares its client. Without it there is no Slack: give a ``publisher`` (the demo and the
     service tests record what would have been posted).
     """
+    metrics = Metrics(job_kinds=JobKind)  # recorded by the Slack clients, the maker and the runner
     outages = OutageWatch()  # the runner waits on it; only a call Slack answered says Slack is back
     engine = db.create_engine(settings.resolved_database_url)
     if migrate:
         await migrate_when_reachable(engine, budget=settings.outage_budget_seconds)
     sessions = db.session_factory(engine)
-    slack = _slack_clients(settings, engine, sessions, functools.partial(outages.came_back, SLACK))
+    slack = _slack_clients(
+        settings, engine, sessions, functools.partial(outages.came_back, SLACK), metrics.slack_error
+    )
     slack_client = slack.client if slack else None
     if publisher is None:
         if slack is None:
@@ -176,6 +181,7 @@ async def build_runtime(
         policy=policy,
         review_reminder=settings.review_reminder,
         homes=refresh_homes,
+        metrics=metrics,
     )
     desk = Desk(
         sessions,
@@ -227,6 +233,7 @@ async def build_runtime(
         clock=clock,
         doorbell=doorbell,
         outages=outages,
+        metrics=metrics,
     )
     bolt = None
     if slack is not None:
@@ -258,6 +265,7 @@ async def build_runtime(
         budgets,
         spend,
         homes,
+        metrics=metrics,
     )
 
 
@@ -277,13 +285,18 @@ def _slack_clients(
     engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
     on_answer: Callable[[], None],
+    on_error: Callable[[str, Exception], None],
 ) -> SlackClients | None:
     """One workspace from ``SLACK_BOT_TOKEN``, many from the installation store (``SLACK_CLIENT_ID`` and
     ``SLACK_CLIENT_SECRET``), or None: no Slack."""
 
     def client_for(token: str | None) -> SlackClient:
         return build_client(
-            token, settings.slack_api_url, timeout=settings.slack_timeout_seconds, on_answer=on_answer
+            token,
+            settings.slack_api_url,
+            timeout=settings.slack_timeout_seconds,
+            on_answer=on_answer,
+            on_error=on_error,
         )
 
     if settings.oauth_installs:

@@ -71,26 +71,47 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 
 class SlackClient(AsyncWebClient):
     """An AsyncWebClient that says when Slack answered a call (``on_answer``): how the job runner learns
-    that Slack is back after an outage. A job that finished without calling Slack proves nothing."""
+    that Slack is back after an outage. A job that finished without calling Slack proves nothing.
 
-    def __init__(self, *, on_answer: Callable[[], None] | None = None, **kwargs: Any) -> None:
+    ``on_error`` hears of each call that failed (after the library's retries), with its method: the
+    metrics count them (:meth:`bot.metrics.Metrics.slack_error`)."""
+
+    def __init__(
+        self,
+        *,
+        on_answer: Callable[[], None] | None = None,
+        on_error: Callable[[str, Exception], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.on_answer = on_answer
+        self.on_error = on_error
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
-        response = await super().api_call(api_method, **kwargs)
+        try:
+            response = await super().api_call(api_method, **kwargs)
+        except Exception as err:
+            if self.on_error is not None:
+                self.on_error(api_method, err)
+            raise
         if self.on_answer is not None:
             self.on_answer()
         return response
 
 
 def build_client(
-    token: str | None, base_url: str, *, timeout: float = 30.0, on_answer: Callable[[], None] | None = None
+    token: str | None,
+    base_url: str,
+    *,
+    timeout: float = 30.0,
+    on_answer: Callable[[], None] | None = None,
+    on_error: Callable[[str, Exception], None] | None = None,
 ) -> SlackClient:
     """An AsyncWebClient that waits out 429s (Retry-After) and retries 5xx and dropped connections of the
     calls that are safe to repeat."""
     return SlackClient(
         on_answer=on_answer,
+        on_error=on_error,
         token=token,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         timeout=int(max(1, round(timeout))),

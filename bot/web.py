@@ -16,8 +16,10 @@ What ``/slack/events`` answers before Bolt sees a request, in this order (each r
   is forgotten again, so that Slack's redelivery of it is accepted. Events API callbacks are not recorded:
   each is processed once by its event id, with its effect (see :func:`_deduplicated_by_effect`).
 
-``/healthz`` is liveness (the process serves; no I/O). ``/readyz`` is readiness: the database, the image
-store and Slack (``auth.test``, cached for :data:`SLACK_CHECK_SECONDS`), 503 when one of them is down.
+``/healthz`` is liveness (the process serves; no I/O). ``/readyz`` is readiness: the database, its schema
+(the newest migration of this release), the image store and Slack (``auth.test``, cached for
+:data:`SLACK_CHECK_SECONDS`), 503 when one of them is down. ``/metrics`` is Prometheus' page
+(:mod:`bot.metrics`), unless ``DRAFTBOT_METRICS_PORT`` puts it on a port of its own.
 """
 
 from __future__ import annotations
@@ -59,9 +61,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import logs
 from bot.errors import DATABASE
 from bot.jobs.outages import OutageWatch, dependency_of
+from bot.metrics import ack_kind, metrics_route
 from bot.runtime import Runtime, running_worker
+from storage import db
 from storage.replays import Replays, request_key
 
 log = logging.getLogger(__name__)
@@ -123,6 +128,8 @@ def build_web_app(
         except Exception as err:
             log.info("refused a malformed request to /slack/events: %s", type(err).__name__)
             return PlainTextResponse("Bad request: that is not a Slack payload.", status_code=400)
+        request.state.ack_kind = ack_kind(bolt_request.body)  # the metrics time the ack from here on
+        logs.set_team(_team_id(bolt_request))  # this request's log lines name its workspace
         if signing_key is None or _deduplicated_by_effect(bolt_request.body):
             return to_starlette_response(await slack.async_dispatch(bolt_request))
 
@@ -168,11 +175,25 @@ def build_web_app(
         slack_cache["slack"] = (monotonic(), status)
         return status
 
+    head: list[str] = []  # this release's newest migration, read once
+
+    async def check_migrations() -> str:
+        """`ok` when the database's schema is this release's newest migration, else what it is at."""
+        try:
+            if not head:
+                head.append(await asyncio.to_thread(db.head_revision))
+            current = await asyncio.wait_for(db.current_revision(runtime.engine), CHECK_TIMEOUT_S)
+        except Exception as err:
+            return type(err).__name__
+        if current == head[0]:
+            return "ok"
+        return f"the database is at {current or 'no migration'}, this release expects {head[0]}"
+
     async def readyz(_: Request) -> Response:
-        database, images, slack_status = await asyncio.gather(
-            _status(check_database()), _status(runtime.blobs.check()), check_slack()
+        database, migrations, images, slack_status = await asyncio.gather(
+            _status(check_database()), check_migrations(), _status(runtime.blobs.check()), check_slack()
         )
-        report = {"database": database, "images": images, "slack": slack_status}
+        report = {"database": database, "migrations": migrations, "images": images, "slack": slack_status}
         ok = all(value == "ok" for value in report.values())
         return JSONResponse({"ok": ok, **report}, status_code=200 if ok else 503)
 
@@ -199,9 +220,11 @@ def build_web_app(
     return Starlette(
         routes=[
             *oauth_routes,
-            Route("/slack/events", events, methods=["POST"]),
+            Route("/slack/events", runtime.metrics.timed_acks(events), methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            # /metrics: here, unless DRAFTBOT_METRICS_PORT gives it a port of its own (bot.serve)
+            *([] if runtime.settings.metrics_port else [metrics_route(runtime.metrics, runtime.sessions)]),
         ],
         lifespan=lifespan,
     )

@@ -43,6 +43,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -124,6 +126,20 @@ async def upgrade(url: str | AsyncEngine, revision: str = "head") -> None:
     finally:
         if isinstance(url, str):
             await engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest revision of :data:`MIGRATIONS_DIR`: the schema this release expects."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (its ``alembic_version``), None when it was never migrated."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
 
 def _upgrade_on(connection: Connection, config: Config, revision: str) -> None:

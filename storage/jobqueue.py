@@ -52,6 +52,7 @@ class ClaimedJob:
     max_attempts: int
     lease_owner: str
     waiting_since: datetime | None = None  # waiting out an outage since then
+    runnable_since: datetime | None = None  # when it became runnable (its run_after, or when it was made)
 
 
 async def enqueue(
@@ -189,14 +190,24 @@ async def claim(
                 Job.max_attempts,
                 Job.lease_owner,
                 Job.waiting_since,
+                Job.run_after,
+                Job.created_at,
             )
             .execution_options(synchronize_session=False)
         )
         rows = (await session.execute(stmt)).all()
-    claimed = sorted((ClaimedJob(*row) for row in rows), key=lambda job: job.id)
+    claimed = sorted((_claimed(*row) for row in rows), key=lambda job: job.id)
     if claimed:
         log.debug("%s claimed jobs %s", worker_id, [job.id for job in claimed])
     return claimed
+
+
+def _claimed(*row: Any) -> ClaimedJob:
+    """A claimed job from ``claim``'s RETURNING row (its fields, then ``run_after`` and ``created_at``)."""
+    job_id, team_id, kind, draft_id, payload, attempts, max_attempts, owner, waiting, run_after, made = row
+    return ClaimedJob(
+        job_id, team_id, kind, draft_id, payload, attempts, max_attempts, owner, waiting, max(run_after, made)
+    )
 
 
 async def _settle(
@@ -406,3 +417,16 @@ async def next_due(
         leased = await session.scalar(select(func.min(Job.lease_expires_at)).where(Job.status == RUNNING))
     pending = [at for at in (queued, leased) if at is not None]
     return min(pending) if pending else None
+
+
+async def counts(
+    session_factory: async_sessionmaker[AsyncSession], statuses: Collection[str]
+) -> dict[tuple[str, str], int]:
+    """How many jobs of each kind are in each of ``statuses`` now: ``{(kind, status): count}``."""
+    async with session_factory() as session:
+        rows = await session.execute(
+            select(Job.kind, Job.status, func.count())
+            .where(Job.status.in_(list(statuses)))
+            .group_by(Job.kind, Job.status)
+        )
+        return {(kind, status): int(count) for kind, status, count in rows.all()}

@@ -22,6 +22,7 @@ from bot.generation.posting import Poster
 from bot.generation.sheets import Sheets
 from bot.imaging import ImagingPool
 from bot.jobs import Doorbell, Handler, JobKind
+from bot.metrics import Metrics
 from bot.providers import Providers
 from bot.publisher import Publisher
 from bot.tiers import Tier
@@ -49,6 +50,7 @@ class Generator:
         policy: Policy | None = None,
         review_reminder: timedelta | None = None,
         homes: HomeRefresh | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
         self.making = Maker(
@@ -60,6 +62,7 @@ class Generator:
             images_per_minute=images_per_minute,
             max_pixels=max_pixels,
             drift_threshold=(policy or Policy()).drift_threshold,
+            metrics=metrics,
         )
         self.posting = Poster(
             sessions,

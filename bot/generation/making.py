@@ -19,6 +19,7 @@ from bot.channel_settings import with_brand_notes
 from bot.destinations import SCREEN_DPI, ImageFormat, SafeZone, by_key, dpi_for
 from bot.errors import PermanentFailure
 from bot.generation.lineage import Lineage
+from bot.metrics import Metrics
 from bot.providers import Providers
 from bot.providers.base import BadOutput as ProviderBadOutput
 from bot.providers.base import GenerationRequest, Reference, ReferenceUse, Refused
@@ -81,8 +82,10 @@ class Maker:
         images_per_minute: int = 0,
         max_pixels: int,
         drift_threshold: float = 0.25,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics or Metrics()
         self.drift_threshold = drift_threshold
         self.providers = providers
         self.blobs = blobs
@@ -127,18 +130,32 @@ class Maker:
             feedback=feedback,
             quality=draft.quality,
         )
+        # The metrics' provider and tier: the provider's name (a small fixed set), never the draft's words.
+        named, tier_label = provider.name, str(tier)
         try:
             async with self._provider_slots:
                 await self._pace.wait_turn()
                 started = time.monotonic()  # the provider's time, not the wait for a slot
-                output = await provider.generate(request)
+                try:
+                    output = await provider.generate(request)
+                finally:
+                    self.metrics.provider_call(named, tier_label, time.monotonic() - started)
                 latency_ms = round((time.monotonic() - started) * 1000)
         except Refused as refusal:
+            self.metrics.provider_outcome(named, tier_label, refusal)
             return refusal
+        except Exception as err:
+            self.metrics.provider_outcome(named, tier_label, err)
+            raise
         dpi = dpi_for(variant.destination_key or draft.destination_key)
-        prepared = await self.pool.run(
-            prepare, output.data, request.size, fmt, tier, max_pixels=self.max_pixels, dpi=dpi
-        )
+        try:
+            prepared = await self.pool.run(
+                prepare, output.data, request.size, fmt, tier, max_pixels=self.max_pixels, dpi=dpi
+            )
+        except ProviderBadOutput as err:  # an answer, but not an image we can use
+            self.metrics.provider_outcome(named, tier_label, err)
+            raise
+        self.metrics.provider_outcome(named, tier_label, None)
         encoded, fit = prepared.encoded, prepared.fit
         key = await self.blobs.put(encoded.data, content_type=encoded.content_type)
         preview = (
@@ -208,6 +225,8 @@ class Maker:
                     notes=notes,
                     **({"brand_notes": draft.brand_notes} if draft.brand_notes else {}),
                 )
+        if stored:  # committed: counted once, as the audit trail's generation event is
+            self.metrics.image_made(output.provider, tier_label, output.cost_estimate_usd)
         return None
 
     async def _preview(

@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import DATABASE, DraftbotError, PermanentFailure, RetryLater, Transient
 from bot.jobs.doorbell import Doorbell
 from bot.jobs.outages import OutageWatch, dependency_of, describe
+from bot.logs import job_context
+from bot.metrics import Metrics
 from bot.slack_workspaces import WorkspaceGone, dead_token
 from storage import jobqueue
 from storage.jobqueue import ClaimedJob
@@ -139,6 +141,7 @@ class JobRunner:
         doorbell: Doorbell | None = None,
         outage_budget_seconds: float = 900.0,
         outages: OutageWatch | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -155,6 +158,7 @@ class JobRunner:
         self.outages = outages or OutageWatch()
         self._outage_budget = outage_budget_seconds
         self._in_flight: set[asyncio.Task[None]] = set()
+        self.metrics = metrics or Metrics()
 
     def wake(self) -> None:
         """Tell a sleeping :meth:`run_forever` that a job was just enqueued (rings :attr:`doorbell`)."""
@@ -250,6 +254,12 @@ class JobRunner:
                 waiter.cancel()
 
     async def _run(self, job: ClaimedJob) -> None:
+        """Run one job, its log lines naming it, its draft and its team (:mod:`bot.logs`)."""
+        with job_context(job=job.id, team=job.team_id, draft=job.draft_id):
+            await self._run_leased(job)
+            log.debug("job %s (%s) attempt %d ended", job.id, job.kind, job.attempts)
+
+    async def _run_leased(self, job: ClaimedJob) -> None:
         """Run one job while its lease holds. Fencing: if the lease is lost, or cannot be renewed before it
         runs out (the database is unreachable), the handler is cancelled before any further side effect,
         and the outcome is left to whoever holds the job now."""
@@ -279,6 +289,7 @@ class JobRunner:
                     job.attempts,
                     lease.result() if not lease.cancelled() else "lease lost",
                 )
+                self.metrics.job_attempt(job.kind, "lost", None, self.clock())
                 return
             lease.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -338,19 +349,22 @@ class JobRunner:
             waited = (now - since).total_seconds()
             if waited < self._outage_budget:
                 delay = max(self.outages.delay(failure.outage), failure.retry_after or 0.0)
-                if not await self._retry(job, failure, now, delay, waiting_since=since):
-                    self._log_lost(job)
+                held = await self._retry(job, failure, now, delay, waiting_since=since)
+                self._count(job, "retry" if held else "lost", now)
                 return
             failure = _Failure(
                 f"{describe(failure.outage, waited)}; press Retry to try again", retryable=False
             )
         if failure is None:
+            outcome = "done"
             held = await jobqueue.complete(self._sessions, job.id, self.worker_id, now, attempt=job.attempts)
         elif failure.retryable and job.attempts < job.max_attempts:
+            outcome = "retry"
             held = await self._retry(
                 job, failure, now, self._backoff.delay(job.attempts, failure.retry_after)
             )
         else:
+            outcome = "failed"
             held = await jobqueue.give_up(
                 self._sessions, job.id, self.worker_id, failure.last_error, now, attempt=job.attempts
             )
@@ -358,8 +372,13 @@ class JobRunner:
                 log.error("job %s (%s) failed for good: %s", job.id, job.kind, failure.last_error)
                 if failure.tell:
                     await self._call_on_give_up(job, failure.reason)
-        if not held:
+        self._count(job, outcome if held else "lost", now)
+
+    def _count(self, job: ClaimedJob, outcome: str, now: datetime) -> None:
+        """The attempt in the metrics: its outcome, and (unless lost) the time since the job was runnable."""
+        if outcome == "lost":
             self._log_lost(job)
+        self.metrics.job_attempt(job.kind, outcome, None if outcome == "lost" else job.runnable_since, now)
 
     async def _retry(
         self,

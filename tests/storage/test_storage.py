@@ -313,6 +313,7 @@ async def test_claim_takes_due_jobs_of_the_asked_kinds_only(
         sessions, worker_id="A", lease_seconds=60, now=T0, kinds={"generate"}, limit=10
     )
     assert [job.id for job in claimed] == [due.id]
+    row = await job_row(sessions, due.id)
     assert claimed[0] == jobqueue.ClaimedJob(
         id=due.id,
         team_id="T1",
@@ -322,8 +323,8 @@ async def test_claim_takes_due_jobs_of_the_asked_kinds_only(
         attempts=1,
         max_attempts=3,
         lease_owner="A",
+        runnable_since=max(T0, row.created_at),  # due since then (the metrics' job latency starts there)
     )
-    row = await job_row(sessions, due.id)
     assert (row.status, row.lease_owner, row.lease_expires_at) == ("running", "A", T0 + timedelta(seconds=60))
     assert await jobqueue.claim(sessions, worker_id="B", lease_seconds=60, now=T0, kinds={"generate"}) == []
 

@@ -1,6 +1,7 @@
 """The HTTP edge over the wire: a signed request replayed (later or at once, to one or two servers on one
 database) is handled once; what is not a Slack request by its content type or bytes is refused before Bolt
-reads it; /readyz reports the database, the image store and Slack, /healthz only that the process serves."""
+reads it; /readyz reports the database (and its migrations), the image store and Slack, /healthz only that the
+process serves."""
 
 from __future__ import annotations
 
@@ -211,7 +212,7 @@ async def served(runtime: Runtime, clock: Clock | None = None) -> Served:
         yield url, http
 
 
-ALL_UP = {"ok": True, "database": "ok", "images": "ok", "slack": "ok"}
+ALL_UP = {"ok": True, "database": "ok", "migrations": "ok", "images": "ok", "slack": "ok"}
 
 
 async def test_readyz_reports_slack_and_trusts_an_answer_for_30_seconds(tmp_path: Path) -> None:

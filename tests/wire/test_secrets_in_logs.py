@@ -1,9 +1,11 @@
 """No secret in the logs, even at DEBUG for every library: the Slack bot token, the signing secret and the
 provider's API key never appear in a log record, whatever path the bot takes (a whole draft over the wire,
-a provider outage and a rejected key, a Slack API error), nor in the settings' repr."""
+a provider outage and a rejected key, a Slack API error), nor in the settings' repr; in the text format and
+in ``DRAFTBOT_LOG_FORMAT=json``'s lines alike."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import blocks
+from bot import blocks, logs
 from bot.config import Settings
 from fakes.asgi import serve_asgi
 from fakes.openai import FakeOpenAI
@@ -29,6 +31,16 @@ def everything(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFi
     for name in (*LIBRARIES, "bot", "handlers", "storage"):
         caplog.set_level(logging.DEBUG, logger=name)
     yield caplog
+
+
+@pytest.fixture
+def json_lines(everything: pytest.LogCaptureFixture) -> Iterator[io.StringIO]:
+    """The same records, as draftbot's JSON handler writes them (bot.logs)."""
+    stream = io.StringIO()
+    handler = logs.handler("json", stream)
+    logging.getLogger().addHandler(handler)
+    yield stream
+    logging.getLogger().removeHandler(handler)
 
 
 def logged(caplog: pytest.LogCaptureFixture) -> str:
@@ -61,7 +73,7 @@ async def draft_to_final(wire: Wire, text: str) -> int:
 
 
 async def test_a_whole_draft_on_openai_logs_no_secret(
-    tmp_path: Path, everything: pytest.LogCaptureFixture
+    tmp_path: Path, everything: pytest.LogCaptureFixture, json_lines: io.StringIO
 ) -> None:
     api = FakeOpenAI()
     async with serve_asgi(api) as url:
@@ -86,6 +98,10 @@ async def test_a_whole_draft_on_openai_logs_no_secret(
     secrets = (DEFAULT_BOT_TOKEN, SECRET, api.api_key)
     assert_no_secret(text, *secrets)
     assert_no_secret(settings_text, *secrets)
+    lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
+    assert len(lines) >= len(everything.records)  # one object a line, for every record (and setup's)
+    assert any("overloaded" in line["message"] for line in lines)
+    assert_no_secret(json_lines.getvalue(), *secrets)
 
 
 async def test_a_rejected_provider_key_is_not_logged(
