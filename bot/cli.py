@@ -83,6 +83,12 @@ def _run(argv: Sequence[str] | None) -> int:
         return asyncio.run(_audit_export(settings, args))
     if command == "spend":
         return asyncio.run(_spend(settings, args))
+    if command in ("doctor", "images"):
+        from bot import maintenance
+
+        if command == "doctor":
+            return asyncio.run(maintenance.doctor(settings))
+        return asyncio.run(maintenance.prune(settings, dry_run=args.dry_run, days=args.days))
     if command == "demo":
         from bot.demo import run_demo
 
@@ -129,6 +135,19 @@ def _parser() -> argparse.ArgumentParser:
     spend.add_argument("--format", choices=("text", "csv"), default="text")
     spend.add_argument("--team", help="only this Slack team id")
     spend.add_argument("--output", "-o", type=Path, help="write to a file instead of standard output")
+
+    sub.add_parser(
+        "doctor", help="check the database, its migrations and the image store; exit 1 if any fails"
+    )
+    images = sub.add_parser("images", help="the stored images")
+    images_sub = images.add_subparsers(dest="images_command", required=True)
+    prune = images_sub.add_parser(
+        "prune", help="delete old finished drafts' 1K images now (DRAFTBOT_IMAGE_RETENTION_DAYS)"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    prune.add_argument(
+        "--days", type=int, help="finished more than this many days ago (default: the setting)"
+    )
 
     demo = sub.add_parser("demo", help="run one draft through the whole loop offline, in the terminal")
     demo.add_argument(

@@ -126,6 +126,18 @@ async def upgrade(url: str | AsyncEngine, revision: str = "head") -> None:
             await engine.dispose()
 
 
+async def revisions(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """The database's migration revision (None: not migrated) and the newest one there is."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    async with engine.connect() as connection:
+        current = await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+    return current, ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def _upgrade_on(connection: Connection, config: Config, revision: str) -> None:
     # env.py runs on this connection (inside our transaction) instead of making an engine of its own.
     config.attributes["connection"] = connection

@@ -258,6 +258,9 @@ class Maker:
         try:
             data = await self.blobs.get(source.blob_key)
         except BlobNotFound:
+            if source.image_deleted_at is not None:  # bot.retention: the draft finished long ago
+                gone = "was deleted after the draft finished, to save space (image retention)"
+                raise PermanentFailure(f"{what} {gone}; {again}") from None
             raise PermanentFailure(f"{what} is missing from the image store; {again}") from None
         if source.sha256 and hashlib.sha256(data).hexdigest() != source.sha256:
             damaged = "is damaged (its stored file no longer matches its checksum)"
