@@ -58,6 +58,7 @@ from starlette.routing import Route
 from bot.errors import DATABASE
 from bot.jobs.outages import OutageWatch, dependency_of
 from bot.runtime import Runtime, running_worker
+from storage.blobs import BlobStoreUnavailable
 from storage.replays import Replays, request_key
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,8 @@ async def _status(check: Awaitable[object]) -> str:
         await asyncio.wait_for(check, CHECK_TIMEOUT_S)
     except SlackApiError as err:
         return f"SlackApiError: {err.response.get('error', 'unknown')}"
+    except BlobStoreUnavailable as err:  # the store's own failure: say what failed underneath
+        return type(err.__cause__ or err).__name__
     except Exception as err:  # report, don't crash: a load balancer is asking
         return type(err).__name__
     return "ok"

@@ -485,7 +485,7 @@ async def test_the_blob_store_check_leaves_nothing_and_fails_where_nothing_can_b
     await store.check()  # creates the directory, as the first put would
     assert list((tmp_path / "new" / "blobs").iterdir()) == []
     (tmp_path / "file").write_text("x")
-    with pytest.raises(BlobStoreUnavailable, match="cannot write to .*file/blobs") as caught:
+    with pytest.raises(BlobStoreUnavailable, match=r"cannot write to .*file/blobs") as caught:
         await FileBlobStore(tmp_path / "file" / "blobs").check()
     assert isinstance(caught.value.__cause__, NotADirectoryError)
 
