@@ -145,3 +145,44 @@ def test_doctor_says_what_is_wrong_one_line_each(
         f"draftbot: DRAFTBOT_BLOB_URL={missing} cannot be used: "
         f"cannot write to {missing}: the bucket does not exist (NoSuchBucket)"
     ]
+
+
+async def test_a_1k_made_on_one_machine_is_upgraded_on_another(s3_bucket: Bucket, tmp_path: Path) -> None:
+    """Two runtimes with their own data directories, one database and one bucket: B makes the 2K from the
+    1K that A made and stored, and neither keeps an image on its own disk."""
+    from bot.drafts import Done
+    from bot.tiers import Tier
+    from storage import queries
+    from tests.conftest import FakeClock, drain
+    from tests.services.test_service_flow import REQ, TEAM, new_draft
+
+    database = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    publisher, clock = RecordingPublisher(), FakeClock()  # one Slack, one time
+
+    def machine(name: str) -> Settings:
+        return Settings(  # type: ignore[call-arg]
+            data_dir=tmp_path / name, database_url=database, blob_url=s3_bucket.url, _env_file=None
+        )
+
+    a = await build_runtime(machine("a"), publisher=publisher, clock=clock)
+    b = await build_runtime(machine("b"), publisher=publisher, clock=clock)
+    try:
+        draft_id = await new_draft(a, "a lighthouse at dawn for poster --n 1 --seed 5")
+        await drain(a, clock)
+        async with a.sessions() as session:
+            one_ks = await queries.variants_of(session, TEAM, draft_id, Tier.EXPLORE)
+        assert len(one_ks) == 1 and all(v.blob_key for v in one_ks)
+
+        upgrade = await b.drafts.decisions.request_upgrade(team_id=TEAM, draft_id=draft_id, user=REQ)
+        assert isinstance(upgrade, Done)
+        await drain(b, clock)
+        async with b.sessions() as session:
+            [review] = await queries.variants_of(session, TEAM, draft_id, Tier.REVIEW)
+        assert review.blob_key and 2048 in (review.width, review.height)
+        assert await a.blobs.get(str(review.blob_key)) == publisher.images[(draft_id, Tier.REVIEW, 1)][1]
+        assert f"images/{review.blob_key}" in s3_bucket.objects()
+    finally:
+        await a.aclose()
+        await b.aclose()
+    for name in ("a", "b"):
+        assert not (tmp_path / name / "blobs").exists() or not any((tmp_path / name / "blobs").rglob("*"))
