@@ -133,7 +133,7 @@ async def test_old_finished_drafts_lose_their_1ks_and_nothing_else(
 async def test_an_upgrade_from_a_deleted_1k_says_why_it_cannot_be_made(
     runtime: Runtime, clock: FakeClock
 ) -> None:
-    """A review started from a 1K retention deleted (a draft reopened long after): a plain reason, no crash."""
+    """A review from a 1K that retention deleted (a draft reopened long after): a plain reason, no crash."""
     draft_id = await new_draft(runtime, "a quiet harbour for feed post --n 1 --seed 21")
     await drain(runtime, clock)
     [one_k] = await variants(runtime, draft_id)
