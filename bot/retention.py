@@ -30,7 +30,7 @@ from bot.audit import SYSTEM, AuditKind, record_for
 from bot.jobs import Handler, JobKind
 from bot.tiers import Tier
 from bot.workflow import DraftStatus
-from storage import jobqueue
+from storage import jobqueue, queries
 from storage.blobs import BlobStore
 from storage.jobqueue import ClaimedJob
 from storage.models import Draft, Job, Variant
@@ -53,15 +53,6 @@ class Pruned:
     blobs: int  # blobs deleted (images and previews)
     bytes: int  # the images' bytes freed (previews are not measured)
     kept: list[str] = field(default_factory=list)  # keys still used elsewhere, so not deleted
-
-
-def deleted_note(variant: Variant, days: int | None = None) -> str:
-    """What to tell a person about a 1K whose image retention deleted."""
-    after = f" {days} days" if days else ""
-    return (
-        f"variant {variant.number}'s image was deleted{after} after the draft finished, "
-        "to save space (image retention)"
-    )
 
 
 class Retention:
@@ -131,21 +122,24 @@ class Retention:
             return []
         cutoff = self.clock() - timedelta(days=days)
         async with self.sessions() as session:
-            due = await session.scalars(
-                select(Draft.id)
+            due = await session.execute(
+                select(Draft.team_id, Draft.id)
                 .where(_due(cutoff), exists(select(Variant.id).where(_kept_images(Draft.id))))
                 .order_by(Draft.id)
             )
-            draft_ids = list(due)
+            drafts = [(team_id, draft_id) for team_id, draft_id in due]
         pruned = []
-        for draft_id in draft_ids:
-            done = await self._prune(draft_id, cutoff, days, dry_run=dry_run)
+        for team_id, draft_id in drafts:
+            done = await self._prune(team_id, draft_id, cutoff, days, dry_run=dry_run)
             if done is not None:
                 pruned.append(done)
         return pruned
 
-    async def _prune(self, draft_id: int, cutoff: datetime, days: int, *, dry_run: bool) -> Pruned | None:
+    async def _prune(
+        self, team_id: str, draft_id: int, cutoff: datetime, days: int, *, dry_run: bool
+    ) -> Pruned | None:
         async with self.sessions.begin() as session:
+            await queries.lock_draft(session, team_id, draft_id)  # one sweep of a draft at a time
             draft = await session.scalar(select(Draft).where(Draft.id == draft_id, _due(cutoff)))
             if draft is None:
                 return None  # changed since (say, retried): not finished any more
