@@ -17,6 +17,17 @@ def blob_store(settings: Settings) -> BlobStore:
         raise ConfigurationError(f"{BLOB_URL}: {err.message}") from err
 
 
+async def open_blob_store(settings: Settings) -> BlobStore:
+    """:func:`blob_store`, checked (:func:`check_blob_store`); closed again if the check fails."""
+    blobs = blob_store(settings)
+    try:
+        await check_blob_store(blobs, settings)
+    except BaseException:
+        await blobs.aclose()
+        raise
+    return blobs
+
+
 async def check_blob_store(blobs: BlobStore, settings: Settings) -> None:
     """Raise a :class:`ConfigurationError` naming DRAFTBOT_BLOB_URL unless images can be stored now."""
     try:

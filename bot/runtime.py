@@ -27,7 +27,7 @@ from bot.drafts.settings import ChannelSettingsService, Policies
 from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
 from bot.generation.timers import Timers
-from bot.image_store import blob_store, check_blob_store
+from bot.image_store import open_blob_store
 from bot.imaging import ImagingPool
 from bot.jobs import SCHEDULED, Doorbell, JobKind, JobRunner, default_worker_id
 from bot.jobs.outages import OutageWatch, dependency_of
@@ -132,11 +132,9 @@ async def build_runtime(
     engine = db.create_engine(settings.resolved_database_url)
     if migrate:
         await migrate_when_reachable(engine, budget=settings.outage_budget_seconds)
-    blobs = blob_store(settings)  # DRAFTBOT_BLOB_URL: files here, or a bucket every machine shares
-    try:
-        await check_blob_store(blobs, settings)
+    try:  # DRAFTBOT_BLOB_URL: files here, or a bucket every machine shares; checked now
+        blobs = await open_blob_store(settings)
     except BaseException:
-        await blobs.aclose()
         await engine.dispose()
         raise
     sessions = db.session_factory(engine)
