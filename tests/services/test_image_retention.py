@@ -4,6 +4,7 @@ shares is kept, a rerun is harmless, and the sweep runs once per period however 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.tiers import Tier
 from storage import jobqueue, queries
 from storage.models import Draft, Job, Variant, utcnow
 from tests.conftest import FakeClock, drain
+from tests.s3 import Bucket
 from tests.services.test_finals_and_drift import to_final
 from tests.services.test_service_flow import REQ, TEAM, new_draft
 from tests.services.test_studio_review import events
@@ -199,8 +201,6 @@ async def test_the_sweep_runs_once_per_period_across_two_workers(
 def test_draftbot_images_prune_prints_what_it_deleted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import asyncio
-
     settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
 
     async def old_draft() -> int:
@@ -231,3 +231,43 @@ def test_draftbot_images_prune_prints_what_it_deleted(
     assert capsys.readouterr().out.splitlines() == [
         "deleted the 1K images of 0 drafts finished more than 7 days ago (0 blobs, 0 bytes)"
     ]
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_and_a_bucket_two_workers_sweep_an_old_draft_once(
+    tmp_path: Path, postgres_url: str, s3_bucket: Bucket
+) -> None:
+    clock = FakeClock()
+    clock.now = utcnow()
+    publisher = RecordingPublisher()
+
+    def machine(name: str) -> Settings:
+        return Settings(  # type: ignore[call-arg]
+            data_dir=tmp_path / name,
+            database_url=postgres_url,
+            blob_url=s3_bucket.url,
+            image_retention_days=DAYS,
+            _env_file=None,
+        )
+
+    a = await build_runtime(machine("a"), publisher=publisher, clock=clock)
+    b = await build_runtime(machine("b"), publisher=publisher, clock=clock)
+    try:
+        draft_id = await cancelled(a, clock, "a copper kettle for feed post --n 2 --seed 41")
+        keys = {f"images/{k}" for v in await variants(a, draft_id) for k in (v.blob_key, v.preview_key) if k}
+        assert len(keys) == 4 and keys <= set(s3_bucket.objects())
+        await finished_ago(a, clock, DAYS + 1, draft_id)
+        clock.advance(3600)  # the next sweep is due
+        await asyncio.gather(a.drain(), b.drain())
+        assert not keys & set(s3_bucket.objects())
+        assert len(await events(a, draft_id, AuditKind.IMAGES_DELETED)) == 1
+        async with a.sessions() as session:
+            statuses = list(
+                await session.scalars(
+                    select(Job.status).where(Job.kind == JobKind.PRUNE_IMAGES).order_by(Job.id)
+                )
+            )
+        assert statuses.count("queued") == 1 and "failed" not in statuses
+    finally:
+        await a.aclose()
+        await b.aclose()
