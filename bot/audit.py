@@ -44,6 +44,9 @@ class AuditKind(StrEnum):
     ROUND_STARTED = "round_started"  # another round of 1K variants: who, why, source, prompt, numbers
     ACTION_REFUSED = "action_refused"  # someone pressed what they may not
     INPUT_REJECTED = "input_rejected"  # a command we could not parse
+    IMAGES_DELETED = (
+        "images_deleted"  # a finished draft's 1K images removed after DRAFTBOT_IMAGE_RETENTION_DAYS
+    )
     SETTINGS_CHANGED = "settings_changed"  # a channel's settings: who, the channel, before and after
     WORKSPACE_LEFT = "workspace_left"  # app_uninstalled / tokens_revoked: the installation and jobs stopped
     TEAM_DELETED = "team_deleted"  # `draftbot team delete`: the team's data erased (who, what, how much)

@@ -87,6 +87,12 @@ def _run(argv: Sequence[str] | None) -> int:
         if not (args.yes or confirmed(args.team_id)):
             return 1
         return asyncio.run(delete_team_command(settings, args.team_id, by=args.by))
+    if command in ("doctor", "images"):
+        from bot import maintenance
+
+        if command == "doctor":
+            return asyncio.run(maintenance.doctor(settings))
+        return asyncio.run(maintenance.prune(settings, dry_run=args.dry_run, days=args.days))
     if command == "demo":
         from bot.demo import run_demo
 
@@ -144,6 +150,18 @@ def _parser() -> argparse.ArgumentParser:
         "--by", default=os.environ.get("USER") or "operator", help="who asked, for the record"
     )
     delete.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    sub.add_parser(
+        "doctor", help="check the database, its migrations and the image store; exit 1 if any fails"
+    )
+    images = sub.add_parser("images", help="the stored images")
+    images_sub = images.add_subparsers(dest="images_command", required=True)
+    prune = images_sub.add_parser(
+        "prune", help="delete old finished drafts' 1K images now (DRAFTBOT_IMAGE_RETENTION_DAYS)"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    prune.add_argument(
+        "--days", type=int, help="finished more than this many days ago (default: the setting)"
+    )
 
     demo = sub.add_parser("demo", help="run one draft through the whole loop offline, in the terminal")
     demo.add_argument(

@@ -32,6 +32,7 @@ from bot.drafts.settings import ChannelSettingsService, Policies
 from bot.errors import DATABASE, SLACK, MissingSetting
 from bot.generation import Generator
 from bot.generation.timers import Timers
+from bot.image_store import open_blob_store
 from bot.imaging import ImagingPool
 from bot.installs import Installations
 from bot.jobs import SCHEDULED, Doorbell, JobKind, JobRunner, default_worker_id
@@ -41,6 +42,7 @@ from bot.metrics import Metrics
 from bot.providers import Providers, build_provider, build_providers
 from bot.providers.base import ImageProvider
 from bot.publisher import Publisher
+from bot.retention import Retention
 from bot.slack_app import build_bolt_app
 from bot.slack_client import SlackClient, build_client
 from bot.slack_directory import SlackDirectory
@@ -51,7 +53,7 @@ from bot.spending import Budgets, Spend
 from bot.workflow import Policy
 from handlers import register_all
 from storage import db, jobqueue
-from storage.blobs import BlobStore, FileBlobStore
+from storage.blobs import BlobStore
 from storage.models import utcnow
 
 OAUTH_STATE_SECONDS = 600  # how long an Add to Slack link stays good (Bolt's default)
@@ -103,6 +105,7 @@ class Runtime:
     async def aclose(self) -> None:
         await self.providers.aclose()
         self.imaging.close()
+        await self.blobs.aclose()
         await self.engine.dispose()
 
 
@@ -125,6 +128,11 @@ async def build_runtime(
     engine = db.create_engine(settings.resolved_database_url)
     if migrate:
         await migrate_when_reachable(engine, budget=settings.outage_budget_seconds)
+    try:  # DRAFTBOT_BLOB_URL: files here, or a bucket every machine shares; checked now
+        blobs = await open_blob_store(settings)
+    except BaseException:
+        await engine.dispose()
+        raise
     sessions = db.session_factory(engine)
     slack = _slack_clients(
         settings, engine, sessions, functools.partial(outages.came_back, SLACK), metrics.slack_error
@@ -141,7 +149,6 @@ async def build_runtime(
     providers = build_providers(settings, image_provider, pool)
     budgets = Budgets(providers, settings.monthly_budget_usd)
     spend = Spend(sessions, settings.monthly_budget_usd)
-    blobs = FileBlobStore(settings.blob_dir)
     doorbell = Doorbell()  # rung by whatever enqueues jobs, waited on by the runner
     policy = Policy(
         approvers=settings.approvers,
@@ -222,9 +229,13 @@ async def build_runtime(
         else None
     )
     home_jobs = {JobKind.HOME: homes.publish_job} if homes else {}
+    retention = Retention(
+        sessions, blobs, settings.image_retention_days, clock=clock, max_attempts=settings.job_max_attempts
+    )
+    await retention.schedule()  # the hourly sweep, when DRAFTBOT_IMAGE_RETENTION_DAYS is set
     runner = JobRunner(
         sessions,
-        generator.handlers | timers.handlers | home_jobs,
+        generator.handlers | timers.handlers | home_jobs | retention.handlers,
         worker_id=default_worker_id(),
         lease_seconds=settings.job_lease_seconds,
         concurrency=settings.job_concurrency,

@@ -2,7 +2,7 @@
 
 Every row that names the team goes in one transaction: drafts, variants, votes, approvals, rounds, jobs,
 channel settings, Home tabs, replay records, its installation and its audit trail (the one deletion the
-audit trail allows, see migration 0013). What stays is one ``team_deleted`` event: who asked, when, how
+audit trail allows, see migration 0014). What stays is one ``team_deleted`` event: who asked, when, how
 many rows went, and the content hashes of the images still to delete. The images go after the commit,
 except those another team's drafts still use (the same bytes are stored once); a deletion interrupted
 before its images were gone finishes them when it is run again.
@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.audit import AuditKind, record
 from bot.config import Settings
+from bot.image_store import open_blob_store
 from storage import db, erasure
-from storage.blobs import BlobStore, FileBlobStore
+from storage.blobs import BlobStore
 from storage.models import AuditEvent, utcnow
 
 log = logging.getLogger(__name__)
@@ -111,12 +112,12 @@ def confirmed(team_id: str) -> bool:
 async def delete_team_command(settings: Settings, team_id: str, *, by: str) -> int:
     """The CLI's ``team delete``, once confirmed."""
     engine = db.create_engine(settings.resolved_database_url)
+    blobs = await open_blob_store(settings)  # the images are wherever DRAFTBOT_BLOB_URL says
     try:
         await db.upgrade(engine)
-        erased = await delete_team(
-            db.session_factory(engine), FileBlobStore(settings.blob_dir), team_id, by=by
-        )
+        erased = await delete_team(db.session_factory(engine), blobs, team_id, by=by)
     finally:
+        await blobs.aclose()
         await engine.dispose()
     print(erased.summary())
     return 0

@@ -67,6 +67,7 @@ from bot.jobs.outages import OutageWatch, dependency_of
 from bot.metrics import ack_kind, metrics_route
 from bot.runtime import Runtime, running_worker
 from storage import db
+from storage.blobs import BlobStoreUnavailable
 from storage.replays import Replays, request_key
 
 log = logging.getLogger(__name__)
@@ -236,6 +237,8 @@ async def _status(check: Awaitable[object]) -> str:
         await asyncio.wait_for(check, CHECK_TIMEOUT_S)
     except SlackApiError as err:
         return f"SlackApiError: {err.response.get('error', 'unknown')}"
+    except BlobStoreUnavailable as err:  # the store's own failure: say what failed underneath
+        return type(err.__cause__ or err).__name__
     except Exception as err:  # report, don't crash: a load balancer is asking
         return type(err).__name__
     return "ok"

@@ -27,6 +27,15 @@ class InvalidBlobKey(ValueError):
     """The string is not a blob key at all (and is never turned into a path)."""
 
 
+class BlobStoreUnavailable(Exception):
+    """Blobs cannot be stored now (no bucket, no access, no endpoint, no credentials, a read-only disk).
+    ``message`` says what and why, for an operator; :mod:`bot` names the setting around it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class BlobStore(Protocol):
     async def put(self, data: bytes, *, content_type: str) -> str:
         """Store ``data``; return its key. Storing the same bytes again returns the same key."""
@@ -39,7 +48,7 @@ class BlobStore(Protocol):
     async def exists(self, key: str) -> bool: ...
 
     async def delete(self, key: str) -> None:
-        """Remove the blob under ``key``; nothing stored there is fine."""
+        """Remove the blob under ``key``; nothing stored there is fine (a rerun after a crash)."""
         ...
 
     def local_path(self, key: str) -> Path | None:
@@ -47,8 +56,25 @@ class BlobStore(Protocol):
         ...
 
     async def check(self) -> None:
-        """Raise unless blobs can be stored now (for readiness checks: cheap, and leaves nothing behind)."""
+        """Raise :class:`BlobStoreUnavailable` unless blobs can be stored now (for start-up and readiness
+        checks: cheap, and leaves nothing behind)."""
         ...
+
+    async def aclose(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...
+
+
+def blob_store_for(url: str | None, local_dir: Path) -> BlobStore:
+    """The store a URL names: None, files under ``local_dir``; ``s3://bucket/prefix``, an S3-compatible
+    bucket (needs the ``s3`` extra). Anything else raises :class:`BlobStoreUnavailable`."""
+    if url is None or not url.strip():
+        return FileBlobStore(local_dir)
+    if url.startswith("s3://"):
+        from storage.s3_blobs import S3BlobStore
+
+        return S3BlobStore.from_url(url)
+    raise BlobStoreUnavailable(f"{url[:80]!r} is not an image store URL; use s3://bucket/prefix, or unset it")
 
 
 def blob_key(data: bytes) -> str:
@@ -56,7 +82,7 @@ def blob_key(data: bytes) -> str:
     return f"sha256/{digest[:2]}/{digest}"
 
 
-def _check_key(key: str) -> str:
+def check_key(key: str) -> str:
     if not KEY_PATTERN.fullmatch(key):
         raise InvalidBlobKey(f"not a blob key: {key[:80]!r}")
     return key
@@ -69,7 +95,7 @@ class FileBlobStore:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        return self.root.joinpath(*_check_key(key).split("/"))
+        return self.root.joinpath(*check_key(key).split("/"))
 
     async def put(self, data: bytes, *, content_type: str) -> str:
         key = blob_key(data)
@@ -94,7 +120,13 @@ class FileBlobStore:
         return path if path.is_file() else None
 
     async def check(self) -> None:
-        await asyncio.to_thread(self._probe)
+        try:
+            await asyncio.to_thread(self._probe)
+        except OSError as err:
+            raise BlobStoreUnavailable(f"cannot write to {self.root}: {err.strerror or err}") from err
+
+    async def aclose(self) -> None:
+        return None
 
     def _probe(self) -> None:
         """Create, write and remove a tiny file in the store's directory."""

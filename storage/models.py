@@ -203,6 +203,8 @@ class Variant(Base):
     drift: Mapped[float | None] = mapped_column(Float)
     # The preview posted in Slack (guides overlaid), when it is not the clean stored image.
     preview_key: Mapped[str | None] = mapped_column(String(255))
+    # When image retention (bot.retention) deleted its image and preview from the blob store; the row stays.
+    image_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A side-by-side shown with it (v1 beside v2; the 1K beside a drifted upgrade), and what it compares.
     compare_file: Mapped[str | None] = mapped_column(String(64))
     compare_label: Mapped[str | None] = mapped_column(String(64))
@@ -374,7 +376,7 @@ class OrgTeam(Base):
 
 class TeamErasure(Base):
     """A team whose data is being erased, only for as long as the erasing transaction runs: while its row
-    is here, the audit trail lets that team's events be deleted (see migration 0013)."""
+    is here, the audit trail lets that team's events be deleted (see migration 0014)."""
 
     __tablename__ = "team_erasures"
 

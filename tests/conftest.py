@@ -14,8 +14,9 @@ from bot.providers.base import ImageProvider
 from bot.publisher import RecordingPublisher
 from bot.runtime import ProviderFactory, Runtime, build_runtime
 
-# The throwaway PostgreSQL server: fixtures postgres_cluster and postgres_url (see tests/postgres.py).
-pytest_plugins = ("tests.postgres",)
+# The throwaway PostgreSQL server: fixtures postgres_cluster and postgres_url (see tests/postgres.py); moto's
+# S3 server on loopback: s3_server and s3_bucket (tests/s3.py).
+pytest_plugins = ("tests.postgres", "tests.s3")
 
 
 @pytest.fixture(autouse=True)

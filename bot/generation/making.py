@@ -109,9 +109,7 @@ class Maker:
         references = (await self.reference(source, starts=starts),) if source is not None else ()
         if not references and tier is Tier.EXPLORE and draft.reference_key:  # Draft from this image
             references = (await self.own_reference(draft),)
-        upgrade_source = (
-            await self.reference(origin, starts="the winner was made from") if origin is not None else None
-        )
+        upgrade_source = await self._origin(origin) if origin is not None else None
         ratio = Ratio.parse(variant.ratio or draft.ratio)  # a final in another shape has its own
         fmt = ImageFormat(draft.output_format)
         shape = by_key(variant.destination_key) if variant.destination_key else None
@@ -256,6 +254,15 @@ class Maker:
             return None  # nothing to compare with is no reason to lose the image
         return await self.pool.run(imaging.composition_drift, before, data, max_pixels=self.max_pixels)
 
+    async def _origin(self, origin: Variant) -> Reference | None:
+        """The image the winner was made from, a help to the upgrade but not needed: none when image
+        retention deleted it (an old final made again in another shape)."""
+        if origin.image_deleted_at is not None and not (
+            origin.blob_key and await self.blobs.exists(origin.blob_key)
+        ):
+            return None
+        return await self.reference(origin, starts="the winner was made from")
+
     async def own_reference(self, draft: Draft) -> Reference:
         """The team's own image the draft was started from (stored and checked when it was fetched)."""
         try:
@@ -277,6 +284,9 @@ class Maker:
         try:
             data = await self.blobs.get(source.blob_key)
         except BlobNotFound:
+            if source.image_deleted_at is not None:  # bot.retention: the draft finished long ago
+                gone = "was deleted after the draft finished, to save space (image retention)"
+                raise PermanentFailure(f"{what} {gone}; {again}") from None
             raise PermanentFailure(f"{what} is missing from the image store; {again}") from None
         if source.sha256 and hashlib.sha256(data).hexdigest() != source.sha256:
             damaged = "is damaged (its stored file no longer matches its checksum)"

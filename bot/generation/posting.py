@@ -31,7 +31,7 @@ from bot.publisher import DraftCard, Publisher, ThreadMessage
 from bot.tiers import Tier
 from bot.workflow import DraftStatus, Policy, VariantState, after_variants_settled
 from storage import claims, queries
-from storage.blobs import BlobStore
+from storage.blobs import BlobNotFound, BlobStore
 from storage.claims import Claim
 from storage.jobqueue import ClaimedJob
 from storage.models import Draft, Variant
@@ -259,10 +259,19 @@ class Poster:
     def _drift_threshold(self) -> float:
         return (self.policy or Policy()).drift_threshold
 
-    async def _upload_compare(self, card: DraftCard, draft: Draft, variant: Variant, beside: Variant) -> str:
+    async def _upload_compare(
+        self, card: DraftCard, draft: Draft, variant: Variant, beside: Variant
+    ) -> str | None:
         """The side-by-side its message shows (the version it revises, or the 1K it drifted from) in Slack.
-        Made again from the two stored images if an attempt died before posting the message."""
-        left = await self.blobs.get(str(beside.blob_key))
+        Made again from the two stored images if an attempt died before posting the message; none when
+        image retention deleted the 1K (the image is posted without it)."""
+        try:
+            left = await self.blobs.get(str(beside.blob_key))
+        except BlobNotFound:
+            if beside.image_deleted_at is None:
+                raise
+            log.info("variant %s: no side-by-side, its %s was deleted by retention", variant.id, beside.tier)
+            return None
         right = await self.blobs.get(str(variant.blob_key))
         labels = (_compare_name(beside), _compare_name(variant))
         data = await self.pool.run(

@@ -72,6 +72,8 @@ class Sheets:
             if round_ is None or not numbers or (round_.sheet_numbers or []) == numbers:
                 return  # nothing to show, or shown already
             card = await draft_card(session, draft)
+        if any(v.image_deleted_at is not None for v in posted):
+            return  # image retention deleted the round's 1Ks: the draft finished long ago
         images = [await self.blobs.get(str(v.blob_key)) for v in posted]
         data = await self.pool.run(sheet_jpeg, images, [f"#{n}" for n in numbers], max_pixels=self.max_pixels)
         file_id = await self.publisher.upload_sheet(card, number, data)

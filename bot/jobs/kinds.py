@@ -20,11 +20,12 @@ class JobKind(StrEnum):
     CLOSE_VOTING = "close_voting"  # at a draft's vote deadline: the winner to 2K, or its tie to the requester
     REMIND_REVIEW = "remind_review"  # one reminder about a 2K review still undecided (REVIEW_REMINDER)
     HOME = "publish_home"  # a person's App Home, a moment after a draft on it changed (bot.drafts.home)
+    PRUNE_IMAGES = "prune_images"  # the hourly sweep of old drafts' 1K images (bot.retention), for every team
 
 
 # Jobs queued for a time ahead (a deadline, a reminder), not work left undone: draining leaves them waiting
 # until the clock reaches them (see :func:`storage.jobqueue.next_due`).
-SCHEDULED = frozenset({JobKind.CLOSE_VOTING, JobKind.REMIND_REVIEW})
+SCHEDULED = frozenset({JobKind.CLOSE_VOTING, JobKind.REMIND_REVIEW, JobKind.PRUNE_IMAGES})
 
 
 async def enqueue(

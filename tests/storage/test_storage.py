@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import jobqueue
-from storage.blobs import BlobNotFound, FileBlobStore, InvalidBlobKey, blob_key
+from storage.blobs import BlobNotFound, BlobStoreUnavailable, FileBlobStore, InvalidBlobKey, blob_key
 from storage.db import alembic_config, create_engine, session_factory, upgrade
 from storage.models import AcceptedRequest, AuditEvent, Base, Draft, Job, ProcessedRequest, Variant, Vote
 from storage.replays import PURGE_EVERY, Replays, request_key
@@ -486,8 +486,9 @@ async def test_the_blob_store_check_leaves_nothing_and_fails_where_nothing_can_b
     await store.check()  # creates the directory, as the first put would
     assert list((tmp_path / "new" / "blobs").iterdir()) == []
     (tmp_path / "file").write_text("x")
-    with pytest.raises(NotADirectoryError):
+    with pytest.raises(BlobStoreUnavailable, match=r"cannot write to .*file/blobs") as caught:
         await FileBlobStore(tmp_path / "file" / "blobs").check()
+    assert isinstance(caught.value.__cause__, NotADirectoryError)
 
 
 async def test_a_request_is_claimed_once_released_on_failure_and_purged_once_expired(
