@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -71,9 +71,17 @@ def register(
     subcommands: Mapping[str, SubcommandListener] | None = None,
 ) -> None:
     @app.command(DRAFT)
-    async def draft_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def draft_command(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         work = partial(_draft, intake, default_variants, subcommands or {}, command=command, client=client)
-        await acknowledge_once(ack, work, what="/draft", on_failure={"text": NOTHING_DRAFTED})
+        await acknowledge_once(
+            ack,
+            work,
+            what="/draft",
+            on_failure={"text": NOTHING_DRAFTED},
+            late=(respond, {"text": STILL_DRAFTING}),
+        )
 
 
 async def _draft(
@@ -134,6 +142,13 @@ async def _draft(
         await ack(text=NOTHING_DRAFTED)
         return
     await ack(text=confirmation(draft_id, request))
+
+
+# The acknowledgement when the draft is not stored within Slack's 3 s (the confirmation follows privately).
+STILL_DRAFTING = (
+    "Drafting… this is taking a little longer than usual. The draft will appear in this channel, "
+    "and I'll tell you here once it is on its way (or if it could not be made)."
+)
 
 
 def confirmation(draft_id: int, request: DraftRequest) -> str:

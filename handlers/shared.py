@@ -7,12 +7,13 @@ a payload's shape.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck
+from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +44,45 @@ def as_dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# Slack waits 3 s for an acknowledgement, then tells the person the command failed. A listener with a
+# ``late`` answer that has not answered by then acknowledges with it, and says the rest privately later.
+ACK_DEADLINE_S = 2.5
+
+
 async def acknowledge_once(
-    ack: AsyncAck, work: Callable[[Answer], Awaitable[None]], *, what: str, on_failure: dict[str, Any]
+    ack: AsyncAck,
+    work: Callable[[Answer], Awaitable[None]],
+    *,
+    what: str,
+    on_failure: dict[str, Any],
+    late: tuple[AsyncRespond, dict[str, Any]] | None = None,
 ) -> None:
     """Run ``work`` with an ``answer`` that acknowledges the request. If ``work`` fails before it has
     answered, Slack still gets ``on_failure`` (and the trace is logged); after it has answered, the failure
-    is only logged, because a request is acknowledged once."""
-    answered = False
+    is only logged, because a request is acknowledged once.
+
+    With ``late`` (the request's ``respond`` and a holding answer): when ``work`` has not answered within
+    :data:`ACK_DEADLINE_S` (a database slow under load), the holding answer acknowledges, ``work`` goes on,
+    and what it answers then (or ``on_failure``) reaches the person privately through the response URL."""
+    answered = held = False
 
     async def answer(**kwargs: Any) -> None:
         nonlocal answered
         answered = True
-        await ack(**kwargs)
+        if held and late is not None:
+            await late[0](response_type="ephemeral", replace_original=False, **kwargs)
+        else:
+            await ack(**kwargs)
 
+    task = asyncio.ensure_future(work(answer))
+    if late is not None:
+        await asyncio.wait({task}, timeout=ACK_DEADLINE_S)
+        if not task.done() and not answered:
+            held = True  # before the await: an answer from now on goes through the response URL
+            await ack(**late[1])
     try:
-        await work(answer)
+        await task
     except Exception:  # a bug or an outage: the person still hears back
         log.exception("the %s listener failed", what)
         if not answered:
-            await ack(**on_failure)
+            await answer(**on_failure)
