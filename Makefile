@@ -8,7 +8,7 @@ EMOJI_FONT ?= /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 # Any installed PostgreSQL's pg_ctl, else where Debian bookworm's would be (tests/postgres.py finds the rest).
 PG_CTL   ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/15/bin/pg_ctl)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-processes clean
 
 # A virtual environment with the project and its dev tools, rebuilt when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -53,6 +53,11 @@ test: lint $(CHROMIUM) $(EMOJI_FONT) $(PG_CTL)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_render.py
+
+# The bot as deployed (`serve`, `worker`), the fake Slack, the provider and the load generator in processes
+# of their own (issue 16); about 6 minutes, ARGS=--quick for about 2. Its PostgreSQL part needs $(PG_CTL).
+bench-processes: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_processes.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
