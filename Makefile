@@ -8,7 +8,7 @@ EMOJI_FONT ?= /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 # Any installed PostgreSQL's pg_ctl, else where Debian bookworm's would be (tests/postgres.py finds the rest).
 PG_CTL   ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/15/bin/pg_ctl)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-processes clean
 
 # One virtual environment, two installs, each redone when pyproject.toml changes: what running needs (the
 # project with its PostgreSQL and S3 extras) for `make run`, and that plus the dev tools for the rest.
@@ -60,6 +60,11 @@ test: lint $(CHROMIUM) $(EMOJI_FONT) $(PG_CTL)
 
 bench: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/bench_render.py
+
+# The bot as deployed (`serve`, `worker`), the fake Slack, the provider and the load generator in processes
+# of their own (issue 16); about 6 minutes, ARGS=--quick for about 2. Its PostgreSQL part needs $(PG_CTL).
+bench-processes: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_processes.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
