@@ -35,19 +35,41 @@ from storage.models import Draft, Variant
 class Prepared:
     encoded: imaging.EncodedImage
     fit: imaging.FitReport
+    preview: imaging.EncodedImage | None = None  # the 1K as posted in Slack, with its guides
+
+
+@dataclass(frozen=True)
+class Guides:
+    """What a 1K preview draws over the clean image: the headline-safe zone and the provider's label."""
+
+    safe_zone: SafeZone
+    label: str | None
 
 
 def prepare(
-    data: bytes, target: Size, fmt: ImageFormat, tier: Tier, *, max_pixels: int, dpi: int = SCREEN_DPI
+    data: bytes,
+    target: Size,
+    fmt: ImageFormat,
+    tier: Tier,
+    *,
+    max_pixels: int,
+    dpi: int = SCREEN_DPI,
+    guides: Guides | None = None,
 ) -> Prepared:
-    """Decode, fit to the exact target, encode under the tier's ceiling (sRGB, at ``dpi``). CPU work: runs
-    in the pool."""
+    """Decode, fit to the exact target, encode under the tier's ceiling (sRGB, at ``dpi``); with
+    ``guides``, also the preview drawn over the fitted image (not decoded again from the encoding). CPU
+    work: runs in the pool, as one task."""
     try:
         img = imaging.decode(data, max_pixels=max_pixels)
     except imaging.BadImage as err:
         raise ProviderBadOutput(f"the provider returned an unusable image: {err}") from err
     fitted, report = imaging.fit(img, target)
-    return Prepared(imaging.encode(fitted, fmt, ceiling_bytes=tier.jpeg_ceiling_bytes, dpi=dpi), report)
+    encoded = imaging.encode(fitted, fmt, ceiling_bytes=tier.jpeg_ceiling_bytes, dpi=dpi)
+    preview = None
+    if guides is not None:
+        guided = imaging.draw_guides(fitted, guides.safe_zone, label=guides.label)
+        preview = imaging.encode(guided, fmt, ceiling_bytes=Tier.EXPLORE.jpeg_ceiling_bytes, dpi=SCREEN_DPI)
+    return Prepared(encoded, report, preview)
 
 
 def reference_use(variant: Variant, source: Variant | None) -> ReferenceUse:
@@ -147,8 +169,16 @@ class Maker:
             raise
         dpi = dpi_for(variant.destination_key or draft.destination_key)
         try:
+            guides = Guides(request.safe_zone, output.preview_label) if tier is Tier.EXPLORE else None
             prepared = await self.pool.run(
-                prepare, output.data, request.size, fmt, tier, max_pixels=self.max_pixels, dpi=dpi
+                prepare,
+                output.data,
+                request.size,
+                fmt,
+                tier,
+                max_pixels=self.max_pixels,
+                dpi=dpi,
+                guides=guides,
             )
         except ProviderBadOutput as err:  # an answer, but not an image we can use
             self.metrics.provider_outcome(named, tier_label, err)
@@ -156,9 +186,8 @@ class Maker:
         self.metrics.provider_outcome(named, tier_label, None)
         encoded, fit = prepared.encoded, prepared.fit
         key = await self.blobs.put(encoded.data, content_type=encoded.content_type)
-        preview = (
-            await self._preview(encoded, request, output.preview_label) if tier is Tier.EXPLORE else None
-        )
+        shown = prepared.preview
+        preview = await self.blobs.put(shown.data, content_type=shown.content_type) if shown else None
         drift = await self._drift(lineage, encoded.data) if use in ("upgrade", "revise") else None
         fit_note = None if fit.action == "none" else fit.describe()
         notes = [*output.notes, *([fit_note] if fit_note else [])]
@@ -226,22 +255,6 @@ class Maker:
         if stored:  # committed: counted once, as the audit trail's generation event is
             self.metrics.image_made(output.provider, tier_label, output.cost_estimate_usd)
         return None
-
-    async def _preview(
-        self, encoded: imaging.EncodedImage, request: GenerationRequest, label: str | None
-    ) -> str | None:
-        """The 1K as posted in Slack: the headline-safe guide (and the provider's label, if any) drawn over
-        a copy, so the stored image (the reference for the 2K) stays clean."""
-        preview = await self.pool.run(
-            imaging.preview_with_guides,
-            encoded.data,
-            safe_zone=request.safe_zone,
-            label=label,
-            fmt=encoded.format,
-            ceiling_bytes=Tier.EXPLORE.jpeg_ceiling_bytes,
-            max_pixels=self.max_pixels,
-        )
-        return await self.blobs.put(preview.data, content_type=preview.content_type)
 
     async def _drift(self, lineage: Lineage, data: bytes) -> float | None:
         """How far ``data``'s composition moved from the 1K it descends from (None: no 1K to compare)."""
