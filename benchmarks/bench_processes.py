@@ -506,86 +506,72 @@ async def upgrade_and_approve(
         print("  WRONG: the vote never showed on the parent")
         results.ok = False
         return
-    press = await fakes.control(
-        "press",
-        {
-            "user": REQUESTER,
-            "channel": CHANNEL,
-            "ts": parent["ts"],
-            "action_id": "draft_upgrade",
-            "value": str(draft_id),
-        },
+    upgrade = {"user": REQUESTER, "channel": CHANNEL, "ts": parent["ts"], "action_id": "draft_upgrade"}
+    review = await press_until_posted(
+        fakes, db_url, results, draft_id, latency, upgrade | {"value": str(draft_id)}, "2K"
     )
-    ok, messages = await wait_messages(
-        fakes, lambda ms: bool(images_of(ms, draft_id, "2K")), within=60, every=0.1
-    )
-    if not ok:
-        print(f"  WRONG: no 2K after the upgrade press ({press})")
-        results.ok = False
+    if review is None:
         return
-    review = next(iter(images_of(messages, draft_id, "2K").values()))
-    results.upgrade = review["posted"] - press["sent"] - latency
-    provider = await fakes.control(f"requests?since={press['sent']}", base=fakes.images_url)
-    draw2 = [r["t1"] - r["slept"] for r in provider if "t1" in r]
-    print(
-        f"    press → 2K posted {review['posted'] - press['sent']:.2f} s = L₂ₖ + "
-        f"{results.upgrade * 1000:.0f} ms (target + 200 ms; press ack {press['ms']:.0f} ms; "
-        f"the fake's 2K draw {med(draw2) * 1000:.0f} ms of it)"
-    )
-    spans = Spans()
-    rows = await audit_rows(db_url)
-    calls = await fakes.control(f"calls?since={press['sent']}")
-    variant_spans(
-        spans,
-        draft_id,
-        press["sent"],
-        press["ms"] / 1000,
-        latency,
-        provider,
-        rows,
-        calls,
-        {1: review["posted"]},
-        "2K",
-    )
-    for line in spans.lines(latency):
-        print(line)
-    press = await fakes.control(
-        "press", {"user": REQUESTER, "channel": CHANNEL, "ts": review["ts"], "action_id": "draft_approve"}
-    )
-    ok, messages = await wait_messages(
-        fakes, lambda ms: bool(images_of(ms, draft_id, "4K")), within=90, every=0.1
-    )
-    if not ok:
-        print(f"  WRONG: no 4K after the approval ({press})")
-        results.ok = False
-        return
-    final = next(iter(images_of(messages, draft_id, "4K").values()))
-    results.approve = final["posted"] - press["sent"] - latency
-    provider = await fakes.control(f"requests?since={press['sent']}", base=fakes.images_url)
-    draw4 = [r["t1"] - r["slept"] for r in provider if "t1" in r]
-    print(
-        f"    approve → 4K posted {final['posted'] - press['sent']:.2f} s = L₄ₖ + "
-        f"{results.approve * 1000:.0f} ms (target + 400 ms; press ack {press['ms']:.0f} ms; "
-        f"the fake's 4K draw {med(draw4) * 1000:.0f} ms of it)"
-    )
-    spans = Spans()
-    rows = await audit_rows(db_url)
-    calls = await fakes.control(f"calls?since={press['sent']}")
-    variant_spans(
-        spans,
-        draft_id,
-        press["sent"],
-        press["ms"] / 1000,
-        latency,
-        provider,
-        rows,
-        calls,
-        {1: final["posted"]},
-        "4K",
-    )
-    for line in spans.lines(latency):
-        print(line)
+    approve = {"user": REQUESTER, "channel": CHANNEL, "ts": review["ts"], "action_id": "draft_approve"}
+    await press_until_posted(fakes, db_url, results, draft_id, latency, approve, "4K")
     del vote
+
+
+# What each press is for, in the printed line: the target beyond L, and how long to wait for the image.
+_PRESSED = {"2K": ("press", "L₂ₖ", 200, 60), "4K": ("approve", "L₄ₖ", 400, 90)}
+
+
+async def press_until_posted(
+    fakes: Fakes,
+    db_url: str,
+    results: Results,
+    draft_id: int,
+    latency: float,
+    button: dict[str, Any],
+    tier: str,
+) -> dict[str, Any] | None:
+    """Press ``button`` and time it until the draft's ``tier`` image is posted; print where the time went.
+    The posted image message, or None (said, and the run marked wrong) when it never came."""
+    what, label, target_ms, within = _PRESSED[tier]
+    press = await fakes.control("press", button)
+    ok, messages = await wait_messages(
+        fakes, lambda ms: bool(images_of(ms, draft_id, tier)), within=within, every=0.1
+    )
+    if not ok:
+        print(f"  WRONG: no {tier} after the {what} ({press})")
+        results.ok = False
+        return None
+    posted = next(iter(images_of(messages, draft_id, tier).values()))
+    beyond = posted["posted"] - press["sent"] - latency
+    if tier == "2K":
+        results.upgrade = beyond
+    else:
+        results.approve = beyond
+    provider = await fakes.control(f"requests?since={press['sent']}", base=fakes.images_url)
+    draws = [r["t1"] - r["slept"] for r in provider if "t1" in r]
+    print(
+        f"    {what} → {tier} posted {posted['posted'] - press['sent']:.2f} s = {label} + "
+        f"{beyond * 1000:.0f} ms (target + {target_ms} ms; press ack {press['ms']:.0f} ms; "
+        f"the fake's {tier} draw {med(draws) * 1000:.0f} ms of it)"
+    )
+    spans = Spans()
+    rows = await audit_rows(db_url)
+    calls = await fakes.control(f"calls?since={press['sent']}")
+    variant_spans(
+        spans,
+        draft_id,
+        press["sent"],
+        press["ms"] / 1000,
+        latency,
+        provider,
+        rows,
+        calls,
+        {1: posted["posted"]},
+        tier,
+    )
+    for line in spans.lines(latency):
+        print(line)
+    return posted
 
 
 async def ack_burst(
