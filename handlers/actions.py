@@ -108,22 +108,23 @@ def _draft_of(body: dict[str, Any], parse: Parse) -> int | None:
     return parsed[0] if parsed else None
 
 
-def _home_of(body: dict[str, Any]) -> tuple[str, str] | None:
-    """(team, user) when the press was on the person's App Home."""
-    if as_dict(body.get("view")).get("type") != "home":
-        return None
+def _who(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(team, user) of the person who pressed, when the payload names both."""
     team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(body.get("team_id"))
     user = slack_id(as_dict(body.get("user")).get("id"))
     return (team, user) if team and user else None
 
 
+def _home_of(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(team, user) when the press was on the person's App Home."""
+    return _who(body) if as_dict(body.get("view")).get("type") == "home" else None
+
+
 async def _press(handler: Action, body: dict[str, Any], parse: Parse) -> str:
-    parsed = _parsed(body, parse)
-    team = slack_id(as_dict(body.get("team")).get("id")) or slack_id(body.get("team_id"))
-    user = slack_id(as_dict(body.get("user")).get("id"))
-    if parsed is None or not team or not user:
+    parsed, who = _parsed(body, parse), _who(body)
+    if parsed is None or who is None:
         return NOT_A_DRAFT
-    draft_id, extra = parsed
+    (team, user), (draft_id, extra) = who, parsed
     try:
         result = await handler(team, draft_id, user, extra)
     except UnknownDraft:
