@@ -194,7 +194,7 @@ async def upgrade_and_approve(machines: Machines) -> None:
         )
         await machines.deliveries["serve-2"].send_block_action(DAVE, CHANNEL, review.ts, blocks.APPROVE)
     await wait_for(
-        lambda: sum(images(fake, "4K").values()) >= UPGRADED or None, within=120, what="every 4K final"
+        lambda: sum(images(fake, "4K").values()) >= UPGRADED or None, within=240, what="every 4K final"
     )
     await asyncio.sleep(3)  # time for a late duplicate to show, if anything could post one
 
