@@ -86,9 +86,15 @@ def jpeg_bytes(img: Image.Image, quality: int, *, dpi: int = SCREEN_DPI) -> byte
     """One JPEG encode with the settings :func:`encode` uses, profile and DPI included (exposed so tests
     can check its choice).
 
-    None when the JPEG would be larger than the raw pixels: with ``optimize``/``progressive`` Pillow
-    gives libjpeg a buffer of one byte per pixel (two at quality 95) and the encode fails past it. Only
-    pure noise gets there, and no ceiling of ours is that generous.
+    Baseline (sequential) with optimised Huffman tables, not progressive: Slack draws its own thumbnails
+    and previews from the file, so progressive scans buy nothing there, and on our images they were no
+    smaller (often larger) while taking twice the time to encode and holding every coefficient of the
+    image in memory; a baseline JPEG also decodes at reduced scale (:func:`~bot.imaging.decode`'s
+    ``at_least``) without reading the full-size picture.
+
+    None when the JPEG would be larger than the raw pixels: with ``optimize`` Pillow gives libjpeg a
+    buffer of one byte per pixel (two at quality 95) and the encode fails past it. Only pure noise gets
+    there, and no ceiling of ours is that generous.
     """
     return _jpeg(img, quality, dpi=dpi, icc_profile=srgb_profile())
 
@@ -102,7 +108,6 @@ def _jpeg(img: Image.Image, quality: int, *, dpi: int, icc_profile: bytes | None
             "JPEG",
             quality=quality,
             optimize=True,
-            progressive=True,
             subsampling=0 if quality >= JPEG_FULL_CHROMA_QUALITY else 2,
             dpi=(dpi, dpi),
             **extra,
@@ -142,12 +147,13 @@ _ICC_SEGMENT_OVERHEAD = 18
 def _encode_jpeg_under(rgb: Image.Image, ceiling: int, dpi: int) -> tuple[bytes, int]:
     """The highest quality in [35, 95] whose JPEG fits ``ceiling`` bytes, with its bytes.
 
-    A plain bisection over 61 qualities costs 7 full encodes: about 2 s for a detailed 4K frame with
-    optimize + progressive. Instead a small mosaic sampled from the image predicts the size at every
+    A plain bisection over 61 qualities costs 7 full encodes: about 1 s for a detailed 4K frame.
+    Instead a small mosaic sampled from the image predicts the size at every
     quality (cheaply), the prediction is corrected by each real encode, and the real encodes only confirm
     the bracket: typically 2 or 3 full encodes. The answer is exact either way: ``q`` fits and ``q + 1``
     was encoded and does not (or ``q`` is 95). The mosaic is encoded without the profile, which is a fixed
-    cost added once, not scaled with the pixels.
+    cost added once, not scaled with the pixels. An image too small to sample is tried at the top
+    quality first (most fit there: one encode), then bisected.
     """
     profile_bytes = len(srgb_profile()) + _ICC_SEGMENT_OVERHEAD
     sample = _jpeg_sample(rgb)
@@ -161,8 +167,7 @@ def _encode_jpeg_under(rgb: Image.Image, ceiling: int, dpi: int) -> tuple[bytes,
         return math.inf if data is None else len(data)
 
     def estimate(q: int) -> float:
-        if sample is None:
-            return real_size(q)
+        assert sample is not None
         if q not in estimates:
             mosaic, scale = sample
             data = _jpeg(mosaic, q, dpi=dpi, icc_profile=None)
@@ -173,12 +178,16 @@ def _encode_jpeg_under(rgb: Image.Image, ceiling: int, dpi: int) -> tuple[bytes,
     correction = 1.0
     rounds = 0
     while hi - lo > 1:
-        if rounds >= 4:  # the estimate keeps missing (odd image): plain bisection from here
+        if sample is None:  # no estimate: the top first, then bisection
+            q = hi - 1 if rounds == 0 else (lo + hi) // 2
+        elif rounds >= 4:  # the estimate keeps missing (odd image): plain bisection from here
             q = (lo + hi) // 2
         else:
-            # the highest quality predicted to fit, strictly inside the bracket
+            # the highest quality predicted to fit, strictly inside the bracket (the top, most often)
             a, b = lo + 1, hi - 1
             q = a
+            if estimate(b) * correction <= ceiling:
+                q, a = b, b + 1
             while a <= b:
                 mid = (a + b) // 2
                 if estimate(mid) * correction <= ceiling:

@@ -73,7 +73,7 @@ def test_the_profile_counts_against_the_ceiling() -> None:
 def test_a_ceiling_only_the_profile_breaks_is_refused() -> None:
     img = Image.new("RGB", (64, 64), (128, 128, 128))
     bare = io.BytesIO()
-    img.save(bare, "JPEG", quality=imaging.JPEG_MIN_QUALITY, optimize=True, progressive=True)
+    img.save(bare, "JPEG", quality=imaging.JPEG_MIN_QUALITY, optimize=True)
     with pytest.raises(ValueError, match="ceiling is unrealistic"):
         imaging.encode(img, ImageFormat.JPEG, ceiling_bytes=len(bare.getvalue()) + 10)
 

@@ -192,11 +192,33 @@ async def upgrade_and_approve(machines: Machines) -> None:
             within=60,
             what=f"the 2K of draft {draft_id}",
         )
-        await machines.deliveries["serve-2"].send_block_action(DAVE, CHANNEL, review.ts, blocks.APPROVE)
-    await wait_for(
-        lambda: sum(images(fake, "4K").values()) >= UPGRADED or None, within=240, what="every 4K final"
-    )
+        answer = await machines.deliveries["serve-2"].send_block_action(
+            DAVE, CHANNEL, review.ts, blocks.APPROVE
+        )
+        assert answer.status_code == 200, answer.text
+    try:
+        await wait_for(
+            lambda: sum(images(fake, "4K").values()) >= UPGRADED or None, within=240, what="every 4K final"
+        )
+    except AssertionError as exc:
+        raise AssertionError(await without_final(machines, drafts)) from exc
     await asyncio.sleep(3)  # time for a late duplicate to show, if anything could post one
+
+
+async def without_final(machines: Machines, drafts: list[int]) -> str:
+    """What each upgraded draft that has no 4K shows: its thread, DAVE's private answers, its audit trail."""
+    fake, lines = machines.fake, ["timed out waiting for every 4K final"]
+    rows = await audit_rows(machines.envs["serve-1"]["DRAFTBOT_DATABASE_URL"])
+    for draft_id in drafts:
+        shown = thread(fake, parents(fake)[draft_id])
+        if any(tier == "4K" for tier, _, _, _ in shown):
+            continue
+        lines.append(f"draft {draft_id}: thread {[(t, n, v) for t, n, v, _ in shown]}")
+        lines.append(f"  audit {[r['kind'] for r in rows if r['draft_id'] == draft_id]}")
+    lines.append(f"DAVE was told {[e.text for e in fake.state.ephemerals_for(DAVE)]}")
+    for name, proc in machines.procs.items():
+        lines.append(f"--- {name} ---\n{proc.output()[-3000:]}")
+    return "\n".join(lines)
 
 
 async def audit_rows(url: str) -> list[dict[str, Any]]:
