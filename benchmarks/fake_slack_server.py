@@ -15,10 +15,11 @@ a small control API under ``/bench/`` that the load generator (another process) 
 - ``GET /bench/calls``: every Web API call and upload with its start and end time (wall clock),
   parameters and the answer's ids, so the load generator can time a variant's upload steps.
 
-``python benchmarks/fake_slack_server.py openai`` serves :class:`fakes.openai.FakeOpenAI` behind a fixed
-delay of L seconds per request (``POST /bench/latency`` ``{"seconds"}`` sets it), unlimited concurrency;
-``GET /bench/requests`` lists each request's start, end of the delay and end (wall clock). It is its own
-process so that drawing a 4K PNG does not stall the fake Slack's event loop.
+``python benchmarks/fake_slack_server.py openai`` serves :class:`fakes.openai.FakeOpenAI` with a fixed
+latency of L seconds per request (``POST /bench/latency`` ``{"seconds"}`` sets it): the image is drawn
+at once and its answer sent L after the request arrived (later only if drawing took longer), unlimited
+concurrency; ``GET /bench/requests`` lists each request's start, end of the drawing, end of the delay and
+end (wall clock). It is its own process so that drawing a 4K does not stall the fake Slack's event loop.
 
 Times are ``time.time()``: every process runs on the same machine, so they compare across processes.
 """
@@ -44,7 +45,7 @@ from starlette.applications import Starlette  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import JSONResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
-from starlette.types import Receive, Scope, Send  # noqa: E402
+from starlette.types import Message, Receive, Scope, Send  # noqa: E402
 
 from fakes.asgi import serve_asgi  # noqa: E402
 from fakes.openai import FakeOpenAI  # noqa: E402
@@ -227,9 +228,20 @@ class FixedLatencyImages:
             return
         entry = {"t0": time.time(), "latency": self.latency}
         self.requests.append(entry)
-        await asyncio.sleep(self.latency)
+        started = time.monotonic()
+        answer: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            answer.append(message)
+
+        # Drawn during the delay, not after it: a real provider's latency includes its drawing, so the
+        # answer leaves after L (or after the drawing, if that takes longer), not after L plus our PNG.
+        await self.api(scope, receive, keep)
+        entry["drawn"] = time.time()
+        await asyncio.sleep(max(0.0, self.latency - (time.monotonic() - started)))
         entry["slept"] = time.time()
-        await self.api(scope, receive, send)
+        for message in answer:
+            await send(message)
         entry["t1"] = time.time()
 
 
