@@ -28,8 +28,9 @@ from bot.command import (
     too_long_reason,
     usage_text,
 )
-from bot.destinations import Destination
+from bot.destinations import Destination, by_key
 from bot.drafts import Intake
+from bot.drafts.intake import with_channel_defaults
 from bot.errors import OverBudget, UserInputError
 from handlers.shared import NOTHING_DRAFTED, Answer, acknowledge_once, clean_text, slack_id
 
@@ -98,7 +99,8 @@ async def _draft(
     if not (team and user and channel):
         await ack(text=NO_CONTEXT)
         return
-    destination = await intake.default_destination(team_id=team, channel_id=channel)
+    defaults = await intake.channel_defaults(team_id=team, channel_id=channel)
+    destination = by_key(defaults.default_destination)
     if not text.strip():
         await ack(text=usage_text())
         await _open_form(client, command.get("trigger_id"), channel, default_variants, destination)
@@ -130,7 +132,7 @@ async def _draft(
         await ack(**await subcommands[request.name](asked))
         return
     try:
-        request = await intake.resolve(team_id=team, channel_id=channel, request=request)
+        request = with_channel_defaults(request, defaults)  # what create_draft makes, for the confirmation
         draft_id = await intake.create_draft(
             team_id=team, channel_id=channel, requester=user, request=request, command_text=text
         )

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audit import AuditKind, record, record_for
 from bot.channel_settings import ChannelValues
 from bot.command import DraftRequest
-from bot.destinations import Destination, by_key
 from bot.drafts.closing import schedule_close
 from bot.drafts.desk import Desk
 from bot.drafts.settings import channel_values
@@ -37,22 +36,17 @@ class Intake:
         self._rng = rng or random.SystemRandom()
         self.vote_window = vote_window  # DRAFTBOT_VOTE_WINDOW: voting closes by itself, unless `--vote`
 
-    async def default_destination(self, *, team_id: str, channel_id: str) -> Destination | None:
-        """Where the channel's drafts go when the command names no destination (its settings), if set.
-        A convenience: without the database, `/draft help` still answers, so this says "none"."""
+    async def channel_defaults(self, *, team_id: str, channel_id: str) -> ChannelValues:
+        """The channel's settings a command starts from (its default destination, its number of variants),
+        read once per command; :meth:`create_draft` reads them again in its own transaction. A convenience:
+        without the database, `/draft help` still answers, so this is then "no channel settings"."""
         try:
             async with self.desk.sessions() as session:
                 channel = await channel_values(session, team_id, channel_id)
         except SQLAlchemyError:
-            log.warning("could not read the default destination of %s", channel_id, exc_info=True)
-            return None
-        return by_key(channel.default_destination) if channel else None
-
-    async def resolve(self, *, team_id: str, channel_id: str, request: DraftRequest) -> DraftRequest:
-        """The request as the channel's defaults complete it (what :meth:`create_draft` will make)."""
-        async with self.desk.sessions() as session:
-            channel = await channel_values(session, team_id, channel_id)
-        return with_channel_defaults(request, channel) if channel else request
+            log.warning("could not read the settings of %s", channel_id, exc_info=True)
+            return ChannelValues()
+        return channel or ChannelValues()
 
     async def create_draft(
         self,
