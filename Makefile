@@ -62,7 +62,7 @@ bench: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/bench_render.py
 
 # The bot as deployed (`serve`, `worker`), the fake Slack, the provider and the load generator in processes
-# of their own (issue 16); about 6 minutes, ARGS=--quick for about 2. Its PostgreSQL part needs $(PG_CTL).
+# of their own (issue 16); about 7 minutes, ARGS=--quick for about 4. Its PostgreSQL part needs $(PG_CTL).
 bench-processes: $(BIN)/.installed-dev
 	$(BIN)/python benchmarks/bench_processes.py $(ARGS)
 

@@ -23,15 +23,18 @@ burst of 50 ``/draft`` at once (acks; peak RSS of the process once all 200 varia
 reaction events at once on those drafts (acks; every draft's "Votes ·" line must equal the script's).
 (3) PostgreSQL (a throwaway server, ``tests/postgres.py``): 1, 2 and 4 job-running processes (``serve``
 plus 0, 1, 3 ``worker``), a batch of drafts at a fixed L, images per minute, and each process's peak RSS.
+(4) SQLite, ``DRAFTBOT_IMAGES_PER_MINUTE`` far below what the provider would take (L = 0.5 s, 4 at once):
+more than two minutes' worth of drafts at once, the provider's requests counted in each of the two minutes
+from the first (each should be the limit, within 5%) and in the busiest 60 s (never over the limit).
 
 Where a variant's time goes is read from the records of the other processes: the provider's request
 times, the bot's audit trail (the ``generation`` event lands as the made variant is committed) and the
 fake Slack's Web API calls (files.getUploadURLExternal, the upload, files.completeUploadExternal, each
 files.info poll, chat.postMessage). Times are wall clock (``time.time()``) on one machine.
 
-``--quick`` (about 2–3 minutes): 2, 1 and 1 fan-out drafts, 20 commands, 80 reactions, 4 drafts per worker
-count, the burst drained at L = 0.5 s. The full run (about 6 minutes): 4, 3 and 3 drafts, 50 commands, 200
-reactions, 24 drafts per worker count.
+``--quick`` (about 4 minutes): 2, 1 and 1 fan-out drafts, 20 commands, 80 reactions, 4 drafts per worker
+count, the burst drained at L = 0.5 s, a limit of 30 images per minute. The full run (about 7 minutes): 4, 3
+and 3 drafts, 50 commands, 200 reactions, 24 drafts per worker count, 60 images per minute.
 
 Nothing is asserted about time. A lost variant or a wrong tally prints WRONG and exits 1.
 """
@@ -76,6 +79,8 @@ FILE_ID_RE = re.compile(r"""["']slack_file["']: \{["']id["']: ["'](F[A-Z0-9]+)""
 NUMBER_RE = re.compile(r"""["']number["']: (\d+)""")
 DRAFT_RE = re.compile(r"""["']draft_id["']: (\d+)""")
 SCALE_LATENCY = 3.0
+PACE_LATENCY = 0.5
+PACE_TRAVEL = 0.5  # seconds: see pacing()
 
 
 def voter(k: int) -> str:
@@ -760,6 +765,44 @@ async def scale(tmp: Path, results: Results, drafts: int, counts: list[int]) -> 
         print(f"  scale: skipped, no PostgreSQL ({err})")
 
 
+async def pacing(tmp: Path, results: Results, per_minute: int) -> None:
+    """``DRAFTBOT_IMAGES_PER_MINUTE`` below what the provider could take: more drafts than two minutes of
+    the limit, at once, and the provider's request starts counted in the two minutes that follow."""
+    url = f"sqlite+aiosqlite:///{tmp / 'pace' / 'data' / 'draftbot.db'}"
+    async with running_fakes(users=4) as fakes:
+        await fakes.set_latency(PACE_LATENCY)
+        env = bot_env(fakes, tmp / "pace" / "data", url, DRAFTBOT_IMAGES_PER_MINUTE=str(per_minute))
+        async with running_bot(fakes, tmp / "pace", env):
+            drafts = (2 * per_minute) // 4 + 4  # more than two windows' worth
+            sent = await fakes.commands([f"pace {k}: {BRIEF}" for k in range(drafts)])
+            start = min(r["sent"] for r in sent)
+            await asyncio.sleep(2 * 60 + 5)
+            provider = await fakes.control(f"requests?since={start}", base=fakes.images_url)
+    starts = sorted(r["t0"] for r in provider)
+    if not starts:
+        print("    WRONG: the provider saw no request")
+        results.ok = False
+        return
+    first = starts[0]
+    windows = [sum(1 for t in starts if first + 60 * k <= t < first + 60 * (k + 1)) for k in (0, 1)]
+    # Counted where the requests arrive: one that set off a whole 60 s after another can arrive a little
+    # sooner after it (the first ones also opened their connections), so the busiest window is 60 s less
+    # that travel allowance.
+    window = 60 - PACE_TRAVEL
+    most = max(sum(1 for t in starts[i:] if t < begin + window) for i, begin in enumerate(starts))
+    unpaced = 4 * 60 / PACE_LATENCY
+    print(
+        f"    limit {per_minute}/min (unpaced, the provider would take {unpaced:.0f}/min): "
+        f"{windows[0]} and {windows[1]} requests in the first two minutes from the first "
+        f"({windows[0] / per_minute:.0%}, {windows[1] / per_minute:.0%} of the limit; target within 5%), "
+        f"at most {most} in any {window:g} s"
+    )
+    if most > per_minute:
+        print(f"    WRONG: {most} requests within {window:g} s, over the limit of {per_minute}")
+        results.ok = False
+    results.notes.append(f"pace={windows[1] / per_minute:.2f}")
+
+
 async def run(args: argparse.Namespace) -> bool:
     results = Results()
     cpus = os.cpu_count()
@@ -808,6 +851,12 @@ async def run(args: argparse.Namespace) -> bool:
             f"{args.scale_drafts} drafts × 4"
         )
         await scale(tmp, results, args.scale_drafts, [1, 2, 4])
+        print()
+        print(
+            f"(4) SQLite, DRAFTBOT_IMAGES_PER_MINUTE={args.per_minute}: pacing past the limit, "
+            f"L = {PACE_LATENCY:g} s"
+        )
+        await pacing(tmp, results, args.per_minute)
     fan2 = results.fanout.get("L=2s", [])
     fanout4 = med([r for r, _ in fan2])
     first = med([f for _, f in fan2])
@@ -826,7 +875,7 @@ async def run(args: argparse.Namespace) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller counts: about 1–2 minutes")
+    parser.add_argument("--quick", action="store_true", help="smaller counts: about 4 minutes")
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
     quick = args.quick
@@ -838,6 +887,7 @@ def main() -> None:
     args.events = 80 if quick else 200
     args.drain_latency = 0.5 if quick else 2.0
     args.scale_drafts = 4 if quick else 24
+    args.per_minute = 30 if quick else 60
     sys.exit(0 if asyncio.run(run(args)) else 1)
 
 
