@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import io
 import resource
 import struct
 import threading
 import time
 import zlib
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
@@ -307,6 +309,37 @@ def test_jpeg_uses_top_quality_when_it_fits() -> None:
     smooth = Image.linear_gradient("L").resize((1024, 576)).convert("RGB")
     encoded = imaging.encode(smooth, ImageFormat.JPEG, ceiling_bytes=Tier.EXPLORE.jpeg_ceiling_bytes)
     assert encoded.quality == 95
+
+
+@pytest.mark.parametrize("tier", list(Tier))
+def test_an_image_that_fits_at_the_top_quality_is_encoded_once_as_a_baseline_jpeg(
+    tier: Tier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small images (no sample to estimate from) and sampled large ones alike: one full encode when 95
+    fits; and not progressive (Slack draws its own previews; progressive doubled the encode time)."""
+    size = local_size(Ratio(9, 16), tier)
+    smooth = Image.linear_gradient("L").resize((size.width, size.height)).convert("RGB")
+    encoding = importlib.import_module("bot.imaging.encode")  # bot.imaging.encode is also a function
+    full, plain = [], encoding.jpeg_bytes
+
+    def counting(img: Image.Image, quality: int, **options: Any) -> bytes | None:
+        if img.size == smooth.size:
+            full.append(quality)
+        return plain(img, quality, **options)
+
+    monkeypatch.setattr(encoding, "jpeg_bytes", counting)
+    encoded = imaging.encode(smooth, ImageFormat.JPEG, ceiling_bytes=tier.jpeg_ceiling_bytes)
+    assert encoded.quality == 95 and full == [95]
+    with Image.open(io.BytesIO(encoded.data)) as img:
+        assert not img.info.get("progressive") and not img.info.get("progression")
+
+
+def test_fit_scales_up_with_bicubic_and_down_with_lanczos() -> None:
+    img = detailed(Size(300, 200))
+    up, _ = imaging.fit(img, Size(330, 220))
+    down, _ = imaging.fit(img, Size(150, 100))
+    assert ImageChops.difference(up, img.resize((330, 220), Image.Resampling.BICUBIC)).getbbox() is None
+    assert ImageChops.difference(down, img.resize((150, 100), Image.Resampling.LANCZOS)).getbbox() is None
 
 
 def test_jpeg_with_an_impossible_ceiling_is_a_developer_error() -> None:
