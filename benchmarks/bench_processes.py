@@ -421,11 +421,16 @@ class Results:
     notes: list[str] = field(default_factory=list)
 
 
+def brief_for(variants: int) -> str:
+    """The benchmark's brief, asking for ``variants`` (4, the default, is not typed)."""
+    return f"{BRIEF} --n {variants}" if variants != 4 else BRIEF
+
+
 async def warm_up(fakes: Fakes, results: Results, variants: int) -> None:
     """One draft before anything is measured: a deployed bot is warm, and the first draft after a start
     pays once for first imports, first statement compilations and first connections (printed, not counted)."""
     await fakes.set_latency(2.0)
-    brief = f"{BRIEF} --n {variants}" if variants != 4 else BRIEF
+    brief = brief_for(variants)
     [sent] = await fakes.commands([brief])
     draft_id = sent["draft_id"]
     ok, messages = await wait_messages(
@@ -461,7 +466,7 @@ async def fan_out(
     spans = Spans()
     last: int | None = None
     for _ in range(rounds):
-        brief = f"{BRIEF} --n {variants}" if variants != 4 else BRIEF
+        brief = brief_for(variants)
         [sent] = await fakes.commands([brief])
         draft_id = sent["draft_id"]
         if draft_id is None:

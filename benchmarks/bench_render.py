@@ -102,10 +102,10 @@ def run_search() -> dict[str, float | int]:
 
     from bot import imaging
     from bot.destinations import ImageFormat
+    from bot.tiers import Tier
 
     # the module (bot.imaging's `encode` is its function of that name)
     encoding = importlib.import_module("bot.imaging.encode")
-    from bot.tiers import Tier
 
     size = (4096, 2304)
     noisy = Image.merge("RGB", [Image.effect_noise(size, sigma) for sigma in (60, 40, 70)])
